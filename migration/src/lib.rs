@@ -1,0 +1,16 @@
+//! carefair's schema, one file per change. A migration is never edited once it has landed: a
+//! change to the schema is a new file. Every migration runs on SQLite and PostgreSQL alike, so
+//! only portable column types are used (UUIDs, timestamps with time zone, text holding JSON).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_foundation::Migration)]
+    }
+}

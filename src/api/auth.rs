@@ -1,0 +1,78 @@
+//! `POST /auth/login`, `POST /auth/logout`, `GET /me`.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::common::ApiTags;
+use super::json::JsonBody;
+use super::problem::ApiError;
+use super::security::BearerAuth;
+use super::users::UserView;
+use crate::service::{Services, auth};
+
+pub struct AuthApi {
+    pub svc: Services,
+}
+
+/// Credentials.
+#[derive(Object, serde::Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A bearer token for `Authorization: Bearer TOKEN`.
+#[derive(Object)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+#[derive(ApiResponse)]
+pub enum LoginAnswer {
+    /// Signed in.
+    #[oai(status = 200)]
+    Ok(Json<LoginResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum LogoutAnswer {
+    /// The token no longer works.
+    #[oai(status = 204)]
+    LoggedOut,
+}
+
+#[derive(ApiResponse)]
+pub enum MeAnswer {
+    /// The signed-in user.
+    #[oai(status = 200)]
+    Ok(Json<UserView>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Sign in with email and password. Unknown email and wrong password get the same 401; after
+    /// five failures for one email within 15 minutes that email gets 429 for 15 minutes.
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
+    async fn login(&self, req: &Request, body: JsonBody<LoginRequest>) -> Result<LoginAnswer, ApiError> {
+        let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let login = auth::login(&self.svc, &body.0.email, &body.0.password, address).await?;
+        Ok(LoginAnswer::Ok(Json(LoginResponse { token: login.token, expires_at: login.expires_at, user: login.user.into() })))
+    }
+
+    /// Revoke the token this request carries.
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
+    async fn logout(&self, auth: BearerAuth) -> Result<LogoutAnswer, ApiError> {
+        auth::logout(&self.svc, &auth.0.token).await?;
+        Ok(LogoutAnswer::LoggedOut)
+    }
+
+    /// The signed-in user.
+    #[oai(path = "/me", method = "get", operation_id = "me")]
+    async fn me(&self, auth: BearerAuth) -> Result<MeAnswer, ApiError> {
+        Ok(MeAnswer::Ok(Json(auth.0.user.into())))
+    }
+}

@@ -1,0 +1,32 @@
+//! The JSON API under `/api/v1`: one file per tag, DTOs beside their handlers. Handlers extract,
+//! convert to domain types, make one service call and map the outcome.
+
+mod auth;
+mod campaigns;
+mod common;
+mod events;
+mod json;
+pub mod problem;
+mod security;
+mod users;
+mod venues;
+
+use poem_openapi::OpenApiService;
+
+use crate::service::Services;
+
+pub type Apis = (auth::AuthApi, users::UsersApi, campaigns::CampaignsApi, venues::VenuesApi, events::EventsApi);
+
+/// The OpenAPI service with every operation; served at `/api/v1`, documented at
+/// `/api/v1/openapi.json` and browsable at `/api/docs`.
+pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
+    let apis = (
+        auth::AuthApi { svc: svc.clone() },
+        users::UsersApi { svc: svc.clone() },
+        campaigns::CampaignsApi { svc: svc.clone() },
+        venues::VenuesApi { svc: svc.clone() },
+        events::EventsApi { svc: svc.clone() },
+    );
+    OpenApiService::new(apis, "carefair", env!("CARGO_PKG_VERSION"))
+        .description("Recruitment events for adult social care: the Gift of Care campaign, recruitment fairs and school engagements.")
+}

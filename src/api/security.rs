@@ -1,0 +1,63 @@
+//! Bearer tokens: who is calling, and what their role lets them do.
+
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+
+use super::problem::ApiError;
+use crate::domain::Actor;
+use crate::service::auth::{self, User};
+use crate::service::Services;
+
+/// The signed-in caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    pub user: User,
+    pub token: String,
+}
+
+/// `Authorization: Bearer TOKEN`, with a token from `POST /api/v1/auth/login`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "check_bearer")]
+pub struct BearerAuth(pub Principal);
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let svc = req.data::<Services>().ok_or_else(|| poem::Error::from_string("services missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
+    match auth::authenticate(svc, &bearer.token).await {
+        Ok((actor, user)) => Ok(Principal { actor, user, token: bearer.token }),
+        Err(err) => Err(ApiError::from(err).into()),
+    }
+}
+
+/// For operations anyone may call, where a signed-in caller may see more.
+#[derive(SecurityScheme)]
+pub enum OptionalAuth {
+    Bearer(BearerAuth),
+    #[oai(fallback)]
+    Anonymous,
+}
+
+impl OptionalAuth {
+    pub fn actor(&self) -> Option<&Actor> {
+        match self {
+            OptionalAuth::Bearer(auth) => Some(&auth.0.actor),
+            OptionalAuth::Anonymous => None,
+        }
+    }
+
+    pub fn is_organiser(&self) -> bool {
+        self.actor().is_some_and(Actor::is_organiser)
+    }
+}
+
+impl BearerAuth {
+    /// The caller, if an organiser (or admin); otherwise 403.
+    pub fn organiser(&self) -> Result<&Actor, ApiError> {
+        if self.0.actor.is_organiser() { Ok(&self.0.actor) } else { Err(ApiError::forbidden()) }
+    }
+
+    pub fn admin(&self) -> Result<&Actor, ApiError> {
+        if self.0.actor.role == crate::domain::Role::Admin { Ok(&self.0.actor) } else { Err(ApiError::forbidden()) }
+    }
+}

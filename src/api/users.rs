@@ -1,0 +1,103 @@
+//! `POST /users`, `GET /users` (admins).
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::common::{ApiTags, list_of, page};
+use super::json::JsonBody;
+use super::problem::ApiError;
+use super::security::BearerAuth;
+use crate::domain::{EmailAddress, Role, Text, Validation, ValidationErrors};
+use crate::service::auth::{Password, User};
+use crate::service::users::{self, NewUser};
+use crate::service::Services;
+
+pub struct UsersApi {
+    pub svc: Services,
+}
+
+/// A user, without anything secret.
+#[derive(Object)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    /// `admin`, `organiser`, `employer` or `school`.
+    pub role: String,
+    pub employer_id: Option<Uuid>,
+    pub school_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self { id: u.id, email: u.email, name: u.name, role: u.role, employer_id: u.employer_id, school_id: u.school_id, created_at: u.created_at }
+    }
+}
+
+list_of!(UserList, UserView);
+
+/// A new user. Employer users name their employer, school users their school.
+#[derive(Object, serde::Deserialize)]
+pub struct UserCreate {
+    pub email: String,
+    pub name: String,
+    /// `admin`, `organiser`, `employer` or `school`.
+    pub role: String,
+    /// At least 8 characters.
+    pub password: String,
+    pub employer_id: Option<Uuid>,
+    pub school_id: Option<Uuid>,
+}
+
+impl TryFrom<UserCreate> for NewUser {
+    type Error = ValidationErrors;
+
+    fn try_from(input: UserCreate) -> Result<Self, Self::Error> {
+        let mut v = Validation::new();
+        let email = v.check("email", EmailAddress::parse(&input.email));
+        let name = v.check("name", Text::one_line(&input.name, 1, 200));
+        let role = v.check("role", Role::parse(&input.role));
+        let password = v.check("password", Password::parse(&input.password));
+        let (Some(email), Some(name), Some(role), Some(password)) = (email, name, role, password) else {
+            return Err(v.into_errors());
+        };
+        Ok(NewUser { email, name: name.into_string(), role, employer_id: input.employer_id, school_id: input.school_id, password })
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum CreateUserAnswer {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<UserView>),
+}
+
+#[derive(ApiResponse)]
+pub enum ListUsersAnswer {
+    /// One page of users.
+    #[oai(status = 200)]
+    Ok(Json<UserList>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Users")]
+impl UsersApi {
+    /// Create a user (admins only).
+    #[oai(path = "/users", method = "post", operation_id = "create_user")]
+    async fn create(&self, auth: BearerAuth, body: JsonBody<UserCreate>) -> Result<CreateUserAnswer, ApiError> {
+        auth.admin()?;
+        let user = users::create(&self.svc, body.0.try_into()?).await?;
+        Ok(CreateUserAnswer::Created(Json(user.into())))
+    }
+
+    /// List users (admins only).
+    #[oai(path = "/users", method = "get", operation_id = "list_users")]
+    async fn list(&self, auth: BearerAuth, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<ListUsersAnswer, ApiError> {
+        auth.admin()?;
+        let users = users::list(&self.svc, page(limit.0, offset.0)?).await?;
+        Ok(ListUsersAnswer::Ok(Json(users.into())))
+    }
+}

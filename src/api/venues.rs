@@ -1,0 +1,197 @@
+//! `/venues`: organisers manage them, anyone reads them.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::campaigns::{DeletedAnswer, NAME_MAX};
+use super::common::{ApiTags, int_in, list_of, page, patch_optional, patch_required};
+use super::json::JsonBody;
+use super::problem::ApiError;
+use super::security::BearerAuth;
+use crate::domain::{Postcode, Text, Validation, ValidationErrors};
+use crate::service::venues::{self, NewVenue, Venue, VenueChanges};
+use crate::service::Services;
+
+pub struct VenuesApi {
+    pub svc: Services,
+}
+
+const ADDRESS_MAX: usize = 500;
+const ACCESSIBILITY_MAX: usize = 2_000;
+pub const CAPACITY_MAX: i64 = 100_000;
+
+/// A venue.
+#[derive(Object)]
+pub struct VenueView {
+    pub id: Uuid,
+    pub name: String,
+    pub address: String,
+    /// Normalised, like `CM1 1QH`.
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub capacity: Option<i32>,
+    pub accessibility: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Venue> for VenueView {
+    fn from(v: Venue) -> Self {
+        Self {
+            id: v.id,
+            name: v.name,
+            address: v.address,
+            postcode: v.postcode,
+            latitude: v.latitude,
+            longitude: v.longitude,
+            capacity: v.capacity,
+            accessibility: v.accessibility,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+list_of!(VenueList, VenueView);
+
+/// A new venue.
+#[derive(Object, serde::Deserialize)]
+pub struct VenueCreate {
+    pub name: String,
+    pub address: String,
+    /// A UK postcode in any spacing and case.
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub capacity: Option<i64>,
+    pub accessibility: Option<String>,
+}
+
+/// Changes to a venue; fields left out stay as they are, null clears an optional one.
+#[derive(Object, serde::Deserialize)]
+pub struct VenuePatch {
+    #[serde(default)]
+    pub name: MaybeUndefined<String>,
+    #[serde(default)]
+    pub address: MaybeUndefined<String>,
+    #[serde(default)]
+    pub postcode: MaybeUndefined<String>,
+    #[serde(default)]
+    pub latitude: MaybeUndefined<f64>,
+    #[serde(default)]
+    pub longitude: MaybeUndefined<f64>,
+    #[serde(default)]
+    pub capacity: MaybeUndefined<i64>,
+    #[serde(default)]
+    pub accessibility: MaybeUndefined<String>,
+}
+
+fn latitude(x: f64) -> Result<f64, String> {
+    if (-90.0..=90.0).contains(&x) { Ok(x) } else { Err("must be between -90 and 90".into()) }
+}
+
+fn longitude(x: f64) -> Result<f64, String> {
+    if (-180.0..=180.0).contains(&x) { Ok(x) } else { Err("must be between -180 and 180".into()) }
+}
+
+impl TryFrom<VenueCreate> for NewVenue {
+    type Error = ValidationErrors;
+
+    fn try_from(input: VenueCreate) -> Result<Self, Self::Error> {
+        let mut v = Validation::new();
+        let name = v.check("name", Text::one_line(&input.name, 1, NAME_MAX));
+        let address = v.check("address", Text::parse(&input.address, 1, ADDRESS_MAX));
+        let postcode = v.check("postcode", Postcode::parse(&input.postcode));
+        let lat = v.check_opt("latitude", input.latitude, latitude);
+        let lon = v.check_opt("longitude", input.longitude, longitude);
+        let capacity = v.check_opt("capacity", input.capacity, int_in(1, CAPACITY_MAX));
+        let accessibility = v.check_opt("accessibility", input.accessibility, |s| Text::parse(&s, 0, ACCESSIBILITY_MAX));
+        let (Some(name), Some(address), Some(postcode), Some(latitude), Some(longitude), Some(capacity), Some(accessibility)) =
+            (name, address, postcode, lat, lon, capacity, accessibility)
+        else {
+            return Err(v.into_errors());
+        };
+        Ok(NewVenue { name, address, postcode, latitude, longitude, capacity, accessibility })
+    }
+}
+
+impl TryFrom<VenuePatch> for VenueChanges {
+    type Error = ValidationErrors;
+
+    fn try_from(input: VenuePatch) -> Result<Self, Self::Error> {
+        let mut v = Validation::new();
+        let changes = VenueChanges {
+            name: patch_required(&mut v, "name", input.name, |s| Text::one_line(&s, 1, NAME_MAX)),
+            address: patch_required(&mut v, "address", input.address, |s| Text::parse(&s, 1, ADDRESS_MAX)),
+            postcode: patch_required(&mut v, "postcode", input.postcode, |s| Postcode::parse(&s)),
+            latitude: patch_optional(&mut v, "latitude", input.latitude, latitude),
+            longitude: patch_optional(&mut v, "longitude", input.longitude, longitude),
+            capacity: patch_optional(&mut v, "capacity", input.capacity, int_in(1, CAPACITY_MAX)),
+            accessibility: patch_optional(&mut v, "accessibility", input.accessibility, |s| Text::parse(&s, 0, ACCESSIBILITY_MAX)),
+        };
+        v.finish()?;
+        Ok(changes)
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum VenueAnswer {
+    /// The venue.
+    #[oai(status = 200)]
+    Ok(Json<VenueView>),
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<VenueView>),
+}
+
+#[derive(ApiResponse)]
+pub enum VenueListAnswer {
+    /// One page of venues.
+    #[oai(status = 200)]
+    Ok(Json<VenueList>),
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Venues")]
+impl VenuesApi {
+    /// Create a venue (organisers).
+    #[oai(path = "/venues", method = "post", operation_id = "create_venue")]
+    async fn create(&self, auth: BearerAuth, body: JsonBody<VenueCreate>) -> Result<VenueAnswer, ApiError> {
+        auth.organiser()?;
+        let venue = venues::create(&self.svc, body.0.try_into()?).await?;
+        Ok(VenueAnswer::Created(Json(venue.into())))
+    }
+
+    /// List venues by name.
+    #[oai(path = "/venues", method = "get", operation_id = "list_venues")]
+    async fn list(&self, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<VenueListAnswer, ApiError> {
+        let list = venues::list(&self.svc, page(limit.0, offset.0)?).await?;
+        Ok(VenueListAnswer::Ok(Json(list.into())))
+    }
+
+    /// One venue.
+    #[oai(path = "/venues/:id", method = "get", operation_id = "get_venue")]
+    async fn get(&self, id: Path<Uuid>) -> Result<VenueAnswer, ApiError> {
+        Ok(VenueAnswer::Ok(Json(venues::get(&self.svc, id.0).await?.into())))
+    }
+
+    /// Change a venue (organisers).
+    #[oai(path = "/venues/:id", method = "patch", operation_id = "update_venue")]
+    async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<VenuePatch>) -> Result<VenueAnswer, ApiError> {
+        auth.organiser()?;
+        let venue = venues::update(&self.svc, id.0, body.0.try_into()?).await?;
+        Ok(VenueAnswer::Ok(Json(venue.into())))
+    }
+
+    /// Delete a venue no event uses (organisers); otherwise 409.
+    #[oai(path = "/venues/:id", method = "delete", operation_id = "delete_venue")]
+    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
+        auth.organiser()?;
+        venues::delete(&self.svc, id.0).await?;
+        Ok(DeletedAnswer::Deleted)
+    }
+}

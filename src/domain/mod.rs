@@ -1,0 +1,91 @@
+//! Domain values and rules. Outside data becomes one of these types at the edge; an invalid value
+//! cannot exist past its constructor. Nothing here knows about HTTP or the database.
+
+mod email;
+mod event;
+mod postcode;
+mod text;
+mod validation;
+
+pub use email::EmailAddress;
+pub use event::{EventKind, EventStatus, Schedule};
+pub use postcode::Postcode;
+pub use text::{Slug, Text, TimeZone, Url, parse_enum};
+pub use validation::{FieldError, Validation, ValidationErrors};
+
+use uuid::Uuid;
+
+/// What a signed-in user may act as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Organiser,
+    Employer,
+    School,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Organiser, Role::Employer, Role::School];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Organiser => "organiser",
+            Role::Employer => "employer",
+            Role::School => "school",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        parse_enum(s, &Self::ALL, |r| r.as_str())
+    }
+}
+
+/// The signed-in user on whose behalf a use case runs.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub employer_id: Option<Uuid>,
+    pub school_id: Option<Uuid>,
+}
+
+impl Actor {
+    /// Admins can do everything an organiser can.
+    pub fn is_organiser(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Organiser)
+    }
+}
+
+/// A campaign objective: the workforce strategy's three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    RecruitmentRetention,
+    TrainingDevelopment,
+    MarketCapacity,
+}
+
+impl Objective {
+    pub const ALL: [Objective; 3] = [
+        Objective::RecruitmentRetention,
+        Objective::TrainingDevelopment,
+        Objective::MarketCapacity,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Objective::RecruitmentRetention => "recruitment_retention",
+            Objective::TrainingDevelopment => "training_development",
+            Objective::MarketCapacity => "market_capacity",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        parse_enum(s, &Self::ALL, |o| o.as_str())
+    }
+}
+
+/// A new identifier: UUID v7, so ids sort by creation time.
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}

@@ -1,0 +1,146 @@
+use std::fmt;
+
+/// Free text a person typed: trimmed, within a length limit (in characters), and free of control
+/// characters other than tab and line breaks. Line breaks are kept: calendar and mail layers
+/// escape them, so nothing here has to be lossy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    pub fn parse(input: &str, min: usize, max: usize) -> Result<Self, String> {
+        let s = input.trim();
+        let len = s.chars().count();
+        if len < min {
+            return Err(if min == 1 { "must not be empty".into() } else { format!("must be at least {min} characters") });
+        }
+        if len > max {
+            return Err(format!("must be at most {max} characters"));
+        }
+        if s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n')) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// Like [`Text::parse`], for a value that must fit on one line (names, labels).
+    pub fn one_line(input: &str, min: usize, max: usize) -> Result<Self, String> {
+        let text = Self::parse(input, min, max)?;
+        if text.0.contains(['\r', '\n']) {
+            return Err("must be a single line".into());
+        }
+        Ok(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A campaign's address in URLs and feeds: lower-case letters, digits and single hyphens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let ok = !input.is_empty()
+            && input.len() <= 80
+            && input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !input.starts_with('-')
+            && !input.ends_with('-')
+            && !input.contains("--");
+        if ok { Ok(Self(input.to_owned())) } else { Err("must be 1 to 80 of a-z, 0-9 and single hyphens, like gift-of-care-2027".into()) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An IANA time zone name such as `Europe/London`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(chrono_tz::Tz);
+
+impl TimeZone {
+    pub const LONDON: TimeZone = TimeZone(chrono_tz::Europe::London);
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        input.parse::<chrono_tz::Tz>().map(Self).map_err(|_| "must be an IANA time zone name, like Europe/London".into())
+    }
+
+    pub fn tz(self) -> chrono_tz::Tz {
+        self.0
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+/// An absolute `http` or `https` URL, such as an online event's joining link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url(String);
+
+impl Url {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+        let ok = s.len() <= 2000
+            && matches!(host, Some(h) if !h.is_empty())
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'));
+        if ok { Ok(Self(s.to_owned())) } else { Err("must be an http or https URL".into()) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses one of a closed set of snake_case words, naming the allowed words when it fails.
+pub fn parse_enum<T: Copy>(input: &str, all: &[T], name: impl Fn(T) -> &'static str) -> Result<T, String> {
+    all.iter().copied().find(|v| name(*v) == input).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+        format!("must be one of: {}", names.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_keeps_line_breaks_and_rejects_other_controls() {
+        assert!(Text::parse("a\r\nb", 1, 10).is_ok());
+        assert!(Text::parse("a\u{0}b", 1, 10).is_err());
+        assert!(Text::one_line("a\nb", 1, 10).is_err());
+        assert!(Text::parse("   ", 1, 10).is_err());
+        assert!(Text::parse("ééé", 1, 3).is_ok());
+        assert!(Text::parse("éééé", 1, 3).is_err());
+    }
+
+    #[test]
+    fn slugs() {
+        assert!(Slug::parse("gift-of-care-2027").is_ok());
+        for bad in ["", "Gift", "a--b", "-a", "a-", "a_b", "a b"] {
+            assert!(Slug::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        assert!(Url::parse("https://meet.example.org/abc?x=1").is_ok());
+        for bad in ["ftp://x", "https://", "javascript:alert(1)", "https://a b"] {
+            assert!(Url::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

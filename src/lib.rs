@@ -1,0 +1,15 @@
+//! carefair: recruitment events for adult social care.
+//!
+//! Data flows one way: `api` (HTTP) and the CLI → `service` (use cases) → `store` (database) →
+//! `domain` (values and rules). See the README for the map.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod middleware;
+pub mod ops;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

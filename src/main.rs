@@ -1,0 +1,140 @@
+//! The `carefair` command: parse arguments, load settings, run one command.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use migration::{Migrator, MigratorTrait};
+
+use carefair::clock::SystemClock;
+use carefair::config::Settings;
+use carefair::domain::{EmailAddress, Role, Text};
+use carefair::service::auth::Password;
+use carefair::service::{Services, users};
+use carefair::startup::{Application, shutdown_signal};
+use carefair::store::Db;
+use carefair::telemetry;
+
+#[derive(Parser)]
+#[command(name = "carefair", version, about = "Recruitment events for adult social care")]
+struct Cli {
+    /// Folder holding default.toml and the $CAREFAIR_ENV.toml overlays.
+    #[arg(long, global = true, default_value = "config", env = "CAREFAIR_CONFIG_DIR")]
+    config_dir: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, then serve HTTP (the default).
+    Serve,
+    /// Schema migrations only.
+    Migrate {
+        #[arg(value_enum, default_value = "up")]
+        action: MigrateAction,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the latest migration.
+    Down,
+    /// List applied and pending migrations.
+    Status,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "organiser", "employer", "school"])]
+        role: String,
+        /// Display name; the part of the email before @ when left out.
+        #[arg(long)]
+        name: Option<String>,
+        /// The employer an employer user belongs to.
+        #[arg(long = "employer")]
+        employer_id: Option<uuid::Uuid>,
+        /// The school a school user belongs to.
+        #[arg(long = "school")]
+        school_id: Option<uuid::Uuid>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("carefair: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(&cli.config_dir)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings, Arc::new(SystemClock)).await?;
+            app.run_until(shutdown_signal()).await?;
+        }
+        Command::Migrate { action } => {
+            let db = Db::connect(&settings.database.url, 1).await.context("connecting to database.url")?;
+            match action {
+                MigrateAction::Up => Migrator::up(&db.write, None).await?,
+                MigrateAction::Down => Migrator::down(&db.write, Some(1)).await?,
+                MigrateAction::Status => {
+                    for m in Migrator::get_applied_migrations(&db.write).await? {
+                        println!("applied  {}", m.name());
+                    }
+                    for m in Migrator::get_pending_migrations(&db.write).await? {
+                        println!("pending  {}", m.name());
+                    }
+                }
+            }
+        }
+        Command::User { command: UserCommand::Add { email, role, name, employer_id, school_id } } => {
+            let email = EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("--role {e}"))?;
+            let name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("").to_owned());
+            let name = Text::one_line(&name, 1, 200).map_err(|e| anyhow::anyhow!("--name {e}"))?.into_string();
+            let password = read_password()?;
+            let password = Password::parse(&password).map_err(|e| anyhow::anyhow!("password {e}"))?;
+            let db = Db::connect(&settings.database.url, 2).await.context("connecting to database.url")?;
+            db.migrate_up().await?;
+            let svc = Services::new(db, Arc::new(SystemClock), Arc::new(settings));
+            let user = users::create(&svc, users::NewUser { email, name, role, employer_id, school_id, password })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created {} ({}) {}", user.email, user.role, user.id);
+        }
+    }
+    Ok(())
+}
+
+/// The password from standard input: prompted for without echo on a terminal, otherwise the
+/// first line of piped input.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        return Ok(rpassword::prompt_password("Password: ")?);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}

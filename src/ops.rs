@@ -1,0 +1,90 @@
+//! Operational endpoints outside the API: liveness, readiness and Prometheus metrics.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{IntoResponse, Response, handler};
+
+use crate::service::Services;
+
+/// `GET /healthz`: the process is up.
+#[handler]
+pub fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers.
+#[handler]
+pub async fn readyz(svc: Data<&Services>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), svc.db.ping()).await {
+        Ok(Ok(())) => "ready".into_response(),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+#[handler]
+pub fn metrics(metrics: Data<&std::sync::Arc<Metrics>>) -> Response {
+    Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+}
+
+/// Latency buckets in seconds.
+const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+#[derive(Debug, Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request counts and latencies by route and status, kept in memory.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let series = map.entry((route.to_owned(), method.to_owned(), status)).or_default();
+        series.count += 1;
+        series.sum += secs;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                series.buckets[i] += 1;
+            }
+        }
+    }
+
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = String::new();
+        out.push_str("# HELP carefair_http_requests_total HTTP requests answered, by route, method and status.\n");
+        out.push_str("# TYPE carefair_http_requests_total counter\n");
+        for ((route, method, status), s) in map.iter() {
+            let _ = writeln!(out, "carefair_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}", s.count);
+        }
+        out.push_str("# HELP carefair_http_request_duration_seconds Time to answer HTTP requests.\n");
+        out.push_str("# TYPE carefair_http_request_duration_seconds histogram\n");
+        for ((route, method, status), s) in map.iter() {
+            let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(out, "carefair_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}", s.buckets[i]);
+            }
+            let _ = writeln!(out, "carefair_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
+            let _ = writeln!(out, "carefair_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
+            let _ = writeln!(out, "carefair_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        out
+    }
+}

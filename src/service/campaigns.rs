@@ -1,0 +1,135 @@
+//! Campaigns: the Gift of Care drive and any later ones, each grouping events.
+
+use chrono::NaiveDate;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
+use crate::domain::{Objective, Slug, Text, new_id};
+use crate::store::entity::{campaign, event};
+use crate::store::{is_foreign_key_violation, is_unique_violation};
+
+pub type Campaign = campaign::Model;
+
+pub struct NewCampaign {
+    pub slug: Slug,
+    pub name: Text,
+    pub description: Text,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub objectives: Vec<Objective>,
+}
+
+/// The fields a PATCH may change; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct CampaignChanges {
+    pub slug: Option<Slug>,
+    pub name: Option<Text>,
+    pub description: Option<Text>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub objectives: Option<Vec<Objective>>,
+}
+
+/// The objectives as stored: a JSON array of their names.
+pub fn objectives_of(campaign: &Campaign) -> Vec<String> {
+    serde_json::from_str(&campaign.objectives).unwrap_or_default()
+}
+
+fn encode_objectives(objectives: &[Objective]) -> String {
+    let names: Vec<&str> = objectives.iter().map(|o| o.as_str()).collect();
+    serde_json::Value::from(names).to_string()
+}
+
+fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate) -> ServiceResult<()> {
+    if ends_on < starts_on {
+        return Err(ServiceError::invalid("ends_on", "must not be before starts_on"));
+    }
+    Ok(())
+}
+
+fn map_slug_conflict(err: sea_orm::DbErr) -> ServiceError {
+    if is_unique_violation(&err) { ServiceError::conflict("a campaign with this slug already exists") } else { err.into() }
+}
+
+#[tracing::instrument(skip_all, fields(slug = new.slug.as_str()))]
+pub async fn create(svc: &Services, new: NewCampaign) -> ServiceResult<Campaign> {
+    check_dates(new.starts_on, new.ends_on)?;
+    let now = svc.clock.now();
+    campaign::ActiveModel {
+        id: Set(new_id()),
+        slug: Set(new.slug.as_str().to_owned()),
+        name: Set(new.name.into_string()),
+        description: Set(new.description.into_string()),
+        starts_on: Set(new.starts_on),
+        ends_on: Set(new.ends_on),
+        objectives: Set(encode_objectives(&new.objectives)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&svc.db.write)
+    .await
+    .map_err(map_slug_conflict)
+}
+
+pub async fn get(svc: &Services, id: Uuid) -> ServiceResult<Campaign> {
+    campaign::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+}
+
+pub async fn get_by_slug(svc: &Services, slug: &str) -> ServiceResult<Campaign> {
+    campaign::Entity::find().filter(campaign::Column::Slug.eq(slug)).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+}
+
+pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Campaign>> {
+    let total = campaign::Entity::find().count(&svc.db.read).await?;
+    let items = campaign::Entity::find()
+        .order_by_desc(campaign::Column::StartsOn)
+        .order_by_asc(campaign::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&svc.db.read)
+        .await?;
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+#[tracing::instrument(skip_all, fields(campaign_id = %id))]
+pub async fn update(svc: &Services, id: Uuid, changes: CampaignChanges) -> ServiceResult<Campaign> {
+    let current = campaign::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    check_dates(changes.starts_on.unwrap_or(current.starts_on), changes.ends_on.unwrap_or(current.ends_on))?;
+    let mut model: campaign::ActiveModel = current.into();
+    if let Some(slug) = changes.slug {
+        model.slug = Set(slug.as_str().to_owned());
+    }
+    if let Some(name) = changes.name {
+        model.name = Set(name.into_string());
+    }
+    if let Some(description) = changes.description {
+        model.description = Set(description.into_string());
+    }
+    if let Some(starts_on) = changes.starts_on {
+        model.starts_on = Set(starts_on);
+    }
+    if let Some(ends_on) = changes.ends_on {
+        model.ends_on = Set(ends_on);
+    }
+    if let Some(objectives) = changes.objectives {
+        model.objectives = Set(encode_objectives(&objectives));
+    }
+    model.updated_at = Set(svc.clock.now());
+    model.update(&svc.db.write).await.map_err(map_slug_conflict)
+}
+
+/// Deletes a campaign that no event belongs to.
+#[tracing::instrument(skip_all, fields(campaign_id = %id))]
+pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
+    let in_use = event::Entity::find().filter(event::Column::CampaignId.eq(id)).count(&svc.db.write).await?;
+    if in_use > 0 {
+        return Err(ServiceError::conflict(format!("the campaign still has {in_use} event(s); move or delete them first")));
+    }
+    match campaign::Entity::delete_by_id(id).exec(&svc.db.write).await {
+        Ok(res) if res.rows_affected == 0 => Err(ServiceError::NotFound),
+        Ok(_) => Ok(()),
+        Err(err) if is_foreign_key_violation(&err) => Err(ServiceError::conflict("the campaign is still in use")),
+        Err(err) => Err(err.into()),
+    }
+}

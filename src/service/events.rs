@@ -1,0 +1,338 @@
+//! Events: fairs, campaign events, school engagements, training and information sessions, with
+//! their lifecycle draft → published → cancelled (or completed).
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
+use crate::domain::{EventKind, EventStatus, Schedule, Text, TimeZone, Url, new_id};
+use crate::store::entity::{campaign, event, venue};
+
+pub type Event = event::Model;
+
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub title: Text,
+    pub description: Text,
+    pub campaign_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
+    pub online_url: Option<Url>,
+    pub schedule: Schedule,
+    pub timezone: TimeZone,
+    pub capacity: Option<i32>,
+    pub school_id: Option<Uuid>,
+    pub max_exhibitors: Option<i32>,
+}
+
+/// The fields a PATCH may change: the outer `None` leaves a field as it is, an inner `None`
+/// clears an optional one. The schedule's instants are checked together after merging.
+#[derive(Default)]
+pub struct EventChanges {
+    pub kind: Option<EventKind>,
+    pub title: Option<Text>,
+    pub description: Option<Text>,
+    pub campaign_id: Option<Option<Uuid>>,
+    pub venue_id: Option<Option<Uuid>>,
+    pub online_url: Option<Option<Url>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub registration_opens_at: Option<Option<DateTime<Utc>>>,
+    pub registration_closes_at: Option<Option<DateTime<Utc>>>,
+    pub timezone: Option<TimeZone>,
+    pub capacity: Option<Option<i32>>,
+    pub school_id: Option<Option<Uuid>>,
+    pub max_exhibitors: Option<Option<i32>>,
+}
+
+/// What `GET /events` narrows by. The public sees published events only, whatever it asks.
+#[derive(Default)]
+pub struct EventFilter {
+    pub kind: Option<EventKind>,
+    pub campaign_id: Option<Uuid>,
+    pub status: Option<EventStatus>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub q: Option<String>,
+    pub include_unpublished: bool,
+}
+
+pub fn status_of(event: &Event) -> EventStatus {
+    EventStatus::parse(&event.status).unwrap_or(EventStatus::Draft)
+}
+
+/// The rules that tie an event's fields together, checked on create and after every change.
+struct Shape<'a> {
+    kind: EventKind,
+    school_id: Option<Uuid>,
+    max_exhibitors: Option<i32>,
+    capacity: Option<i32>,
+    venue: Option<&'a venue::Model>,
+}
+
+fn check_shape(shape: &Shape<'_>) -> ServiceResult<()> {
+    if shape.kind == EventKind::SchoolEngagement && shape.school_id.is_none() {
+        return Err(ServiceError::invalid("school_id", "is required for a school_engagement"));
+    }
+    if shape.kind != EventKind::SchoolEngagement && shape.school_id.is_some() {
+        return Err(ServiceError::invalid("school_id", "is only for a school_engagement"));
+    }
+    if shape.kind != EventKind::RecruitmentFair && shape.max_exhibitors.is_some() {
+        return Err(ServiceError::invalid("max_exhibitors", "is only for a recruitment_fair"));
+    }
+    if let (Some(capacity), Some(venue_capacity)) = (shape.capacity, shape.venue.and_then(|v| v.capacity))
+        && capacity > venue_capacity
+    {
+        return Err(ServiceError::invalid("capacity", format!("must not exceed the venue's capacity of {venue_capacity}")));
+    }
+    Ok(())
+}
+
+async fn find_venue(txn: &DatabaseTransaction, id: Option<Uuid>) -> ServiceResult<Option<venue::Model>> {
+    let Some(id) = id else { return Ok(None) };
+    match venue::Entity::find_by_id(id).one(txn).await? {
+        Some(v) => Ok(Some(v)),
+        None => Err(ServiceError::invalid("venue_id", "no venue has this id")),
+    }
+}
+
+async fn check_campaign(txn: &DatabaseTransaction, id: Option<Uuid>) -> ServiceResult<()> {
+    if let Some(id) = id
+        && campaign::Entity::find_by_id(id).one(txn).await?.is_none()
+    {
+        return Err(ServiceError::invalid("campaign_id", "no campaign has this id"));
+    }
+    Ok(())
+}
+
+/// Creates an event as a draft with sequence 0.
+#[tracing::instrument(skip_all, fields(kind = new.kind.as_str()))]
+pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
+    let txn = svc.db.write.begin().await?;
+    check_campaign(&txn, new.campaign_id).await?;
+    let venue = find_venue(&txn, new.venue_id).await?;
+    check_shape(&Shape {
+        kind: new.kind,
+        school_id: new.school_id,
+        max_exhibitors: new.max_exhibitors,
+        capacity: new.capacity,
+        venue: venue.as_ref(),
+    })?;
+    let now = svc.clock.now();
+    let event = event::ActiveModel {
+        id: Set(new_id()),
+        kind: Set(new.kind.as_str().to_owned()),
+        title: Set(new.title.into_string()),
+        description: Set(new.description.into_string()),
+        campaign_id: Set(new.campaign_id),
+        venue_id: Set(new.venue_id),
+        online_url: Set(new.online_url.map(|u| u.as_str().to_owned())),
+        starts_at: Set(new.schedule.starts_at),
+        ends_at: Set(new.schedule.ends_at),
+        timezone: Set(new.timezone.name().to_owned()),
+        capacity: Set(new.capacity),
+        registration_opens_at: Set(new.schedule.registration_opens_at),
+        registration_closes_at: Set(new.schedule.registration_closes_at),
+        status: Set(EventStatus::Draft.as_str().to_owned()),
+        sequence: Set(0),
+        school_id: Set(new.school_id),
+        max_exhibitors: Set(new.max_exhibitors),
+        cancel_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(event)
+}
+
+/// One event. Without `include_unpublished` a draft is not found: the public sees published,
+/// cancelled and completed events (a link to a cancelled fair should say it is cancelled).
+pub async fn get(svc: &Services, id: Uuid, include_unpublished: bool) -> ServiceResult<Event> {
+    let event = event::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    if !include_unpublished && status_of(&event) == EventStatus::Draft {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(event)
+}
+
+pub async fn list(svc: &Services, filter: EventFilter, page: PageRequest) -> ServiceResult<Page<Event>> {
+    let mut cond = Condition::all();
+    let status = if filter.include_unpublished { filter.status } else { Some(EventStatus::Published) };
+    if let Some(status) = status {
+        cond = cond.add(event::Column::Status.eq(status.as_str()));
+    }
+    if let Some(kind) = filter.kind {
+        cond = cond.add(event::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(campaign_id) = filter.campaign_id {
+        cond = cond.add(event::Column::CampaignId.eq(campaign_id));
+    }
+    // An event is in the range when any part of it is: it ends after `from` and starts before `to`.
+    if let Some(from) = filter.from {
+        cond = cond.add(event::Column::EndsAt.gt(from));
+    }
+    if let Some(to) = filter.to {
+        cond = cond.add(event::Column::StartsAt.lt(to));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        cond = cond.add(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(event::Column::Title))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(Expr::expr(Func::lower(Expr::col(event::Column::Description))).like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    let query = event::Entity::find().filter(cond);
+    let total = query.clone().count(&svc.db.read).await?;
+    let items = query
+        .order_by_asc(event::Column::StartsAt)
+        .order_by_asc(event::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&svc.db.read)
+        .await?;
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Loads an event for a change, locking its row on PostgreSQL so concurrent changes to one event
+/// (and their sequence numbers) happen one after the other. SQLite needs no lock: all writes
+/// share one connection.
+async fn load_for_update(txn: &DatabaseTransaction, id: Uuid) -> ServiceResult<Event> {
+    event::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
+}
+
+/// Applies a PATCH. A published event whose time, place or title changes gets a raised sequence,
+/// so calendars that hold it take the change.
+#[tracing::instrument(skip_all, fields(event_id = %id))]
+pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceResult<Event> {
+    let txn = svc.db.write.begin().await?;
+    let current = load_for_update(&txn, id).await?;
+    let status = status_of(&current);
+    if matches!(status, EventStatus::Cancelled | EventStatus::Completed) {
+        return Err(ServiceError::conflict(format!("a {} event cannot be changed", status.as_str())));
+    }
+    let current_kind = EventKind::parse(&current.kind).map_err(|e| anyhow::anyhow!("event {id} kind: {e}"))?;
+    if let Some(kind) = changes.kind
+        && kind != current_kind
+        && status != EventStatus::Draft
+    {
+        return Err(ServiceError::conflict("the kind of a published event cannot be changed"));
+    }
+
+    let starts_at = changes.starts_at.unwrap_or(current.starts_at);
+    let ends_at = changes.ends_at.unwrap_or(current.ends_at);
+    let opens = changes.registration_opens_at.unwrap_or(current.registration_opens_at);
+    let closes = changes.registration_closes_at.unwrap_or(current.registration_closes_at);
+    let schedule = Schedule::new(starts_at, ends_at, opens, closes).map_err(|(field, message)| ServiceError::invalid(field, message))?;
+
+    let campaign_id = changes.campaign_id.unwrap_or(current.campaign_id);
+    if changes.campaign_id.is_some() {
+        check_campaign(&txn, campaign_id).await?;
+    }
+    let venue_id = changes.venue_id.unwrap_or(current.venue_id);
+    let venue = find_venue(&txn, venue_id).await?;
+    let kind = changes.kind.unwrap_or(current_kind);
+    let school_id = changes.school_id.unwrap_or(current.school_id);
+    let max_exhibitors = changes.max_exhibitors.unwrap_or(current.max_exhibitors);
+    let capacity = changes.capacity.unwrap_or(current.capacity);
+    check_shape(&Shape { kind, school_id, max_exhibitors, capacity, venue: venue.as_ref() })?;
+
+    let title = changes.title.map_or(current.title.clone(), Text::into_string);
+    let online_url = changes.online_url.map_or(current.online_url.clone(), |u| u.map(|u| u.as_str().to_owned()));
+    let timezone = changes.timezone.map_or(current.timezone.clone(), |tz| tz.name().to_owned());
+    let calendar_changed = title != current.title
+        || schedule.starts_at != current.starts_at
+        || schedule.ends_at != current.ends_at
+        || timezone != current.timezone
+        || venue_id != current.venue_id
+        || online_url != current.online_url;
+    let sequence = if calendar_changed && status == EventStatus::Published { current.sequence + 1 } else { current.sequence };
+
+    let mut model: event::ActiveModel = current.into();
+    model.kind = Set(kind.as_str().to_owned());
+    model.title = Set(title);
+    if let Some(description) = changes.description {
+        model.description = Set(description.into_string());
+    }
+    model.campaign_id = Set(campaign_id);
+    model.venue_id = Set(venue_id);
+    model.online_url = Set(online_url);
+    model.starts_at = Set(schedule.starts_at);
+    model.ends_at = Set(schedule.ends_at);
+    model.registration_opens_at = Set(schedule.registration_opens_at);
+    model.registration_closes_at = Set(schedule.registration_closes_at);
+    model.timezone = Set(timezone);
+    model.capacity = Set(capacity);
+    model.school_id = Set(school_id);
+    model.max_exhibitors = Set(max_exhibitors);
+    model.sequence = Set(sequence);
+    model.updated_at = Set(svc.clock.now());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Makes a draft public.
+#[tracing::instrument(skip_all, fields(event_id = %id))]
+pub async fn publish(svc: &Services, id: Uuid) -> ServiceResult<Event> {
+    let txn = svc.db.write.begin().await?;
+    let current = load_for_update(&txn, id).await?;
+    let status = status_of(&current);
+    if status != EventStatus::Draft {
+        return Err(ServiceError::conflict(format!("only a draft can be published; this event is {}", status.as_str())));
+    }
+    let mut model: event::ActiveModel = current.into();
+    model.status = Set(EventStatus::Published.as_str().to_owned());
+    model.updated_at = Set(svc.clock.now());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Cancels a published event and raises its sequence, so calendars drop it.
+#[tracing::instrument(skip_all, fields(event_id = %id))]
+pub async fn cancel(svc: &Services, id: Uuid, reason: Option<Text>) -> ServiceResult<Event> {
+    let txn = svc.db.write.begin().await?;
+    let current = load_for_update(&txn, id).await?;
+    let status = status_of(&current);
+    match status {
+        EventStatus::Published => {}
+        EventStatus::Draft => return Err(ServiceError::conflict("a draft is not cancelled but deleted")),
+        EventStatus::Cancelled | EventStatus::Completed => {
+            return Err(ServiceError::conflict(format!("the event is already {}", status.as_str())));
+        }
+    }
+    let sequence = current.sequence + 1;
+    let mut model: event::ActiveModel = current.into();
+    model.status = Set(EventStatus::Cancelled.as_str().to_owned());
+    model.sequence = Set(sequence);
+    model.cancel_reason = Set(reason.map(Text::into_string));
+    model.updated_at = Set(svc.clock.now());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes a draft; anything once published stays on record.
+#[tracing::instrument(skip_all, fields(event_id = %id))]
+pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
+    let txn = svc.db.write.begin().await?;
+    let current = load_for_update(&txn, id).await?;
+    let status = status_of(&current);
+    if status != EventStatus::Draft {
+        return Err(ServiceError::conflict(format!("only drafts can be deleted; this event is {}", status.as_str())));
+    }
+    event::Entity::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! The use cases. Each public function is one transaction that changes the store (and, from the
+//! mail change on, queues the mail it causes). The API, the web pages and the CLI all call these,
+//! so a rule lives in one place.
+
+pub mod auth;
+pub mod campaigns;
+pub mod events;
+pub mod limiter;
+pub mod users;
+pub mod venues;
+
+use std::sync::Arc;
+
+use sea_orm::DbErr;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::ValidationErrors;
+use crate::store::Db;
+
+/// What every use case needs: the database, the clock and the settings.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub login_limiter: Arc<limiter::LoginLimiter>,
+}
+
+impl Services {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Self {
+        Self { db, clock, settings, login_limiter: Arc::new(limiter::LoginLimiter::default()) }
+    }
+}
+
+/// How a use case can end other than with its result. The expected outcomes (not found, conflict,
+/// invalid input) are variants a caller maps to an answer; `Internal` is a real failure, logged
+/// once at the edge and never shown to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationErrors),
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("too many attempts; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<DbErr> for ServiceError {
+    fn from(err: DbErr) -> Self {
+        ServiceError::Internal(err.into())
+    }
+}
+
+impl ServiceError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ServiceError::Invalid(ValidationErrors::single(field, message))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ServiceError::Conflict(message.into())
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// A page of a list, with the total the filters match.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// Where a list starts and how long it is; `limit` is already within 1..=200.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: u64,
+    pub offset: u64,
+}

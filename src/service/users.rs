@@ -1,0 +1,62 @@
+//! Accounts for organisers, admins, employers' staff and school contacts.
+
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+use super::auth::{Password, User, hash_password};
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
+use crate::domain::{EmailAddress, Role, new_id};
+use crate::store::entity::user;
+use crate::store::is_unique_violation;
+
+pub struct NewUser {
+    pub email: EmailAddress,
+    pub name: String,
+    pub role: Role,
+    pub employer_id: Option<Uuid>,
+    pub school_id: Option<Uuid>,
+    pub password: Password,
+}
+
+/// Creates a user; an email already in use is a conflict.
+#[tracing::instrument(skip_all, fields(role = new.role.as_str()))]
+pub async fn create(svc: &Services, new: NewUser) -> ServiceResult<User> {
+    match (new.role, new.employer_id, new.school_id) {
+        (Role::Employer, None, _) => return Err(ServiceError::invalid("employer_id", "is required for an employer user")),
+        (Role::School, _, None) => return Err(ServiceError::invalid("school_id", "is required for a school user")),
+        (Role::Admin | Role::Organiser | Role::School, Some(_), _) => {
+            return Err(ServiceError::invalid("employer_id", "is only for employer users"));
+        }
+        (Role::Admin | Role::Organiser | Role::Employer, _, Some(_)) => {
+            return Err(ServiceError::invalid("school_id", "is only for school users"));
+        }
+        _ => {}
+    }
+    let password_hash = hash_password(&new.password).await?;
+    let model = user::ActiveModel {
+        id: Set(new_id()),
+        email: Set(new.email.as_str().to_owned()),
+        name: Set(new.name),
+        role: Set(new.role.as_str().to_owned()),
+        employer_id: Set(new.employer_id),
+        school_id: Set(new.school_id),
+        password_hash: Set(password_hash),
+        created_at: Set(svc.clock.now()),
+    };
+    match model.insert(&svc.db.write).await {
+        Ok(user) => Ok(user),
+        Err(err) if is_unique_violation(&err) => Err(ServiceError::conflict("a user with this email already exists")),
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<User>> {
+    let total = user::Entity::find().count(&svc.db.read).await?;
+    let items = user::Entity::find()
+        .order_by_asc(user::Column::Email)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&svc.db.read)
+        .await?;
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}

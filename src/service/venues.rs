@@ -1,0 +1,134 @@
+//! Venues: where fairs and events are held.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
+use crate::domain::{Postcode, Text, new_id};
+use crate::store::entity::{event, venue};
+use crate::store::is_foreign_key_violation;
+
+pub type Venue = venue::Model;
+
+pub struct NewVenue {
+    pub name: Text,
+    pub address: Text,
+    pub postcode: Postcode,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub capacity: Option<i32>,
+    pub accessibility: Option<Text>,
+}
+
+/// The fields a PATCH may change: the outer `None` leaves a field as it is, an inner `None`
+/// clears an optional one.
+#[derive(Default)]
+pub struct VenueChanges {
+    pub name: Option<Text>,
+    pub address: Option<Text>,
+    pub postcode: Option<Postcode>,
+    pub latitude: Option<Option<f64>>,
+    pub longitude: Option<Option<f64>>,
+    pub capacity: Option<Option<i32>>,
+    pub accessibility: Option<Option<Text>>,
+}
+
+fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -> ServiceResult<()> {
+    if latitude.is_some() != longitude.is_some() {
+        let missing = if latitude.is_none() { "latitude" } else { "longitude" };
+        return Err(ServiceError::invalid(missing, "latitude and longitude go together"));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(svc: &Services, new: NewVenue) -> ServiceResult<Venue> {
+    check_coordinates(new.latitude, new.longitude)?;
+    let now = svc.clock.now();
+    let model = venue::ActiveModel {
+        id: Set(new_id()),
+        name: Set(new.name.into_string()),
+        address: Set(new.address.into_string()),
+        postcode: Set(new.postcode.as_str().to_owned()),
+        latitude: Set(new.latitude),
+        longitude: Set(new.longitude),
+        capacity: Set(new.capacity),
+        accessibility: Set(new.accessibility.map(Text::into_string)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(model.insert(&svc.db.write).await?)
+}
+
+pub async fn get(svc: &Services, id: Uuid) -> ServiceResult<Venue> {
+    venue::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+}
+
+pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Venue>> {
+    let total = venue::Entity::find().count(&svc.db.read).await?;
+    let items = venue::Entity::find()
+        .order_by_asc(venue::Column::Name)
+        .order_by_asc(venue::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&svc.db.read)
+        .await?;
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+#[tracing::instrument(skip_all, fields(venue_id = %id))]
+pub async fn update(svc: &Services, id: Uuid, changes: VenueChanges) -> ServiceResult<Venue> {
+    let current = venue::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
+    if let Some(Some(capacity)) = changes.capacity {
+        // An event may not hold more people than its venue, so shrinking the venue below an
+        // event's capacity must not slip through here.
+        let too_big = event::Entity::find()
+            .filter(event::Column::VenueId.eq(id))
+            .filter(event::Column::Capacity.gt(capacity))
+            .count(&svc.db.write)
+            .await?;
+        if too_big > 0 {
+            return Err(ServiceError::invalid("capacity", format!("{too_big} event(s) at this venue expect more than {capacity} people")));
+        }
+    }
+    let mut model: venue::ActiveModel = current.into();
+    if let Some(name) = changes.name {
+        model.name = Set(name.into_string());
+    }
+    if let Some(address) = changes.address {
+        model.address = Set(address.into_string());
+    }
+    if let Some(postcode) = changes.postcode {
+        model.postcode = Set(postcode.as_str().to_owned());
+    }
+    if let Some(latitude) = changes.latitude {
+        model.latitude = Set(latitude);
+    }
+    if let Some(longitude) = changes.longitude {
+        model.longitude = Set(longitude);
+    }
+    if let Some(capacity) = changes.capacity {
+        model.capacity = Set(capacity);
+    }
+    if let Some(accessibility) = changes.accessibility {
+        model.accessibility = Set(accessibility.map(Text::into_string));
+    }
+    model.updated_at = Set(svc.clock.now());
+    Ok(model.update(&svc.db.write).await?)
+}
+
+/// Deletes a venue no event uses.
+#[tracing::instrument(skip_all, fields(venue_id = %id))]
+pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
+    let in_use = event::Entity::find().filter(event::Column::VenueId.eq(id)).count(&svc.db.write).await?;
+    if in_use > 0 {
+        return Err(ServiceError::conflict(format!("{in_use} event(s) are held at this venue")));
+    }
+    match venue::Entity::delete_by_id(id).exec(&svc.db.write).await {
+        Ok(res) if res.rows_affected == 0 => Err(ServiceError::NotFound),
+        Ok(_) => Ok(()),
+        Err(err) if is_foreign_key_violation(&err) => Err(ServiceError::conflict("the venue is still in use")),
+        Err(err) => Err(err.into()),
+    }
+}

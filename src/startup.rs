@@ -1,0 +1,116 @@
+//! Building the application from settings: database, migrations, services, routes, listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{Endpoint, EndpointExt, Route, Server};
+
+use crate::api;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::middleware;
+use crate::ops::{self, Metrics};
+use crate::service::{Services, auth};
+use crate::store::Db;
+
+/// How long a shutdown waits for requests in flight before it gives up on them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A bound, migrated, ready-to-run server.
+pub struct Application {
+    address: SocketAddr,
+    acceptor: TcpAcceptor,
+    services: Services,
+}
+
+impl Application {
+    /// Connects to the database, runs the migrations, creates the bootstrap admin if asked, and
+    /// binds `server.bind` (port 0 picks a free port; [`Application::address`] tells which).
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database.url, settings.database.max_connections)
+            .await
+            .with_context(|| "connecting to database.url")?;
+        db.migrate_up().await.context("running migrations")?;
+        let services = Services::new(db, clock, Arc::new(settings));
+        auth::bootstrap_admin(&services).await.map_err(|e| anyhow::anyhow!("creating the bootstrap admin: {e}"))?;
+
+        let bind = services.settings.server.bind.clone();
+        let acceptor = TcpListener::bind(bind.clone()).into_acceptor().await.with_context(|| format!("binding server.bind {bind}"))?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("the listener has no address")?;
+        tracing::info!("listening on {address}");
+        Ok(Self { address, acceptor, services })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets requests in flight
+    /// finish (up to 30 s).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let app = routes(self.services.clone());
+        let result = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT)).await;
+        self.services.db.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Every route, wrapped in error mapping, request ids and metrics.
+pub fn routes(services: Services) -> impl Endpoint + 'static {
+    let metrics = Arc::new(Metrics::default());
+    let api = api::service(&services).server(services.settings.public_url().to_owned() + "/api/v1");
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let observed = metrics.clone();
+    Route::new()
+        .at("/healthz", ops::healthz)
+        .at("/readyz", ops::readyz)
+        .at("/metrics", ops::metrics)
+        .nest("/api/v1/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .nest("/", api)
+        .catch_all_error(api::problem::catch_all)
+        .data(services)
+        .data(metrics)
+        .around(move |ep, req| middleware::observe(ep, req, observed.clone()))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining requests in flight");
+}

@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "events")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    pub campaign_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
+    pub online_url: Option<String>,
+    pub starts_at: DateTimeUtc,
+    pub ends_at: DateTimeUtc,
+    pub timezone: String,
+    pub capacity: Option<i32>,
+    pub registration_opens_at: Option<DateTimeUtc>,
+    pub registration_closes_at: Option<DateTimeUtc>,
+    pub status: String,
+    pub sequence: i32,
+    pub school_id: Option<Uuid>,
+    pub max_exhibitors: Option<i32>,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
