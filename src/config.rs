@@ -93,9 +93,8 @@ impl Settings {
             builder = builder.add_source(config::File::from(dir.join(format!("{name}.toml"))).required(false));
         }
         if from_env {
-            builder = builder.add_source(
-                config::Environment::with_prefix("CAREFAIR").prefix_separator("__").separator("__").try_parsing(true),
-            );
+            builder =
+                builder.add_source(config::Environment::with_prefix("CAREFAIR").prefix_separator("__").separator("__").try_parsing(true));
         }
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.validate()?;
@@ -112,7 +111,10 @@ impl Settings {
         if !(url.starts_with("http://") || url.starts_with("https://")) || public_host(url).is_empty() {
             return invalid("server.public_url", "must be an http or https URL, like https://events.example.org");
         }
-        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres://") || self.database.url.starts_with("postgresql://")) {
+        if !(self.database.url.starts_with("sqlite:")
+            || self.database.url.starts_with("postgres://")
+            || self.database.url.starts_with("postgresql://"))
+        {
             return invalid("database.url", "must start with sqlite: or postgres://");
         }
         if self.database.max_connections == 0 {

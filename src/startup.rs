@@ -31,20 +31,15 @@ impl Application {
     /// Connects to the database, runs the migrations, creates the bootstrap admin if asked, and
     /// binds `server.bind` (port 0 picks a free port; [`Application::address`] tells which).
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database.url, settings.database.max_connections)
-            .await
-            .with_context(|| "connecting to database.url")?;
+        let db =
+            Db::connect(&settings.database.url, settings.database.max_connections).await.with_context(|| "connecting to database.url")?;
         db.migrate_up().await.context("running migrations")?;
         let services = Services::new(db, clock, Arc::new(settings));
         auth::bootstrap_admin(&services).await.map_err(|e| anyhow::anyhow!("creating the bootstrap admin: {e}"))?;
 
         let bind = services.settings.server.bind.clone();
         let acceptor = TcpListener::bind(bind.clone()).into_acceptor().await.with_context(|| format!("binding server.bind {bind}"))?;
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("the listener has no address")?;
+        let address = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).context("the listener has no address")?;
         tracing::info!("listening on {address}");
         Ok(Self { address, acceptor, services })
     }

@@ -189,14 +189,12 @@ impl MigrationTrait for Migration {
             .await?;
 
         manager
-            .create_index(Index::create().name("idx_events_status_starts").table(Events::Table).col(Events::Status).col(Events::StartsAt).to_owned())
+            .create_index(
+                Index::create().name("idx_events_status_starts").table(Events::Table).col(Events::Status).col(Events::StartsAt).to_owned(),
+            )
             .await?;
-        manager
-            .create_index(Index::create().name("idx_events_campaign").table(Events::Table).col(Events::CampaignId).to_owned())
-            .await?;
-        manager
-            .create_index(Index::create().name("idx_events_venue").table(Events::Table).col(Events::VenueId).to_owned())
-            .await?;
+        manager.create_index(Index::create().name("idx_events_campaign").table(Events::Table).col(Events::CampaignId).to_owned()).await?;
+        manager.create_index(Index::create().name("idx_events_venue").table(Events::Table).col(Events::VenueId).to_owned()).await?;
         manager
             .create_index(Index::create().name("idx_auth_tokens_user").table(AuthTokens::Table).col(AuthTokens::UserId).to_owned())
             .await?;
@@ -204,7 +202,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [Events::Table.into_iden(), Venues::Table.into_iden(), Campaigns::Table.into_iden(), AuthTokens::Table.into_iden(), Users::Table.into_iden()] {
+        for table in [
+            Events::Table.into_iden(),
+            Venues::Table.into_iden(),
+            Campaigns::Table.into_iden(),
+            AuthTokens::Table.into_iden(),
+            Users::Table.into_iden(),
+        ] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

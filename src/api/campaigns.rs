@@ -12,8 +12,8 @@ use super::json::JsonBody;
 use super::problem::ApiError;
 use super::security::BearerAuth;
 use crate::domain::{Objective, Slug, Text, Validation, ValidationErrors};
-use crate::service::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
 use crate::service::Services;
+use crate::service::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
 
 pub struct CampaignsApi {
     pub svc: Services,

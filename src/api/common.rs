@@ -53,7 +53,12 @@ macro_rules! list_of {
             $item: From<T>,
         {
             fn from(page: $crate::service::Page<T>) -> Self {
-                Self { items: page.items.into_iter().map(<$item>::from).collect(), total: page.total, limit: page.limit, offset: page.offset }
+                Self {
+                    items: page.items.into_iter().map(<$item>::from).collect(),
+                    total: page.total,
+                    limit: page.limit,
+                    offset: page.offset,
+                }
             }
         }
     };
@@ -65,7 +70,12 @@ use poem_openapi::types::MaybeUndefined;
 use crate::domain::Validation;
 
 /// A PATCH field that may be left out or changed but not cleared.
-pub fn patch_required<I, T>(v: &mut Validation, field: &str, input: MaybeUndefined<I>, parse: impl FnOnce(I) -> Result<T, String>) -> Option<T> {
+pub fn patch_required<I, T>(
+    v: &mut Validation,
+    field: &str,
+    input: MaybeUndefined<I>,
+    parse: impl FnOnce(I) -> Result<T, String>,
+) -> Option<T> {
     match input {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => {

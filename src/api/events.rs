@@ -14,8 +14,8 @@ use super::problem::ApiError;
 use super::security::{BearerAuth, OptionalAuth};
 use super::venues::CAPACITY_MAX;
 use crate::domain::{EventKind, EventStatus, Schedule, Text, TimeZone, Url, Validation, ValidationErrors};
-use crate::service::events::{self, Event, EventChanges, EventFilter, NewEvent};
 use crate::service::Services;
+use crate::service::events::{self, Event, EventChanges, EventFilter, NewEvent};
 
 pub struct EventsApi {
     pub svc: Services,
@@ -195,8 +195,16 @@ impl TryFrom<EventCreate> for NewEvent {
                 None
             }
         };
-        let (Some(kind), Some(title), Some(description), Some(online_url), Some(timezone), Some(capacity), Some(max_exhibitors), Some(schedule)) =
-            (kind, title, description, online_url, timezone, capacity, max_exhibitors, schedule)
+        let (
+            Some(kind),
+            Some(title),
+            Some(description),
+            Some(online_url),
+            Some(timezone),
+            Some(capacity),
+            Some(max_exhibitors),
+            Some(schedule),
+        ) = (kind, title, description, online_url, timezone, capacity, max_exhibitors, schedule)
         else {
             return Err(v.into_errors());
         };

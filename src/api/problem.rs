@@ -1,7 +1,7 @@
 //! RFC 9457 problem documents: the one shape every error answer takes.
 
-use poem::http::StatusCode;
 use poem::Response;
+use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OperationId};
 
@@ -55,9 +55,11 @@ impl Problem {
     }
 
     pub fn invalid(errors: &ValidationErrors) -> Self {
-        let fields: Vec<ProblemField> = errors.0.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect();
+        let fields: Vec<ProblemField> =
+            errors.0.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect();
         let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
-        let mut problem = Self::new(StatusCode::UNPROCESSABLE_ENTITY, format!("invalid value for {}", names.join(", "))).with_errors(fields);
+        let mut problem =
+            Self::new(StatusCode::UNPROCESSABLE_ENTITY, format!("invalid value for {}", names.join(", "))).with_errors(fields);
         problem.kind = "urn:carefair:problem:validation".into();
         problem.title = "Invalid input".into();
         problem

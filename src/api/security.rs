@@ -6,8 +6,8 @@ use poem_openapi::auth::Bearer;
 
 use super::problem::ApiError;
 use crate::domain::Actor;
-use crate::service::auth::{self, User};
 use crate::service::Services;
+use crate::service::auth::{self, User};
 
 /// The signed-in caller.
 #[derive(Debug, Clone)]
@@ -23,7 +23,9 @@ pub struct Principal {
 pub struct BearerAuth(pub Principal);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let svc = req.data::<Services>().ok_or_else(|| poem::Error::from_string("services missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
+    let svc = req
+        .data::<Services>()
+        .ok_or_else(|| poem::Error::from_string("services missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
     match auth::authenticate(svc, &bearer.token).await {
         Ok((actor, user)) => Ok(Principal { actor, user, token: bearer.token }),
         Err(err) => Err(ApiError::from(err).into()),
@@ -32,6 +34,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
 
 /// For operations anyone may call, where a signed-in caller may see more.
 #[derive(SecurityScheme)]
+#[allow(clippy::large_enum_variant)] // one per request; not worth a box
 pub enum OptionalAuth {
     Bearer(BearerAuth),
     #[oai(fallback)]

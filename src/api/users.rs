@@ -11,9 +11,9 @@ use super::json::JsonBody;
 use super::problem::ApiError;
 use super::security::BearerAuth;
 use crate::domain::{EmailAddress, Role, Text, Validation, ValidationErrors};
+use crate::service::Services;
 use crate::service::auth::{Password, User};
 use crate::service::users::{self, NewUser};
-use crate::service::Services;
 
 pub struct UsersApi {
     pub svc: Services,
@@ -34,7 +34,15 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
-        Self { id: u.id, email: u.email, name: u.name, role: u.role, employer_id: u.employer_id, school_id: u.school_id, created_at: u.created_at }
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            employer_id: u.employer_id,
+            school_id: u.school_id,
+            created_at: u.created_at,
+        }
     }
 }
 

@@ -13,8 +13,8 @@ use super::json::JsonBody;
 use super::problem::ApiError;
 use super::security::BearerAuth;
 use crate::domain::{Postcode, Text, Validation, ValidationErrors};
-use crate::service::venues::{self, NewVenue, Venue, VenueChanges};
 use crate::service::Services;
+use crate::service::venues::{self, NewVenue, Venue, VenueChanges};
 
 pub struct VenuesApi {
     pub svc: Services,

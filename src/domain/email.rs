@@ -62,7 +62,17 @@ mod tests {
 
     #[test]
     fn rejects_what_mail_servers_would() {
-        for bad in ["", "plain", "a@b", "a b@example.org", "a@exa mple.org", "a@@example.org", "a@example.org\r\nBcc: x@y.z", ".a@example.org", "a@-x.org"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "a b@example.org",
+            "a@exa mple.org",
+            "a@@example.org",
+            "a@example.org\r\nBcc: x@y.z",
+            ".a@example.org",
+            "a@-x.org",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

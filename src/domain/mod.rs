@@ -66,11 +66,7 @@ pub enum Objective {
 }
 
 impl Objective {
-    pub const ALL: [Objective; 3] = [
-        Objective::RecruitmentRetention,
-        Objective::TrainingDevelopment,
-        Objective::MarketCapacity,
-    ];
+    pub const ALL: [Objective; 3] = [Objective::RecruitmentRetention, Objective::TrainingDevelopment, Objective::MarketCapacity];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -12,9 +12,8 @@ pub struct Postcode(String);
 // code a digit and two letters (the letters C I K M O V never appear there). GIR 0AA is the one
 // historic exception still in use.
 #[allow(clippy::expect_used)]
-static SHAPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][ABD-HJLNP-UW-Z]{2}|GIR0AA)$").expect("valid regex")
-});
+static SHAPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][ABD-HJLNP-UW-Z]{2}|GIR0AA)$").expect("valid regex"));
 
 impl Postcode {
     pub fn parse(input: &str) -> Result<Self, String> {
@@ -43,7 +42,9 @@ mod tests {
 
     #[test]
     fn normalises() {
-        for (input, want) in [("cm11qh", "CM1 1QH"), (" CM1  1QH ", "CM1 1QH"), ("ss0 7ah", "SS0 7AH"), ("EC1A1BB", "EC1A 1BB"), ("gir0aa", "GIR 0AA")] {
+        for (input, want) in
+            [("cm11qh", "CM1 1QH"), (" CM1  1QH ", "CM1 1QH"), ("ss0 7ah", "SS0 7AH"), ("EC1A1BB", "EC1A 1BB"), ("gir0aa", "GIR 0AA")]
+        {
             assert_eq!(Postcode::parse(input).map(|p| p.0), Ok(want.to_owned()));
         }
     }

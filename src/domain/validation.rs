@@ -49,12 +49,7 @@ impl Validation {
     }
 
     /// Like [`Validation::check`] for an optional input: `None` stays `None`.
-    pub fn check_opt<I, T>(
-        &mut self,
-        field: &str,
-        input: Option<I>,
-        parse: impl FnOnce(I) -> Result<T, String>,
-    ) -> Option<Option<T>> {
+    pub fn check_opt<I, T>(&mut self, field: &str, input: Option<I>, parse: impl FnOnce(I) -> Result<T, String>) -> Option<Option<T>> {
         match input {
             None => Some(None),
             Some(input) => self.check(field, parse(input)).map(Some),
@@ -71,11 +66,7 @@ impl Validation {
 
     /// The errors found so far, for when a required value is missing after parsing.
     pub fn into_errors(self) -> ValidationErrors {
-        if self.errors.is_empty() {
-            ValidationErrors::single("body", "is invalid")
-        } else {
-            ValidationErrors(self.errors)
-        }
+        if self.errors.is_empty() { ValidationErrors::single("body", "is invalid") } else { ValidationErrors(self.errors) }
     }
 
     pub fn finish(self) -> Result<(), ValidationErrors> {

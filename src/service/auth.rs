@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
@@ -39,12 +39,10 @@ impl Password {
 /// Hashes with Argon2id and a fresh salt, off the async runtime (it takes tens of milliseconds).
 pub async fn hash_password(password: &Password) -> ServiceResult<String> {
     let password = password.expose().to_owned();
-    let hash = tokio::task::spawn_blocking(move || {
-        Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
-    })
-    .await
-    .map_err(anyhow::Error::from)?
-    .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
+    let hash = tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
     Ok(hash)
 }
 
@@ -53,15 +51,14 @@ async fn verify_password(password: String, hash: Option<String>) -> ServiceResul
         let hash = hash.as_deref().unwrap_or(DUMMY_HASH.as_str());
         Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
     })
-        .await
-        .map_err(anyhow::Error::from)?;
+    .await
+    .map_err(anyhow::Error::from)?;
     Ok(ok)
 }
 
 /// Verified against when the email is unknown, so that both failures cost the same time.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    Argon2::default().hash_password(b"no such user, but the same work").map(|h| h.to_string()).unwrap_or_default()
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| Argon2::default().hash_password(b"no such user, but the same work").map(|h| h.to_string()).unwrap_or_default());
 
 /// A new opaque token (256 random bits, hex) and the hash under which it is stored.
 pub fn new_token() -> (String, String) {
@@ -151,7 +148,8 @@ pub async fn bootstrap_admin(svc: &Services) -> ServiceResult<()> {
     }
     let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("auth.bootstrap_admin_email {e}"))?;
     let password = Password::parse(password.expose_secret()).map_err(|e| anyhow::anyhow!("auth.bootstrap_admin_password {e}"))?;
-    let new = super::users::NewUser { email, name: "Administrator".into(), role: Role::Admin, employer_id: None, school_id: None, password };
+    let new =
+        super::users::NewUser { email, name: "Administrator".into(), role: Role::Admin, employer_id: None, school_id: None, password };
     super::users::create(svc, new).await?;
     tracing::info!("created the bootstrap admin");
     Ok(())

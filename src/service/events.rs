@@ -163,8 +163,10 @@ pub async fn get(svc: &Services, id: Uuid, include_unpublished: bool) -> Service
 
 pub async fn list(svc: &Services, filter: EventFilter, page: PageRequest) -> ServiceResult<Page<Event>> {
     let mut cond = Condition::all();
-    let status = if filter.include_unpublished { filter.status } else { Some(EventStatus::Published) };
-    if let Some(status) = status {
+    if !filter.include_unpublished {
+        cond = cond.add(event::Column::Status.eq(EventStatus::Published.as_str()));
+    }
+    if let Some(status) = filter.status {
         cond = cond.add(event::Column::Status.eq(status.as_str()));
     }
     if let Some(kind) = filter.kind {

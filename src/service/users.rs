@@ -52,11 +52,6 @@ pub async fn create(svc: &Services, new: NewUser) -> ServiceResult<User> {
 
 pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<User>> {
     let total = user::Entity::find().count(&svc.db.read).await?;
-    let items = user::Entity::find()
-        .order_by_asc(user::Column::Email)
-        .limit(page.limit)
-        .offset(page.offset)
-        .all(&svc.db.read)
-        .await?;
+    let items = user::Entity::find().order_by_asc(user::Column::Email).limit(page.limit).offset(page.offset).all(&svc.db.read).await?;
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
 }

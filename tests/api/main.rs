@@ -1,1 +1,11 @@
+//! The API, spoken to over HTTP as a client would: every test starts the real server on
+//! 127.0.0.1:0 with a database of its own (a SQLite file in a temp dir, or a fresh PostgreSQL
+//! database when DATABASE_URL is set).
 
+mod auth;
+mod campaigns;
+mod events;
+mod helpers;
+mod openapi;
+mod ops;
+mod venues;

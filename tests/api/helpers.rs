@@ -1,0 +1,277 @@
+use std::path::Path;
+use std::sync::Arc;
+
+use carefair::clock::ManualClock;
+use carefair::config::Settings;
+use carefair::startup::Application;
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@carefair.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "a-long-password";
+
+/// The instant every test starts at: a Monday morning in January 2027.
+pub fn start_of_tests() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2027-01-04T09:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which cannot be blocked on; a thread with its own
+        // runtime can.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(conn) = Database::connect(&admin_url).await {
+                    let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn database_url(dir: &Path) -> (String, Option<PgDatabase>) {
+    match std::env::var("DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            let name = format!("carefair_test_{}", uuid::Uuid::now_v7().simple());
+            let conn = Database::connect(&admin_url).await.unwrap_or_else(|e| panic!("connecting to DATABASE_URL: {e}"));
+            conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap_or_else(|e| panic!("creating {name}: {e}"));
+            let _ = conn.close().await;
+            let base = admin_url.split('?').next().unwrap_or(&admin_url);
+            let (server, _) = base.rsplit_once('/').unwrap_or((base, ""));
+            (format!("{server}/{name}"), Some(PgDatabase { admin_url, name }))
+        }
+        _ => (format!("sqlite://{}?mode=rwc", dir.join("carefair.db").display()), None),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the test settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            carefair::telemetry::init();
+        }
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut settings = Settings::load_with(&config_dir, Some("test"), false).unwrap_or_else(|e| panic!("{e}"));
+        let (url, pg) = database_url(dir.path()).await;
+        settings.database.url = url;
+        settings.database.max_connections = 4;
+        settings.server.bind = "127.0.0.1:0".into();
+        settings.mail.file_dir = dir.path().join("mail").display().to_string();
+        settings.auth.bootstrap_admin_email = Some(ADMIN_EMAIL.into());
+        settings.auth.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
+        adjust(&mut settings);
+
+        let clock = ManualClock::new(start_of_tests());
+        let app = Application::build(settings, Arc::new(clock.clone())).await.unwrap_or_else(|e| panic!("building the app: {e:#}"));
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until(std::future::pending()));
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_else(|e| panic!("{e}"));
+        Self { address, client, clock, _dir: dir, _pg: pg }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body, and reads the answer.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Answer::read(req.send().await.unwrap_or_else(|e| panic!("sending to {path}: {e}"))).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Sends a raw body with a content type, for malformed-input tests.
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, content_type: &str, body: &'static str) -> Answer {
+        let mut req = self.client.post(self.url(path)).header("content-type", content_type).body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        Answer::read(req.send().await.unwrap_or_else(|e| panic!("sending to {path}: {e}"))).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let answer = self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await;
+        answer.assert_status(StatusCode::OK);
+        answer.json["token"].as_str().unwrap_or_else(|| panic!("no token in {}", answer.json)).to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user with `role` (through the admin API) and signs them in.
+    pub async fn user_token(&self, role: &str) -> String {
+        let admin = self.admin_token().await;
+        let email = format!("{role}-{}@carefair.test", uuid::Uuid::now_v7().simple());
+        let mut body = json!({"email": email, "name": format!("A {role}"), "role": role, "password": PASSWORD});
+        match role {
+            "employer" => body["employer_id"] = json!(uuid::Uuid::now_v7()),
+            "school" => body["school_id"] = json!(uuid::Uuid::now_v7()),
+            _ => {}
+        }
+        self.post("/api/v1/users", Some(&admin), body).await.assert_status(StatusCode::CREATED);
+        self.login(&email, PASSWORD).await
+    }
+
+    pub async fn organiser_token(&self) -> String {
+        self.user_token("organiser").await
+    }
+
+    pub async fn create_venue(&self, token: &str, capacity: Option<i64>) -> Value {
+        let answer = self
+            .post(
+                "/api/v1/venues",
+                Some(token),
+                json!({"name": "Chelmsford City Hall", "address": "Duke Street, Chelmsford", "postcode": "cm1 1je", "capacity": capacity}),
+            )
+            .await;
+        answer.assert_status(StatusCode::CREATED);
+        answer.json
+    }
+
+    pub async fn create_campaign(&self, token: &str, slug: &str) -> Value {
+        let answer = self
+            .post(
+                "/api/v1/campaigns",
+                Some(token),
+                json!({"slug": slug, "name": "Gift of Care", "description": "Care work is a gift.", "starts_on": "2027-01-01", "ends_on": "2027-12-31", "objectives": ["recruitment_retention"]}),
+            )
+            .await;
+        answer.assert_status(StatusCode::CREATED);
+        answer.json
+    }
+
+    /// Creates a draft event from `fair_body()` with `changes` merged in.
+    pub async fn create_event(&self, token: &str, changes: Value) -> Value {
+        let answer = self.post("/api/v1/events", Some(token), merge(fair_body(), changes)).await;
+        answer.assert_status(StatusCode::CREATED);
+        answer.json
+    }
+
+    pub async fn create_published_event(&self, token: &str, changes: Value) -> Value {
+        let event = self.create_event(token, changes).await;
+        let id = event["id"].as_str().unwrap_or_default();
+        let answer = self.post(&format!("/api/v1/events/{id}/publish"), Some(token), json!({})).await;
+        answer.assert_status(StatusCode::OK);
+        answer.json
+    }
+}
+
+/// A recruitment fair in Chelmsford, on a Tuesday in January 2027.
+pub fn fair_body() -> Value {
+    json!({
+        "kind": "recruitment_fair",
+        "title": "Chelmsford Care Jobs Fair",
+        "description": "Meet care employers from across Essex.",
+        "starts_at": "2027-01-05T10:00:00Z",
+        "ends_at": "2027-01-05T13:00:00Z",
+        "timezone": "Europe/London",
+        "capacity": 200,
+        "max_exhibitors": 20
+    })
+}
+
+/// `base` with the keys of `changes` set over it (null removes a key).
+pub fn merge(mut base: Value, changes: Value) -> Value {
+    if let (Some(base), Value::Object(changes)) = (base.as_object_mut(), changes) {
+        for (k, v) in changes {
+            if v.is_null() {
+                base.remove(&k);
+            } else {
+                base.insert(k, v);
+            }
+        }
+    }
+    base
+}
+
+/// A status, headers and JSON body, read in full.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+    pub text: String,
+}
+
+impl Answer {
+    async fn read(resp: reqwest::Response) -> Self {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self { status, headers, json, text }
+    }
+
+    pub fn assert_status(&self, want: StatusCode) -> &Self {
+        assert_eq!(self.status, want, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts an RFC 9457 problem document with this status.
+    pub fn assert_problem(&self, want: StatusCode) -> &Self {
+        self.assert_status(want);
+        let content_type = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(content_type.starts_with("application/problem+json"), "content type {content_type}; body {}", self.text);
+        assert_eq!(self.json["status"], json!(want.as_u16()), "{}", self.text);
+        assert!(self.json["title"].is_string() && self.json["type"].is_string() && self.json["detail"].is_string(), "{}", self.text);
+        self
+    }
+
+    /// Asserts a 422 naming exactly these fields.
+    pub fn assert_invalid(&self, fields: &[&str]) {
+        self.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+        let mut named: Vec<&str> = self.json["errors"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str()).collect();
+        named.sort_unstable();
+        let mut want = fields.to_vec();
+        want.sort_unstable();
+        assert_eq!(named, want, "{}", self.text);
+    }
+}
