@@ -73,7 +73,7 @@ pub struct AuthSettings {
 /// A setting that stops the start, named by its key.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("invalid settings: {0}")]
+    #[error("invalid settings")]
     Load(#[from] config::ConfigError),
     #[error("invalid setting {key}: {message}")]
     Invalid { key: &'static str, message: String },

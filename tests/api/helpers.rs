@@ -28,7 +28,7 @@ pub struct TestApp {
 }
 
 /// A PostgreSQL database made for one test and dropped after it.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
@@ -51,7 +51,9 @@ impl Drop for PgDatabase {
     }
 }
 
-async fn database_url(dir: &Path) -> (String, Option<PgDatabase>) {
+/// A database for one test: a SQLite file in `dir`, or a fresh PostgreSQL database when
+/// DATABASE_URL is set (dropped with the returned guard).
+pub async fn database_url(dir: &Path) -> (String, Option<PgDatabase>) {
     match std::env::var("DATABASE_URL") {
         Ok(admin_url) if admin_url.starts_with("postgres") => {
             let name = format!("carefair_test_{}", uuid::Uuid::now_v7().simple());

@@ -4,6 +4,7 @@
 
 mod auth;
 mod campaigns;
+mod cli;
 mod events;
 mod helpers;
 mod openapi;

@@ -1,0 +1,134 @@
+//! The `carefair` binary itself: settings errors, migrations, user creation, serving and a clean
+//! stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::database_url;
+
+fn carefair(db_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carefair"));
+    cmd.arg("--config-dir")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+        .env("CAREFAIR__DATABASE__URL", db_url)
+        .env("CAREFAIR__SERVER__BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info,sea_orm_migration=warn")
+        .env_remove("CAREFAIR_ENV");
+    cmd
+}
+
+#[tokio::test]
+async fn invalid_settings_stop_the_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    for (key, value, named) in [
+        ("CAREFAIR__SERVER__BIND", "nonsense", "server.bind"),
+        ("CAREFAIR__MAIL__SMTP__PORT", "abc", "mail.smtp.port"),
+        ("CAREFAIR__MAIL__TRANSPORT", "pigeon", "mail.transport"),
+        ("CAREFAIR__AUTH__TOKEN_TTL_HOURS", "0", "auth.token_ttl_hours"),
+        ("CAREFAIR__DATABASE__URL", "mysql://somewhere", "database.url"),
+    ] {
+        let out = carefair(&db).env(key, value).arg("serve").output().unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{key}={value} started");
+        assert!(stderr.contains(named), "{key}={value}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn migrations_go_up_down_and_report_their_status() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (db, _guard) = database_url(dir.path()).await;
+    let status = |expect: &str| {
+        let out = carefair(&db).args(["migrate", "status"]).output().unwrap_or_else(|e| panic!("{e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.lines().all(|l| l.starts_with(expect)) && !stdout.is_empty(), "want all {expect}: {stdout}");
+    };
+    status("pending");
+    assert!(carefair(&db).args(["migrate", "up"]).status().is_ok_and(|s| s.success()));
+    status("applied");
+    assert!(carefair(&db).args(["migrate", "down"]).status().is_ok_and(|s| s.success()));
+    status("pending");
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (db, _guard) = database_url(dir.path()).await;
+    let mut child = carefair(&db)
+        .args(["user", "add", "--email", "Olu@Essex.test", "--role", "organiser"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"a-long-password\n");
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created olu@essex.test (organiser)"));
+
+    let short = carefair(&db).args(["user", "add", "--email", "x@essex.test", "--role", "admin"]).stdin(Stdio::piped()).output();
+    let short = short.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!short.status.success(), "an empty password is refused");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password"));
+
+    // The new user can sign in to a server on the same database.
+    let mut server = carefair(&db).arg("serve").stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    let address = listening_address(&mut server);
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("http://{address}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "olu@essex.test", "password": "a-long-password"}))
+        .send()
+        .await
+        .map(|r| r.status());
+    let _ = server.kill();
+    assert_eq!(login.ok(), Some(reqwest::StatusCode::OK));
+}
+
+#[tokio::test]
+async fn serve_logs_its_address_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (db, _guard) = database_url(dir.path()).await;
+    let mut server = carefair(&db).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    let address = listening_address(&mut server);
+    let health = reqwest::get(format!("http://{address}/healthz")).await.map(|r| r.status());
+    assert_eq!(health.ok(), Some(reqwest::StatusCode::OK));
+
+    let pid = server.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().is_ok_and(|s| s.success()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Ok(Some(status)) = server.try_wait() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = server.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.is_some_and(|s| s.success()), "exit status {status:?}");
+}
+
+/// Reads the server's log until it says where it listens.
+fn listening_address(server: &mut std::process::Child) -> String {
+    let Some(stderr) = server.stderr.take() else { panic!("stderr not piped") };
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = server.kill();
+            panic!("the server stopped before it listened");
+        };
+        if let Some((_, addr)) = line.split_once("listening on ") {
+            break addr.trim().to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks writing to a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    address
+}
