@@ -20,6 +20,10 @@ pub enum ApiTags {
     Venues,
     /// Fairs, campaign events, school engagements, training and information sessions.
     Events,
+    /// Candidates registering for events, and managing their place.
+    Registrations,
+    /// What is held about candidates (UK GDPR).
+    Candidates,
 }
 
 /// `limit` (default 50, at most 200: larger values are capped) and `offset` (default 0).

@@ -3,10 +3,13 @@
 
 mod auth;
 mod campaigns;
+mod candidates;
 mod common;
+mod csv;
 mod events;
 mod json;
 pub mod problem;
+mod registrations;
 mod security;
 mod users;
 mod venues;
@@ -15,7 +18,15 @@ use poem_openapi::OpenApiService;
 
 use crate::service::Services;
 
-pub type Apis = (auth::AuthApi, users::UsersApi, campaigns::CampaignsApi, venues::VenuesApi, events::EventsApi);
+pub type Apis = (
+    auth::AuthApi,
+    users::UsersApi,
+    campaigns::CampaignsApi,
+    venues::VenuesApi,
+    events::EventsApi,
+    registrations::RegistrationsApi,
+    candidates::CandidatesApi,
+);
 
 /// The OpenAPI service with every operation; served at `/api/v1`, documented at
 /// `/api/v1/openapi.json` and browsable at `/api/docs`.
@@ -26,6 +37,8 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         campaigns::CampaignsApi { svc: svc.clone() },
         venues::VenuesApi { svc: svc.clone() },
         events::EventsApi { svc: svc.clone() },
+        registrations::RegistrationsApi { svc: svc.clone() },
+        candidates::CandidatesApi { svc: svc.clone() },
     );
     OpenApiService::new(apis, "carefair", env!("CARGO_PKG_VERSION"))
         .description("Recruitment events for adult social care: the Gift of Care campaign, recruitment fairs and school engagements.")

@@ -4,12 +4,14 @@
 mod email;
 mod event;
 mod postcode;
+mod registration;
 mod text;
 mod validation;
 
 pub use email::EmailAddress;
 pub use event::{EventKind, EventStatus, Schedule};
 pub use postcode::Postcode;
+pub use registration::{Phone, RegistrationStatus};
 pub use text::{Slug, Text, TimeZone, Url, parse_enum};
 pub use validation::{FieldError, Validation, ValidationErrors};
 

@@ -142,6 +142,9 @@ pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
         school_id: Set(new.school_id),
         max_exhibitors: Set(new.max_exhibitors),
         cancel_reason: Set(None),
+        confirmed_count: Set(0),
+        waitlisted_count: Set(0),
+        waitlist_seq: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -248,6 +251,16 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
     let max_exhibitors = changes.max_exhibitors.unwrap_or(current.max_exhibitors);
     let capacity = changes.capacity.unwrap_or(current.capacity);
     check_shape(&Shape { kind, school_id, max_exhibitors, capacity, venue: venue.as_ref() })?;
+    if let Some(capacity) = capacity
+        && capacity < current.confirmed_count
+    {
+        return Err(ServiceError::invalid("capacity", format!("{} places are already confirmed", current.confirmed_count)));
+    }
+    let capacity_grew = match (current.capacity, capacity) {
+        (Some(before), Some(after)) => after > before,
+        (Some(_), None) => true,
+        _ => false,
+    };
 
     let title = changes.title.map_or(current.title.clone(), Text::into_string);
     let online_url = changes.online_url.map_or(current.online_url.clone(), |u| u.map(|u| u.as_str().to_owned()));
@@ -278,8 +291,14 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
     model.school_id = Set(school_id);
     model.max_exhibitors = Set(max_exhibitors);
     model.sequence = Set(sequence);
-    model.updated_at = Set(svc.clock.now());
-    let updated = model.update(&txn).await?;
+    let now = svc.clock.now();
+    model.updated_at = Set(now);
+    let mut updated = model.update(&txn).await?;
+    // More room: the waiting list moves up, in this same transaction.
+    if capacity_grew && status == EventStatus::Published && updated.waitlisted_count > 0 {
+        super::registrations::promote(svc, &txn, &mut updated, now).await?;
+        super::registrar::store_counters(&txn, &updated).await?;
+    }
     txn.commit().await?;
     Ok(updated)
 }

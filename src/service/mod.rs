@@ -4,8 +4,12 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod candidates;
 pub mod events;
 pub mod limiter;
+pub mod outbox;
+pub mod registrar;
+pub mod registrations;
 pub mod users;
 pub mod venues;
 
@@ -25,11 +29,14 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<limiter::LoginLimiter>,
+    pub registrar: registrar::Registrar,
 }
 
 impl Services {
+    /// Builds the services and starts the registration writer task (so it needs a runtime).
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Self {
-        Self { db, clock, settings, login_limiter: Arc::new(limiter::LoginLimiter::default()) }
+        let registrar = registrar::Registrar::spawn(db.clone(), clock.clone(), &settings);
+        Self { db, clock, settings, login_limiter: Arc::new(limiter::LoginLimiter::default()), registrar }
     }
 }
 

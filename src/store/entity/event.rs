@@ -22,6 +22,12 @@ pub struct Model {
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i32>,
     pub cancel_reason: Option<String>,
+    /// Places taken (confirmed and attended), kept in step with the registrations so capacity
+    /// is decided without counting rows.
+    pub confirmed_count: i32,
+    pub waitlisted_count: i32,
+    /// The last arrival number handed to the waiting list; only ever grows.
+    pub waitlist_seq: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -2,6 +2,11 @@
 
 pub mod auth_token;
 pub mod campaign;
+pub mod candidate;
 pub mod event;
+pub mod idempotency_key;
+pub mod outbox;
+pub mod registration;
+pub mod registration_token;
 pub mod user;
 pub mod venue;

@@ -1,0 +1,70 @@
+//! What the service holds about a candidate, and erasing it on request (UK GDPR articles 15, 17).
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use uuid::Uuid;
+
+use super::registrations::{Candidate, Registration};
+use super::{ServiceError, ServiceResult, Services};
+use crate::store::entity::{candidate, event, outbox, registration, registration_token};
+
+/// Everything held about one candidate.
+pub struct CandidateExport {
+    pub candidate: Candidate,
+    pub registrations: Vec<(Registration, Option<event::Model>)>,
+    pub messages: Vec<outbox::Model>,
+}
+
+pub async fn export(svc: &Services, id: Uuid) -> ServiceResult<CandidateExport> {
+    let candidate = candidate::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let registrations =
+        registration::Entity::find().filter(registration::Column::CandidateId.eq(id)).order_by_asc(registration::Column::CreatedAt).all(&svc.db.read).await?;
+    let events = event::Entity::find().filter(event::Column::Id.is_in(registrations.iter().map(|r| r.event_id))).all(&svc.db.read).await?;
+    let registrations = registrations
+        .into_iter()
+        .map(|r| {
+            let event = events.iter().find(|e| e.id == r.event_id).cloned();
+            (r, event)
+        })
+        .collect();
+    let messages =
+        outbox::Entity::find().filter(outbox::Column::ToAddress.eq(&candidate.email)).order_by_asc(outbox::Column::CreatedAt).all(&svc.db.read).await?;
+    Ok(CandidateExport { candidate, registrations, messages })
+}
+
+/// Erases a candidate's personal data. Their registrations stay, without anything that says
+/// who they were, so counts and attendance figures still add up. Messages to them are deleted
+/// (they hold their name and links) and their manage links stop working.
+#[tracing::instrument(skip_all, fields(candidate_id = %id))]
+pub async fn erase(svc: &Services, id: Uuid) -> ServiceResult<()> {
+    let now = svc.clock.now();
+    let txn = svc.db.write.begin().await?;
+    let current = candidate::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    if current.erased_at.is_some() {
+        return Ok(());
+    }
+    outbox::Entity::delete_many().filter(outbox::Column::ToAddress.eq(&current.email)).exec(&txn).await?;
+    let registration_ids: Vec<Uuid> = registration::Entity::find()
+        .filter(registration::Column::CandidateId.eq(id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    registration_token::Entity::delete_many().filter(registration_token::Column::RegistrationId.is_in(registration_ids)).exec(&txn).await?;
+    let mut model: candidate::ActiveModel = current.into();
+    // The email column is unique and required: an address that cannot be anyone's keeps both.
+    model.email = Set(format!("erased-{}@erased.invalid", id.simple()));
+    model.name = Set(String::new());
+    model.phone = Set(None);
+    model.postcode = Set(None);
+    model.interests = Set("[]".into());
+    model.source = Set(None);
+    model.consent_marketing = Set(false);
+    model.consent_at = Set(None);
+    model.erased_at = Set(Some(now));
+    model.updated_at = Set(now);
+    model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+

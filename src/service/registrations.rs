@@ -1,0 +1,324 @@
+//! A registration's life after it is taken: the holder's view and cancellation by manage token,
+//! promotion from the waiting list, the organiser's list and check-in, and closing an event.
+//! Taking registrations is `registrar`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::auth::{hash_token, new_token};
+use super::events::{Event, status_of};
+use super::outbox::{self, MessageKind};
+use super::registrar::store_counters;
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
+use crate::domain::{EventStatus, RegistrationStatus};
+use crate::store::entity::{candidate, event, outbox as outbox_entity, registration, registration_token};
+
+pub type Registration = registration::Model;
+pub type Candidate = candidate::Model;
+
+/// The link a registration's holder manages their place from.
+pub fn manage_url(public_url: &str, token: &str) -> String {
+    format!("{public_url}/r/{token}")
+}
+
+/// Whether `event` takes registrations at `now`; a 409 with the reason when not.
+pub fn check_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
+    match status_of(event) {
+        EventStatus::Published => {}
+        EventStatus::Draft => return Err(ServiceError::conflict("registration is not open: the event is not published yet")),
+        EventStatus::Cancelled => return Err(ServiceError::conflict("registration is closed: the event is cancelled")),
+        EventStatus::Completed => return Err(ServiceError::conflict("registration is closed: the event is over")),
+    }
+    if let Some(opens) = event.registration_opens_at
+        && now < opens
+    {
+        return Err(ServiceError::conflict(format!("registration opens at {}", opens.to_rfc3339())));
+    }
+    let closes = event.registration_closes_at.unwrap_or(event.ends_at);
+    if now >= closes {
+        return Err(ServiceError::conflict(format!("registration closed at {}", closes.to_rfc3339())));
+    }
+    Ok(())
+}
+
+pub fn registration_status(r: &Registration) -> RegistrationStatus {
+    RegistrationStatus::parse(&r.status).unwrap_or(RegistrationStatus::Cancelled)
+}
+
+/// A registration with its person and, for the waitlisted, their current place in the queue.
+#[derive(Debug, Clone)]
+pub struct RegistrationDetail {
+    pub registration: Registration,
+    pub candidate: Candidate,
+    pub position: Option<i64>,
+}
+
+/// Everything the holder of a manage link sees.
+pub struct HeldRegistration {
+    pub detail: RegistrationDetail,
+    pub event: Event,
+}
+
+async fn registration_by_token<C: sea_orm::ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Registration> {
+    let token = registration_token::Entity::find_by_id(hash_token(token)).one(db).await?.ok_or(ServiceError::NotFound)?;
+    registration::Entity::find_by_id(token.registration_id).one(db).await?.ok_or(ServiceError::NotFound)
+}
+
+/// The place in the waiting list: how many are still waiting who arrived no later.
+async fn position_of<C: sea_orm::ConnectionTrait>(db: &C, r: &Registration) -> ServiceResult<Option<i64>> {
+    if registration_status(r) != RegistrationStatus::Waitlisted {
+        return Ok(None);
+    }
+    let Some(seq) = r.waitlist_seq else { return Ok(None) };
+    let ahead = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(r.event_id))
+        .filter(registration::Column::Status.eq(RegistrationStatus::Waitlisted.as_str()))
+        .filter(registration::Column::WaitlistSeq.lte(seq))
+        .count(db)
+        .await?;
+    Ok(Some(i64::try_from(ahead).unwrap_or(i64::MAX)))
+}
+
+/// One registration of an event, with its person.
+pub async fn detail(svc: &Services, event_id: Uuid, registration_id: Uuid) -> ServiceResult<RegistrationDetail> {
+    let registration = registration::Entity::find_by_id(registration_id)
+        .filter(registration::Column::EventId.eq(event_id))
+        .one(&svc.db.read)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let position = position_of(&svc.db.read, &registration).await?;
+    Ok(RegistrationDetail { registration, candidate, position })
+}
+
+/// The registration a manage token belongs to.
+pub async fn held(svc: &Services, token: &str) -> ServiceResult<HeldRegistration> {
+    let registration = registration_by_token(&svc.db.read, token).await?;
+    detail_and_event(svc, registration).await
+}
+
+async fn detail_and_event(svc: &Services, registration: Registration) -> ServiceResult<HeldRegistration> {
+    let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let event = event::Entity::find_by_id(registration.event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let position = position_of(&svc.db.read, &registration).await?;
+    Ok(HeldRegistration { detail: RegistrationDetail { registration, candidate, position }, event })
+}
+
+/// Cancels the place a manage token holds. Cancelling twice is not an error.
+#[tracing::instrument(skip_all)]
+pub async fn cancel_by_token(svc: &Services, token: &str) -> ServiceResult<HeldRegistration> {
+    let found = registration_by_token(&svc.db.read, token).await?;
+    let cancelled = cancel(svc, found.event_id, found.id).await?;
+    detail_and_event(svc, cancelled).await
+}
+
+/// Cancels a registration; a confirmed place goes to the earliest on the waiting list, in the
+/// same transaction.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
+pub async fn cancel(svc: &Services, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+    let now = svc.clock.now();
+    let txn = svc.db.write.begin().await?;
+    let mut event = lock_event(&txn, event_id).await?;
+    let current = registration::Entity::find_by_id(registration_id)
+        .filter(registration::Column::EventId.eq(event_id))
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let status = registration_status(&current);
+    match status {
+        RegistrationStatus::Cancelled => return Ok(current),
+        RegistrationStatus::Attended | RegistrationStatus::NoShow => {
+            return Err(ServiceError::conflict("the event has happened; this registration can no longer be cancelled"));
+        }
+        RegistrationStatus::Confirmed => event.confirmed_count -= 1,
+        RegistrationStatus::Waitlisted => event.waitlisted_count -= 1,
+    }
+    let mut model: registration::ActiveModel = current.into();
+    model.status = Set(RegistrationStatus::Cancelled.as_str().to_owned());
+    model.updated_at = Set(now);
+    let cancelled = model.update(&txn).await?;
+    // Manage links of a cancelled place keep working, so the holder can see it is cancelled.
+    if let Some(candidate) = candidate::Entity::find_by_id(cancelled.candidate_id).one(&txn).await? {
+        let payload = serde_json::json!({"registration_id": cancelled.id, "event_id": event.id});
+        let subject = format!("Your place is cancelled: {}", event.title);
+        outbox::message(svc.settings.public_url(), now, &candidate.email, MessageKind::RegistrationCancelled, subject, payload)
+            .insert(&txn)
+            .await?;
+    }
+    if status == RegistrationStatus::Confirmed && status_of(&event) == EventStatus::Published {
+        promote(svc, &txn, &mut event, now).await?;
+    }
+    store_counters(&txn, &event).await?;
+    txn.commit().await?;
+    Ok(cancelled)
+}
+
+async fn lock_event(txn: &DatabaseTransaction, id: Uuid) -> ServiceResult<event::Model> {
+    event::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
+}
+
+/// Moves the earliest on the waiting list into the places free at `event` (whose row the caller
+/// has locked), queuing a message with a fresh manage link for each. Updates the counters in
+/// `event`; the caller stores them.
+pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut event::Model, now: DateTime<Utc>) -> ServiceResult<usize> {
+    let free = match event.capacity {
+        Some(capacity) => i64::from(capacity - event.confirmed_count).max(0),
+        None => i64::from(event.waitlisted_count),
+    };
+    let wanted = u64::try_from(free.min(i64::from(event.waitlisted_count))).unwrap_or(0);
+    if wanted == 0 {
+        return Ok(0);
+    }
+    let promoted = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(event.id))
+        .filter(registration::Column::Status.eq(RegistrationStatus::Waitlisted.as_str()))
+        .order_by_asc(registration::Column::WaitlistSeq)
+        .limit(wanted)
+        .all(txn)
+        .await?;
+    if promoted.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = promoted.iter().map(|r| r.id).collect();
+    registration::Entity::update_many()
+        .col_expr(registration::Column::Status, Expr::value(RegistrationStatus::Confirmed.as_str()))
+        .col_expr(registration::Column::UpdatedAt, Expr::value(now))
+        .filter(registration::Column::Id.is_in(ids.clone()))
+        .exec(txn)
+        .await?;
+    let emails: HashMap<Uuid, String> = candidate::Entity::find()
+        .filter(candidate::Column::Id.is_in(promoted.iter().map(|r| r.candidate_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.email))
+        .collect();
+    let mut tokens = Vec::new();
+    let mut messages = Vec::new();
+    for r in &promoted {
+        let (token, token_hash) = new_token();
+        tokens.push(registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(r.id), created_at: Set(now) });
+        if let Some(email) = emails.get(&r.candidate_id) {
+            let payload = serde_json::json!({"registration_id": r.id, "event_id": event.id, "manage_url": manage_url(svc.settings.public_url(), &token)});
+            let subject = format!("A place has come up: {}", event.title);
+            messages.push(outbox::message(svc.settings.public_url(), now, email, MessageKind::RegistrationPromoted, subject, payload));
+        }
+    }
+    registration_token::Entity::insert_many(tokens).exec(txn).await?;
+    if !messages.is_empty() {
+        outbox_entity::Entity::insert_many(messages).exec(txn).await?;
+    }
+    let n = promoted.len();
+    let n32 = i32::try_from(n).unwrap_or(i32::MAX);
+    event.confirmed_count += n32;
+    event.waitlisted_count -= n32;
+    tracing::info!(event_id = %event.id, promoted = n, "promoted from the waiting list");
+    Ok(n)
+}
+
+/// The registrations of an event, oldest first, with their people.
+pub async fn list(svc: &Services, event_id: Uuid, status: Option<RegistrationStatus>, page: Option<PageRequest>) -> ServiceResult<Page<RegistrationDetail>> {
+    event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let mut query = registration::Entity::find().filter(registration::Column::EventId.eq(event_id));
+    if let Some(status) = status {
+        query = query.filter(registration::Column::Status.eq(status.as_str()));
+    }
+    let total = query.clone().count(&svc.db.read).await?;
+    let mut query = query.order_by_asc(registration::Column::CreatedAt).order_by_asc(registration::Column::Id);
+    if let Some(page) = page {
+        query = query.limit(page.limit).offset(page.offset);
+    }
+    let registrations = query.all(&svc.db.read).await?;
+
+    let mut candidates: HashMap<Uuid, Candidate> = HashMap::new();
+    for chunk in registrations.chunks(500) {
+        let found = candidate::Entity::find().filter(candidate::Column::Id.is_in(chunk.iter().map(|r| r.candidate_id))).all(&svc.db.read).await?;
+        candidates.extend(found.into_iter().map(|c| (c.id, c)));
+    }
+    // Positions: the order of everyone still waiting.
+    let waiting: Vec<Uuid> = if registrations.iter().any(|r| registration_status(r) == RegistrationStatus::Waitlisted) {
+        registration::Entity::find()
+            .select_only()
+            .column(registration::Column::Id)
+            .filter(registration::Column::EventId.eq(event_id))
+            .filter(registration::Column::Status.eq(RegistrationStatus::Waitlisted.as_str()))
+            .order_by_asc(registration::Column::WaitlistSeq)
+            .into_tuple()
+            .all(&svc.db.read)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let positions: HashMap<Uuid, i64> = waiting.into_iter().zip(1..).collect();
+
+    let items = registrations
+        .into_iter()
+        .filter_map(|r| {
+            let candidate = candidates.get(&r.candidate_id).cloned()?;
+            let position = positions.get(&r.id).copied();
+            Some(RegistrationDetail { registration: r, candidate, position })
+        })
+        .collect();
+    let (limit, offset) = page.map_or((total, 0), |p| (p.limit, p.offset));
+    Ok(Page { items, total, limit, offset })
+}
+
+/// Marks a person as attended.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
+pub async fn check_in(svc: &Services, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+    let txn = svc.db.write.begin().await?;
+    lock_event(&txn, event_id).await?;
+    let current = registration::Entity::find_by_id(registration_id)
+        .filter(registration::Column::EventId.eq(event_id))
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    match registration_status(&current) {
+        RegistrationStatus::Attended => return Ok(current),
+        RegistrationStatus::Confirmed | RegistrationStatus::NoShow => {}
+        RegistrationStatus::Cancelled => return Err(ServiceError::conflict("this registration is cancelled")),
+        RegistrationStatus::Waitlisted => return Err(ServiceError::conflict("this person is on the waiting list, not confirmed")),
+    }
+    let mut model: registration::ActiveModel = current.into();
+    model.status = Set(RegistrationStatus::Attended.as_str().to_owned());
+    model.updated_at = Set(svc.clock.now());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// After an event has ended: everyone confirmed but not checked in becomes a no-show, and the
+/// event is completed. Returns how many were marked.
+#[tracing::instrument(skip_all, fields(event_id = %event_id))]
+pub async fn close(svc: &Services, event_id: Uuid) -> ServiceResult<u64> {
+    let now = svc.clock.now();
+    let txn = svc.db.write.begin().await?;
+    let event = lock_event(&txn, event_id).await?;
+    if now < event.ends_at {
+        return Err(ServiceError::conflict("the event has not ended yet"));
+    }
+    if status_of(&event) == EventStatus::Cancelled {
+        return Err(ServiceError::conflict("the event was cancelled"));
+    }
+    let marked = registration::Entity::update_many()
+        .col_expr(registration::Column::Status, Expr::value(RegistrationStatus::NoShow.as_str()))
+        .col_expr(registration::Column::UpdatedAt, Expr::value(now))
+        .filter(registration::Column::EventId.eq(event_id))
+        .filter(registration::Column::Status.eq(RegistrationStatus::Confirmed.as_str()))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let mut model: event::ActiveModel = event.into();
+    model.status = Set(EventStatus::Completed.as_str().to_owned());
+    model.updated_at = Set(now);
+    model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(marked)
+}
