@@ -84,7 +84,11 @@ enum Outbox {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite takes one column per ALTER TABLE.
-        for column in [integer(Events::ConfirmedCount).default(0), integer(Events::WaitlistedCount).default(0), big_integer(Events::WaitlistSeq).default(0)] {
+        for column in [
+            integer(Events::ConfirmedCount).default(0),
+            integer(Events::WaitlistedCount).default(0),
+            big_integer(Events::WaitlistSeq).default(0),
+        ] {
             manager.alter_table(Table::alter().table(Events::Table).add_column(column).to_owned()).await?;
         }
 
@@ -122,7 +126,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Registrations::CreatedAt))
                     .col(timestamp_with_time_zone(Registrations::UpdatedAt))
                     .foreign_key(ForeignKey::create().from(Registrations::Table, Registrations::EventId).to(Events::Table, Events::Id))
-                    .foreign_key(ForeignKey::create().from(Registrations::Table, Registrations::CandidateId).to(Candidates::Table, Candidates::Id))
+                    .foreign_key(
+                        ForeignKey::create().from(Registrations::Table, Registrations::CandidateId).to(Candidates::Table, Candidates::Id),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -138,7 +144,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_registrations_candidate").table(Registrations::Table).col(Registrations::CandidateId).to_owned())
+            .create_index(
+                Index::create().name("idx_registrations_candidate").table(Registrations::Table).col(Registrations::CandidateId).to_owned(),
+            )
             .await?;
         // One live registration per candidate per event, whatever the application does: the last
         // line of defence under concurrency. Partial indexes read the same on both databases.
@@ -211,7 +219,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("idx_outbox_due").table(Outbox::Table).col(Outbox::Status).col(Outbox::NextAttemptAt).to_owned())
+            .create_index(
+                Index::create().name("idx_outbox_due").table(Outbox::Table).col(Outbox::Status).col(Outbox::NextAttemptAt).to_owned(),
+            )
             .await?;
         manager.create_index(Index::create().name("idx_outbox_to").table(Outbox::Table).col(Outbox::ToAddress).to_owned()).await?;
         Ok(())

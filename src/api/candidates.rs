@@ -90,7 +90,13 @@ impl From<CandidateExport> for CandidateExportView {
             messages: x
                 .messages
                 .into_iter()
-                .map(|m| ExportedMessage { kind: m.kind, subject: m.subject, status: m.status, created_at: m.created_at, sent_at: m.sent_at })
+                .map(|m| ExportedMessage {
+                    kind: m.kind,
+                    subject: m.subject,
+                    status: m.status,
+                    created_at: m.created_at,
+                    sent_at: m.sent_at,
+                })
                 .collect(),
         }
     }

@@ -16,8 +16,11 @@ pub struct CandidateExport {
 
 pub async fn export(svc: &Services, id: Uuid) -> ServiceResult<CandidateExport> {
     let candidate = candidate::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    let registrations =
-        registration::Entity::find().filter(registration::Column::CandidateId.eq(id)).order_by_asc(registration::Column::CreatedAt).all(&svc.db.read).await?;
+    let registrations = registration::Entity::find()
+        .filter(registration::Column::CandidateId.eq(id))
+        .order_by_asc(registration::Column::CreatedAt)
+        .all(&svc.db.read)
+        .await?;
     let events = event::Entity::find().filter(event::Column::Id.is_in(registrations.iter().map(|r| r.event_id))).all(&svc.db.read).await?;
     let registrations = registrations
         .into_iter()
@@ -26,8 +29,11 @@ pub async fn export(svc: &Services, id: Uuid) -> ServiceResult<CandidateExport> 
             (r, event)
         })
         .collect();
-    let messages =
-        outbox::Entity::find().filter(outbox::Column::ToAddress.eq(&candidate.email)).order_by_asc(outbox::Column::CreatedAt).all(&svc.db.read).await?;
+    let messages = outbox::Entity::find()
+        .filter(outbox::Column::ToAddress.eq(&candidate.email))
+        .order_by_asc(outbox::Column::CreatedAt)
+        .all(&svc.db.read)
+        .await?;
     Ok(CandidateExport { candidate, registrations, messages })
 }
 
@@ -43,13 +49,8 @@ pub async fn erase(svc: &Services, id: Uuid) -> ServiceResult<()> {
         return Ok(());
     }
     outbox::Entity::delete_many().filter(outbox::Column::ToAddress.eq(&current.email)).exec(&txn).await?;
-    let registration_ids: Vec<Uuid> = registration::Entity::find()
-        .filter(registration::Column::CandidateId.eq(id))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let registration_ids: Vec<Uuid> =
+        registration::Entity::find().filter(registration::Column::CandidateId.eq(id)).all(&txn).await?.into_iter().map(|r| r.id).collect();
     registration_token::Entity::delete_many().filter(registration_token::Column::RegistrationId.is_in(registration_ids)).exec(&txn).await?;
     let mut model: candidate::ActiveModel = current.into();
     // The email column is unique and required: an address that cannot be anyone's keeps both.
@@ -67,4 +68,3 @@ pub async fn erase(svc: &Services, id: Uuid) -> ServiceResult<()> {
     txn.commit().await?;
     Ok(())
 }
-

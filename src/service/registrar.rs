@@ -235,7 +235,8 @@ impl Writer {
                 RegistrationStatus::Confirmed => (MessageKind::RegistrationConfirmed, format!("Your place is booked: {}", event.title)),
                 _ => (MessageKind::RegistrationWaitlisted, format!("You are on the waiting list: {}", event.title)),
             };
-            let payload = serde_json::json!({"registration_id": id, "event_id": event.id, "position": position, "manage_url": registered.manage_url});
+            let payload =
+                serde_json::json!({"registration_id": id, "event_id": event.id, "position": position, "manage_url": registered.manage_url});
             messages.push(outbox::message(&self.public_url, now, request.person.email.as_str(), kind, subject, payload));
             if let Some(key) = &request.idempotency {
                 replays.push(idempotency_key::ActiveModel {
@@ -308,7 +309,8 @@ impl Writer {
             let Some(&i) = first_of.get(&(row.event_id, row.key.as_str())) else { continue };
             let same = requests[i].idempotency.as_ref().is_some_and(|k| k.request_hash == row.request_hash);
             results[i] = Some(if same {
-                serde_json::from_str::<Registered>(&row.response).map_err(|e| anyhow::anyhow!("stored answer for an idempotency key: {e}").into())
+                serde_json::from_str::<Registered>(&row.response)
+                    .map_err(|e| anyhow::anyhow!("stored answer for an idempotency key: {e}").into())
             } else {
                 Err(key_reused())
             });
@@ -361,7 +363,8 @@ impl Writer {
             .on_conflict(OnConflict::column(candidate::Column::Email).update_column(candidate::Column::UpdatedAt).to_owned())
             .exec_with_returning(txn)
             .await?;
-        let newly_consenting: Vec<Uuid> = stored.iter().filter(|c| !c.consent_marketing && consenting.contains(&c.email)).map(|c| c.id).collect();
+        let newly_consenting: Vec<Uuid> =
+            stored.iter().filter(|c| !c.consent_marketing && consenting.contains(&c.email)).map(|c| c.id).collect();
         if !newly_consenting.is_empty() {
             candidate::Entity::update_many()
                 .col_expr(candidate::Column::ConsentMarketing, Expr::value(true))
@@ -406,7 +409,11 @@ fn key_reused() -> ServiceError {
 }
 
 /// The answer for a request that repeated the key of an earlier request in the same batch.
-fn follow(follower: &RegisterRequest, first: &RegisterRequest, first_result: &Option<ServiceResult<Registered>>) -> ServiceResult<Registered> {
+fn follow(
+    follower: &RegisterRequest,
+    first: &RegisterRequest,
+    first_result: &Option<ServiceResult<Registered>>,
+) -> ServiceResult<Registered> {
     let same = match (&follower.idempotency, &first.idempotency) {
         (Some(a), Some(b)) => a.request_hash == b.request_hash,
         _ => false,

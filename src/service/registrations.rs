@@ -224,7 +224,12 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
 }
 
 /// The registrations of an event, oldest first, with their people.
-pub async fn list(svc: &Services, event_id: Uuid, status: Option<RegistrationStatus>, page: Option<PageRequest>) -> ServiceResult<Page<RegistrationDetail>> {
+pub async fn list(
+    svc: &Services,
+    event_id: Uuid,
+    status: Option<RegistrationStatus>,
+    page: Option<PageRequest>,
+) -> ServiceResult<Page<RegistrationDetail>> {
     event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let mut query = registration::Entity::find().filter(registration::Column::EventId.eq(event_id));
     if let Some(status) = status {
@@ -239,7 +244,8 @@ pub async fn list(svc: &Services, event_id: Uuid, status: Option<RegistrationSta
 
     let mut candidates: HashMap<Uuid, Candidate> = HashMap::new();
     for chunk in registrations.chunks(500) {
-        let found = candidate::Entity::find().filter(candidate::Column::Id.is_in(chunk.iter().map(|r| r.candidate_id))).all(&svc.db.read).await?;
+        let found =
+            candidate::Entity::find().filter(candidate::Column::Id.is_in(chunk.iter().map(|r| r.candidate_id))).all(&svc.db.read).await?;
         candidates.extend(found.into_iter().map(|c| (c.id, c)));
     }
     // Positions: the order of everyone still waiting.

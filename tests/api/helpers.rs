@@ -23,6 +23,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub clock: ManualClock,
+    pub database_url: String,
     _dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
 }
@@ -73,8 +74,18 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
+    /// A second server on the same database as `self`, as a second carefair process would be.
+    pub async fn spawn_sharing(&self) -> Self {
+        let url = self.database_url.clone();
+        Self::start(move |s| s.database.url = url, self.clock.clone()).await
+    }
+
     /// Starts a server after `adjust` has changed the test settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::start(adjust, ManualClock::new(start_of_tests())).await
+    }
+
+    async fn start(adjust: impl FnOnce(&mut Settings), clock: ManualClock) -> Self {
         if std::env::var("TEST_LOG").is_ok() {
             carefair::telemetry::init();
         }
@@ -82,20 +93,25 @@ impl TestApp {
         let config_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         let mut settings = Settings::load_with(&config_dir, Some("test"), false).unwrap_or_else(|e| panic!("{e}"));
         let (url, pg) = database_url(dir.path()).await;
-        settings.database.url = url;
+        settings.database.url = url.clone();
+        let mut pg = pg;
         settings.database.max_connections = 4;
         settings.server.bind = "127.0.0.1:0".into();
         settings.mail.file_dir = dir.path().join("mail").display().to_string();
         settings.auth.bootstrap_admin_email = Some(ADMIN_EMAIL.into());
         settings.auth.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
         adjust(&mut settings);
+        if settings.database.url != url {
+            // Sharing another app's database: that app owns (and drops) it.
+            pg = None;
+        }
+        let database_url = settings.database.url.clone();
 
-        let clock = ManualClock::new(start_of_tests());
         let app = Application::build(settings, Arc::new(clock.clone())).await.unwrap_or_else(|e| panic!("building the app: {e:#}"));
         let address = format!("http://{}", app.address());
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_else(|e| panic!("{e}"));
-        Self { address, client, clock, _dir: dir, _pg: pg }
+        Self { address, client, clock, database_url, _dir: dir, _pg: pg }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -275,5 +291,20 @@ impl Answer {
         let mut want = fields.to_vec();
         want.sort_unstable();
         assert_eq!(named, want, "{}", self.text);
+    }
+}
+
+/// A candidate's registration body.
+pub fn person(name: &str, email: &str) -> Value {
+    json!({"name": name, "email": email, "consent_marketing": false})
+}
+
+impl TestApp {
+    pub async fn register(&self, event_id: &str, body: Value) -> Answer {
+        self.post(&format!("/api/v1/events/{event_id}/registrations"), None, body).await
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
     }
 }

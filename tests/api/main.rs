@@ -9,4 +9,6 @@ mod events;
 mod helpers;
 mod openapi;
 mod ops;
+mod registrations;
+mod rush;
 mod venues;
