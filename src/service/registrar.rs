@@ -96,11 +96,27 @@ struct Writer {
 }
 
 impl Registrar {
-    /// Starts the writer task; it ends when the last handle is dropped.
+    /// Starts the writer on a thread of its own; it ends when the last handle is dropped.
+    ///
+    /// The writer is the one serial step of a rush, and it awaits the database several times
+    /// per batch. On the server's runtime each wake-up would queue behind hundreds of request
+    /// tasks; on its own thread it runs the moment the database answers. The connection pools
+    /// are shared: SQLite's connections live on threads of their own, and a PostgreSQL
+    /// connection may be polled from any runtime while both run.
     pub fn spawn(db: Db, clock: std::sync::Arc<dyn Clock>, settings: &Settings) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer = Writer { db, clock, public_url: settings.public_url().to_owned() };
-        tokio::spawn(writer.run(rx));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let started = runtime.map_err(anyhow::Error::from).and_then(|runtime| {
+            std::thread::Builder::new()
+                .name("registrar".into())
+                .spawn(move || runtime.block_on(writer.run(rx)))
+                .map_err(anyhow::Error::from)
+        });
+        if let Err(err) = started {
+            // Without the thread every registration answers 500 ("writer has stopped"); say why.
+            tracing::error!(error = %err, "could not start the registration writer");
+        }
         Self { tx }
     }
 
@@ -122,7 +138,10 @@ impl Writer {
 
     async fn process(&self, jobs: Vec<Job>) {
         let requests: Vec<&RegisterRequest> = jobs.iter().map(|j| &j.request).collect();
-        match self.decide(&requests).await {
+        let started = std::time::Instant::now();
+        let decided = self.decide(&requests).await;
+        tracing::debug!(size = jobs.len(), ms = started.elapsed().as_secs_f64() * 1000.0, "registration batch");
+        match decided {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(result);

@@ -1,6 +1,7 @@
 //! The database: connections, migrations and the entities.
 
 pub mod entity;
+mod nodelay;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -31,7 +32,9 @@ impl Db {
             Ok(Self { read, write })
         } else {
             let mut opts = ConnectOptions::new(url.to_owned());
-            opts.max_connections(max_connections).connect_timeout(Duration::from_secs(10)).sqlx_logging(false);
+            opts.max_connections(max_connections).connect_timeout(Duration::from_secs(10)).sqlx_logging(false).map_sqlx_postgres_pool_opts(
+                |o| o.after_connect(|_, _| Box::pin(async { nodelay::set_on_all_sockets().map_err(sea_orm::sqlx::Error::Io) })),
+            );
             let pool = Database::connect(opts).await?;
             Ok(Self { read: pool.clone(), write: pool })
         }

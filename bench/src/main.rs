@@ -1,0 +1,28 @@
+//! carefair's benchmarks. Each starts the release server on a fresh database, drives it over
+//! loopback HTTP, and reports its figures next to a reference measured in the same run, so the
+//! numbers mean something on any machine. See bench/README.md.
+
+mod rush;
+mod server;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "carefair benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The registration rush: N registrations from C concurrent clients for one fair.
+    Rush(rush::Options),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Rush(options) => rush::run(options).await,
+    }
+}

@@ -1,0 +1,214 @@
+//! The registration rush (SPEC §7): 10,000 registrations from 200 concurrent clients for one
+//! fair of capacity 500, against the same server's `GET /healthz` throughput.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server};
+
+#[derive(clap::Args)]
+pub struct Options {
+    /// Registrations to send.
+    #[arg(long, default_value_t = 10_000)]
+    registrations: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 200)]
+    clients: usize,
+    /// Places at the fair.
+    #[arg(long, default_value_t = 500)]
+    capacity: usize,
+    /// Requests for the /healthz reference.
+    #[arg(long, default_value_t = 50_000)]
+    health_requests: usize,
+    /// A PostgreSQL URL to run on (a fresh database is created there and dropped after);
+    /// SQLite in a temporary file when left out.
+    #[arg(long)]
+    postgres: Option<String>,
+}
+
+struct Load {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    errors: usize,
+    bodies: Vec<Value>,
+}
+
+/// Sends `total` requests from `clients` concurrent clients; `make(i)` builds request `i`.
+async fn load<F>(clients: usize, total: usize, keep_bodies: bool, make: F) -> Load
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..clients {
+        let make = make.clone();
+        let next = next.clone();
+        handles.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut bodies = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let t = Instant::now();
+                match make(i).send().await {
+                    Ok(resp) if resp.status().is_success() => {
+                        if keep_bodies {
+                            bodies.push(resp.json::<Value>().await.unwrap_or(Value::Null));
+                        } else {
+                            let _ = resp.bytes().await;
+                        }
+                        latencies.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, bodies, errors)
+        }));
+    }
+    let mut out = Load { elapsed: Duration::ZERO, latencies: Vec::new(), errors: 0, bodies: Vec::new() };
+    for h in handles {
+        if let Ok((l, b, e)) = h.await {
+            out.latencies.extend(l);
+            out.bodies.extend(b);
+            out.errors += e;
+        }
+    }
+    out.elapsed = started.elapsed();
+    out.latencies.sort_unstable();
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn fresh_postgres(url: &str) -> anyhow::Result<(String, String)> {
+    let name = format!("carefair_bench_{}", uuid::Uuid::now_v7().simple());
+    let status =
+        std::process::Command::new("psql").arg(url).arg("-qc").arg(format!("CREATE DATABASE {name}")).status().context("running psql")?;
+    if !status.success() {
+        bail!("could not create database {name}");
+    }
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    Ok((format!("{server}/{name}{query}"), name))
+}
+
+pub async fn run(o: Options) -> anyhow::Result<()> {
+    let pg = match &o.postgres {
+        Some(url) => Some((url.clone(), fresh_postgres(url).await?)),
+        None => None,
+    };
+    let result = run_on(&o, pg.as_ref().map(|(_, (db, _))| db.as_str())).await;
+    if let Some((admin, (_, name))) = pg {
+        let _ =
+            std::process::Command::new("psql").arg(&admin).arg("-qc").arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).status();
+    }
+    result
+}
+
+async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
+    let server = Server::start(database)?;
+    let base = server.base.clone();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(o.clients).build()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle_rss, _) = server.memory_kib();
+
+    // The reference: the HTTP stack's ceiling on this machine, in this run.
+    let health_url = format!("{base}/healthz");
+    let c = client.clone();
+    let health = load(o.clients, o.health_requests, false, move |_| c.get(&health_url)).await;
+    let health_rate = o.health_requests as f64 / health.elapsed.as_secs_f64();
+
+    let login: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"].as_str().context("no token")?.to_owned();
+    let event: Value = client
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "recruitment_fair", "title": "Benchmark fair", "starts_at": "2099-01-05T10:00:00Z",
+            "ends_at": "2099-01-05T13:00:00Z", "capacity": o.capacity, "max_exhibitors": 20}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let event_id = event["id"].as_str().context("no event id")?.to_owned();
+    client.post(format!("{base}/api/v1/events/{event_id}/publish")).bearer_auth(&token).send().await?.error_for_status()?;
+
+    let server_cpu_before = server.cpu_seconds();
+    let own_cpu_before = crate::server::cpu_seconds_of("/proc/self/stat");
+    let register_url = format!("{base}/api/v1/events/{event_id}/registrations");
+    let c = client.clone();
+    let rush = load(o.clients, o.registrations, true, move |i| {
+        c.post(&register_url).json(
+            &json!({"name": format!("Candidate {i}"), "email": format!("candidate{i}@bench.example"), "consent_marketing": i % 2 == 0}),
+        )
+    })
+    .await;
+    let (_, peak_rss) = server.memory_kib();
+    let server_cpu = server.cpu_seconds() - server_cpu_before;
+    let own_cpu = crate::server::cpu_seconds_of("/proc/self/stat") - own_cpu_before;
+
+    let confirmed = rush.bodies.iter().filter(|b| b["status"] == "confirmed").count();
+    let waitlisted = rush.bodies.iter().filter(|b| b["status"] == "waitlisted").count();
+    let count = |status: &'static str| {
+        let c = client.clone();
+        let url = format!("{base}/api/v1/events/{event_id}/registrations?status={status}&limit=1");
+        let token = token.clone();
+        async move {
+            let v: Value = c.get(url).bearer_auth(token).send().await?.json().await?;
+            anyhow::Ok(v["total"].as_u64().unwrap_or(0))
+        }
+    };
+    let stored_confirmed = count("confirmed").await?;
+    let stored_waitlisted = count("waitlisted").await?;
+
+    let rate = o.registrations as f64 / rush.elapsed.as_secs_f64();
+    let db = if database.is_some() { "PostgreSQL" } else { "SQLite" };
+    println!("registration rush on {db}: {} registrations, {} clients, capacity {}", o.registrations, o.clients, o.capacity);
+    println!("  errors                  {}", rush.errors);
+    println!("  confirmed / waitlisted  {confirmed} / {waitlisted} (answers), {stored_confirmed} / {stored_waitlisted} (stored)");
+    println!("  registrations/s         {rate:.0}");
+    println!("  latency p50 / p99       {:.1} ms / {:.1} ms", ms(percentile(&rush.latencies, 50.0)), ms(percentile(&rush.latencies, 99.0)));
+    println!("  GET /healthz/s          {health_rate:.0} (reference, same server and run)");
+    println!("  ratio to /healthz       {:.3}", rate / health_rate);
+    println!(
+        "  CPU during the rush     server {:.2} cores, load generator {:.2} cores",
+        server_cpu / rush.elapsed.as_secs_f64(),
+        own_cpu / rush.elapsed.as_secs_f64()
+    );
+    println!("  resident memory         {:.1} MiB idle, {:.1} MiB peak", idle_rss as f64 / 1024.0, peak_rss as f64 / 1024.0);
+
+    let want_waitlisted = o.registrations.saturating_sub(o.capacity);
+    if rush.errors > 0
+        || confirmed != o.capacity
+        || waitlisted != want_waitlisted
+        || stored_confirmed != o.capacity as u64
+        || stored_waitlisted != want_waitlisted as u64
+    {
+        bail!("the rush was not exact: want {} confirmed and {want_waitlisted} waitlisted with no errors", o.capacity);
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
