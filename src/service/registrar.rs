@@ -21,7 +21,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    Statement, TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -269,19 +272,22 @@ impl Writer {
             results[i] = Some(Ok(registered));
         }
 
+        let backend = txn.get_database_backend();
+        let mut writes = Vec::new();
         if !registrations.is_empty() {
-            registration::Entity::insert_many(registrations).exec(&txn).await?;
-            registration_token::Entity::insert_many(tokens).exec(&txn).await?;
-            crate::store::entity::outbox::Entity::insert_many(messages).exec(&txn).await?;
+            writes.push(registration::Entity::insert_many(registrations).build(backend));
+            writes.push(registration_token::Entity::insert_many(tokens).build(backend));
+            writes.push(crate::store::entity::outbox::Entity::insert_many(messages).build(backend));
         }
         if !replays.is_empty() {
-            idempotency_key::Entity::insert_many(replays).exec(&txn).await?;
+            writes.push(idempotency_key::Entity::insert_many(replays).build(backend));
         }
         for id in touched {
             if let Some(event) = events.get(&id) {
-                store_counters(&txn, event).await?;
+                writes.push(counters_update(event).build(backend));
             }
         }
+        execute_together(&txn, writes).await?;
         txn.commit().await?;
 
         for (follower, first) in followers {
@@ -411,15 +417,41 @@ fn take_place(event: &mut event::Model) -> (RegistrationStatus, Option<i64>, Opt
     }
 }
 
-/// Writes an event's counters back after its registrations changed.
-pub async fn store_counters(txn: &DatabaseTransaction, event: &event::Model) -> ServiceResult<()> {
+fn counters_update(event: &event::Model) -> sea_orm::UpdateMany<event::Entity> {
     event::Entity::update_many()
         .col_expr(event::Column::ConfirmedCount, Expr::value(event.confirmed_count))
         .col_expr(event::Column::WaitlistedCount, Expr::value(event.waitlisted_count))
         .col_expr(event::Column::WaitlistSeq, Expr::value(event.waitlist_seq))
         .filter(event::Column::Id.eq(event.id))
-        .exec(txn)
-        .await?;
+}
+
+/// Writes an event's counters back after its registrations changed.
+pub async fn store_counters(txn: &DatabaseTransaction, event: &event::Model) -> ServiceResult<()> {
+    counters_update(event).exec(txn).await?;
+    Ok(())
+}
+
+/// Runs a batch's writes. On SQLite they go to the database thread as one multi-statement
+/// command: each command is a round trip between threads, and those round trips, not SQLite's
+/// work, were what bounded the rush. PostgreSQL's protocol takes one statement with parameters
+/// at a time, so there they run one after another.
+async fn execute_together(txn: &DatabaseTransaction, writes: Vec<Statement>) -> ServiceResult<()> {
+    if txn.get_database_backend() != DbBackend::Sqlite {
+        for statement in writes {
+            txn.execute_raw(statement).await?;
+        }
+        return Ok(());
+    }
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for statement in writes {
+        sql.push_str(&statement.sql);
+        sql.push_str(";\n");
+        values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+    }
+    if !sql.is_empty() {
+        txn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await?;
+    }
     Ok(())
 }
 
