@@ -4,6 +4,7 @@
 //! `domain` (values and rules). See the README for the map.
 
 pub mod api;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -13,3 +14,4 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod web;

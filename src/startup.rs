@@ -16,6 +16,7 @@ use crate::middleware;
 use crate::ops::{self, Metrics};
 use crate::service::{Services, auth};
 use crate::store::Db;
+use crate::web;
 
 /// How long a shutdown waits for requests in flight before it gives up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -78,6 +79,10 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/healthz", ops::healthz)
         .at("/readyz", ops::readyz)
         .at("/metrics", ops::metrics)
+        .at("/calendar/public.ics", web::calendar::public)
+        .at("/calendar/events/:file", web::calendar::event)
+        .at("/calendar/registrations/:file", web::calendar::registration)
+        .at("/calendar/campaigns/:file", web::calendar::campaign)
         .nest("/api/v1/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/", api)

@@ -3,6 +3,7 @@
 //! so a rule lives in one place.
 
 pub mod auth;
+pub mod calendar;
 pub mod campaigns;
 pub mod candidates;
 pub mod events;

@@ -1,0 +1,128 @@
+//! Calendar files for events, registrations and feeds: loads what they show and hands plain
+//! values to the pure `calendar` module.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::events::{Event, status_of};
+use super::registrations::{self, registration_status};
+use super::{ServiceError, ServiceResult, Services};
+use crate::calendar::{self, CalendarEvent, Context, Feed, Person};
+use crate::config::public_host;
+use crate::domain::{EventKind, EventStatus, RegistrationStatus};
+use crate::store::entity::{event, venue};
+
+/// How often subscribed calendars should look for changes.
+const REFRESH_MINUTES: u32 = 60;
+
+fn context(svc: &Services) -> Context {
+    Context { host: public_host(svc.settings.public_url()).to_owned(), organizer: organizer(&svc.settings.mail.from), now: svc.clock.now() }
+}
+
+/// `Gift of Care <events@example.org>` as a name and an address.
+fn organizer(from: &str) -> Person {
+    match from.rsplit_once('<') {
+        Some((name, rest)) => {
+            Person { name: name.trim().trim_matches('"').to_owned(), email: rest.trim_end_matches('>').trim().to_owned() }
+        }
+        None => Person { name: String::new(), email: from.trim().to_owned() },
+    }
+}
+
+fn category(kind: &str) -> &'static str {
+    match EventKind::parse(kind) {
+        Ok(EventKind::RecruitmentFair) => "Recruitment fair",
+        Ok(EventKind::CampaignEvent) => "Campaign event",
+        Ok(EventKind::SchoolEngagement) => "School engagement",
+        Ok(EventKind::Training) => "Training",
+        Ok(EventKind::InformationSession) | Err(_) => "Information session",
+    }
+}
+
+fn location(event: &Event, venue: Option<&venue::Model>) -> Option<String> {
+    match venue {
+        Some(v) => Some(format!("{}, {}, {}", v.name, v.address.replace(['\r', '\n'], ", "), v.postcode)),
+        None => event.online_url.clone(),
+    }
+}
+
+fn calendar_event(svc: &Services, event: &Event, venue: Option<&venue::Model>) -> CalendarEvent {
+    CalendarEvent {
+        id: event.id,
+        title: event.title.clone(),
+        description: event.description.clone(),
+        starts_at: event.starts_at,
+        ends_at: event.ends_at,
+        timezone: event.timezone.parse().unwrap_or(chrono_tz::Europe::London),
+        location: location(event, venue),
+        url: format!("{}/events/{}", svc.settings.public_url(), event.id),
+        sequence: event.sequence,
+        cancelled: status_of(event) == EventStatus::Cancelled,
+        category: category(&event.kind).to_owned(),
+    }
+}
+
+async fn with_venues(svc: &Services, events: &[Event]) -> ServiceResult<Vec<CalendarEvent>> {
+    let ids: Vec<Uuid> = events.iter().filter_map(|e| e.venue_id).collect();
+    let venues: HashMap<Uuid, venue::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        venue::Entity::find().filter(venue::Column::Id.is_in(ids)).all(&svc.db.read).await?.into_iter().map(|v| (v.id, v)).collect()
+    };
+    Ok(events.iter().map(|e| calendar_event(svc, e, e.venue_id.and_then(|id| venues.get(&id)))).collect())
+}
+
+/// Events the public may hold in a calendar: published ones, and cancelled ones so that
+/// calendars which hold them learn they are off.
+fn visible() -> Condition {
+    Condition::any()
+        .add(event::Column::Status.eq(EventStatus::Published.as_str()))
+        .add(event::Column::Status.eq(EventStatus::Cancelled.as_str()))
+}
+
+/// One event as `METHOD:PUBLISH`. Drafts are not found.
+pub async fn event_file(svc: &Services, id: Uuid) -> ServiceResult<String> {
+    let found = event::Entity::find_by_id(id).filter(visible()).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let events = with_venues(svc, std::slice::from_ref(&found)).await?;
+    Ok(calendar::publish(&events, &context(svc), None))
+}
+
+/// The holder's event with them as attendee: `METHOD:REQUEST`, or `METHOD:CANCEL` once their
+/// place or the event is cancelled.
+pub async fn registration_file(svc: &Services, token: &str) -> ServiceResult<String> {
+    let held = registrations::held(svc, token).await?;
+    let events = with_venues(svc, std::slice::from_ref(&held.event)).await?;
+    let Some(event) = events.first() else { return Err(ServiceError::NotFound) };
+    let attendee = Person { name: held.detail.candidate.name.clone(), email: held.detail.candidate.email.clone() };
+    let ctx = context(svc);
+    let cancelled = registration_status(&held.detail.registration) == RegistrationStatus::Cancelled || event.cancelled;
+    Ok(if cancelled { calendar::cancel(event, &attendee, &ctx) } else { calendar::request(event, &attendee, &ctx) })
+}
+
+/// Every published (or cancelled) event that has not ended, as a subscribable feed.
+pub async fn public_feed(svc: &Services) -> ServiceResult<String> {
+    let now = svc.clock.now();
+    let events = event::Entity::find()
+        .filter(visible())
+        .filter(event::Column::EndsAt.gt(now))
+        .order_by_asc(event::Column::StartsAt)
+        .all(&svc.db.read)
+        .await?;
+    let events = with_venues(svc, &events).await?;
+    Ok(calendar::publish(&events, &context(svc), Some(&Feed { name: "Gift of Care events".into(), refresh_minutes: REFRESH_MINUTES })))
+}
+
+/// One campaign's published (or cancelled) events, as a subscribable feed.
+pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<String> {
+    let campaign = super::campaigns::get_by_slug(svc, slug).await?;
+    let events = event::Entity::find()
+        .filter(visible())
+        .filter(event::Column::CampaignId.eq(campaign.id))
+        .order_by_asc(event::Column::StartsAt)
+        .all(&svc.db.read)
+        .await?;
+    let events = with_venues(svc, &events).await?;
+    Ok(calendar::publish(&events, &context(svc), Some(&Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES })))
+}

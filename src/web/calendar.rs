@@ -1,0 +1,75 @@
+//! `/calendar/…`: calendar files and feeds, with ETags so subscribed clients can ask cheaply
+//! whether anything changed.
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path};
+use poem::{Request, Response, handler};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::api::problem::Problem;
+use crate::service::{ServiceError, Services, calendar};
+
+/// `{name}.ics` → `name`.
+fn strip_ics(file: &str) -> Option<&str> {
+    file.strip_suffix(".ics").filter(|s| !s.is_empty())
+}
+
+fn not_found() -> Response {
+    Problem::new(StatusCode::NOT_FOUND, "no such calendar").into_response()
+}
+
+/// A calendar answer: `text/calendar`, a file name, and an ETag honoured in `If-None-Match`.
+fn answer(req: &Request, result: Result<String, ServiceError>, filename: &str) -> Response {
+    let body = match result {
+        Ok(body) => body,
+        Err(ServiceError::NotFound) => return not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "building a calendar");
+            return Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side").into_response();
+        }
+    };
+    // DTSTAMP changes on every build, so the tag is taken over the file without it.
+    let stable: String = body.split("\r\n").filter(|l| !l.starts_with("DTSTAMP:")).collect();
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(stable.as_bytes()))[..32]);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+    let builder = Response::builder().header(header::ETAG, etag).header(header::CACHE_CONTROL, "no-cache");
+    if matches {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    builder
+        .content_type("text/calendar; charset=utf-8")
+        .header(header::CONTENT_DISPOSITION, format!("inline; filename=\"{filename}\""))
+        .body(body)
+}
+
+/// `GET /calendar/events/{id}.ics`
+#[handler]
+pub async fn event(req: &Request, Path(file): Path<String>, svc: Data<&Services>) -> Response {
+    let Some(id) = strip_ics(&file).and_then(|s| s.parse::<Uuid>().ok()) else { return not_found() };
+    answer(req, calendar::event_file(&svc, id).await, &format!("event-{id}.ics"))
+}
+
+/// `GET /calendar/registrations/{token}.ics`
+#[handler]
+pub async fn registration(req: &Request, Path(file): Path<String>, svc: Data<&Services>) -> Response {
+    let Some(token) = strip_ics(&file) else { return not_found() };
+    answer(req, calendar::registration_file(&svc, token).await, "invite.ics")
+}
+
+/// `GET /calendar/public.ics`
+#[handler]
+pub async fn public(req: &Request, svc: Data<&Services>) -> Response {
+    answer(req, calendar::public_feed(&svc).await, "gift-of-care.ics")
+}
+
+/// `GET /calendar/campaigns/{slug}.ics`
+#[handler]
+pub async fn campaign(req: &Request, Path(file): Path<String>, svc: Data<&Services>) -> Response {
+    let Some(slug) = strip_ics(&file) else { return not_found() };
+    answer(req, calendar::campaign_feed(&svc, slug).await, &format!("{slug}.ics"))
+}

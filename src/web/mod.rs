@@ -1,0 +1,3 @@
+//! Everything served outside the JSON API: calendar files now, the HTML pages later.
+
+pub mod calendar;
