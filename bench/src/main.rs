@@ -2,6 +2,7 @@
 //! loopback HTTP, and reports its figures next to a reference measured in the same run, so the
 //! numbers mean something on any machine. See bench/README.md.
 
+mod feed;
 mod rush;
 mod server;
 
@@ -18,11 +19,14 @@ struct Cli {
 enum Command {
     /// The registration rush: N registrations from C concurrent clients for one fair.
     Rush(rush::Options),
+    /// The public feed: 2,000 published events, against Python icalendar.
+    Feed(feed::Options),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Rush(options) => rush::run(options).await,
+        Command::Feed(options) => feed::run(options).await,
     }
 }

@@ -183,3 +183,58 @@ pub fn request(event: &CalendarEvent, attendee: &Person, ctx: &Context) -> Strin
 pub fn cancel(event: &CalendarEvent, attendee: &Person, ctx: &Context) -> String {
     calendar(std::slice::from_ref(event), ctx, Method::Cancel, Some(attendee), None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|t| t.to_utc()).unwrap_or_default()
+    }
+
+    fn fair() -> CalendarEvent {
+        CalendarEvent {
+            id: Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001),
+            title: "Chelmsford Care Jobs Fair; meet employers, ask questions".into(),
+            description: "Bring your CV.\nFree tea, coffee & advice \\ all welcome.".into(),
+            starts_at: at("2027-01-05T10:00:00Z"),
+            ends_at: at("2027-01-05T13:00:00Z"),
+            timezone: chrono_tz::Europe::London,
+            location: Some("Chelmsford City Hall, Duke Street, Chelmsford, CM1 1JE".into()),
+            url: "https://events.example.org/events/01920000-0000-7000-8000-000000000001".into(),
+            sequence: 2,
+            cancelled: false,
+            category: "Recruitment fair".into(),
+        }
+    }
+
+    fn ctx() -> Context {
+        Context {
+            host: "events.example.org".into(),
+            organizer: Person { name: "Gift of Care".into(), email: "events@example.org".into() },
+            now: at("2026-12-01T09:30:00Z"),
+        }
+    }
+
+    fn jane() -> Person {
+        Person { name: "Doe, Jane".into(), email: "jane@example.org".into() }
+    }
+
+    #[test]
+    fn publish_snapshot() {
+        let feed = Feed { name: "Gift of Care events".into(), refresh_minutes: 60 };
+        insta::assert_snapshot!(publish(&[fair()], &ctx(), Some(&feed)).replace("\r\n", "⏎\n"));
+    }
+
+    #[test]
+    fn request_snapshot() {
+        insta::assert_snapshot!(request(&fair(), &jane(), &ctx()).replace("\r\n", "⏎\n"));
+    }
+
+    #[test]
+    fn cancel_snapshot() {
+        let mut event = fair();
+        event.sequence = 3;
+        insta::assert_snapshot!(cancel(&event, &jane(), &ctx()).replace("\r\n", "⏎\n"));
+    }
+}

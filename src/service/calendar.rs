@@ -2,8 +2,13 @@
 //! values to the pure `calendar` module.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::events::{Event, status_of};
@@ -13,6 +18,27 @@ use crate::calendar::{self, CalendarEvent, Context, Feed, Person};
 use crate::config::public_host;
 use crate::domain::{EventKind, EventStatus, RegistrationStatus};
 use crate::store::entity::{event, venue};
+
+/// A calendar file ready to serve, with its entity tag.
+#[derive(Debug, Clone)]
+pub struct CalendarBody {
+    pub body: Bytes,
+    pub etag: String,
+}
+
+impl CalendarBody {
+    /// The tag is taken over the file without its DTSTAMP, which changes on every build, so a
+    /// client that holds an unchanged file is told so.
+    fn new(text: String) -> Self {
+        let mut hasher = Sha256::new();
+        for line in text.split("\r\n").filter(|l| !l.starts_with("DTSTAMP:")) {
+            hasher.update(line.as_bytes());
+            hasher.update(b"\n");
+        }
+        let etag = format!("\"{}\"", &hex::encode(hasher.finalize())[..32]);
+        Self { body: Bytes::from(text), etag }
+    }
+}
 
 /// How often subscribed calendars should look for changes.
 const REFRESH_MINUTES: u32 = 60;
@@ -83,27 +109,81 @@ fn visible() -> Condition {
 }
 
 /// One event as `METHOD:PUBLISH`. Drafts are not found.
-pub async fn event_file(svc: &Services, id: Uuid) -> ServiceResult<String> {
+pub async fn event_file(svc: &Services, id: Uuid) -> ServiceResult<CalendarBody> {
     let found = event::Entity::find_by_id(id).filter(visible()).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let events = with_venues(svc, std::slice::from_ref(&found)).await?;
-    Ok(calendar::publish(&events, &context(svc), None))
+    Ok(CalendarBody::new(calendar::publish(&events, &context(svc), None)))
 }
 
 /// The holder's event with them as attendee: `METHOD:REQUEST`, or `METHOD:CANCEL` once their
 /// place or the event is cancelled.
-pub async fn registration_file(svc: &Services, token: &str) -> ServiceResult<String> {
+pub async fn registration_file(svc: &Services, token: &str) -> ServiceResult<CalendarBody> {
     let held = registrations::held(svc, token).await?;
     let events = with_venues(svc, std::slice::from_ref(&held.event)).await?;
     let Some(event) = events.first() else { return Err(ServiceError::NotFound) };
     let attendee = Person { name: held.detail.candidate.name.clone(), email: held.detail.candidate.email.clone() };
     let ctx = context(svc);
     let cancelled = registration_status(&held.detail.registration) == RegistrationStatus::Cancelled || event.cancelled;
-    Ok(if cancelled { calendar::cancel(event, &attendee, &ctx) } else { calendar::request(event, &attendee, &ctx) })
+    Ok(CalendarBody::new(if cancelled { calendar::cancel(event, &attendee, &ctx) } else { calendar::request(event, &attendee, &ctx) }))
+}
+
+/// What the public feed was built from: how many events it holds and when any of them or any
+/// venue last changed. The same stamp means the same feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedStamp {
+    generation: u64,
+    events: i64,
+    events_changed: Option<DateTime<Utc>>,
+    venues_changed: Option<DateTime<Utc>>,
+}
+
+/// The last public feed built, reused while its stamp holds: subscribed calendars poll the
+/// feed far more often than events change, and building 2,000 events takes tens of
+/// milliseconds while reading the stamp takes well under one.
+///
+/// Changes made through this process bump `generation`, so they show at once even within one
+/// clock tick; changes made by another process sharing the database show through the stamp's
+/// timestamps.
+#[derive(Default)]
+pub struct FeedCache(Mutex<Option<(FeedStamp, CalendarBody)>>, AtomicU64);
+
+impl FeedCache {
+    /// Called by every change to events or venues.
+    pub fn invalidate(&self) {
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+async fn feed_stamp(svc: &Services, now: DateTime<Utc>) -> ServiceResult<FeedStamp> {
+    let (events, events_changed): (i64, Option<DateTime<Utc>>) = event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Id.count(), "events")
+        .column_as(event::Column::UpdatedAt.max(), "changed")
+        .filter(visible())
+        .filter(event::Column::EndsAt.gt(now))
+        .into_tuple()
+        .one(&svc.db.read)
+        .await?
+        .unwrap_or((0, None));
+    let venues_changed: Option<DateTime<Utc>> = venue::Entity::find()
+        .select_only()
+        .column_as(venue::Column::UpdatedAt.max(), "changed")
+        .into_tuple()
+        .one(&svc.db.read)
+        .await?
+        .flatten();
+    Ok(FeedStamp { generation: svc.feed_cache.1.load(Ordering::Relaxed), events, events_changed, venues_changed })
 }
 
 /// Every published (or cancelled) event that has not ended, as a subscribable feed.
-pub async fn public_feed(svc: &Services) -> ServiceResult<String> {
+pub async fn public_feed(svc: &Services) -> ServiceResult<CalendarBody> {
     let now = svc.clock.now();
+    let stamp = feed_stamp(svc, now).await?;
+    if let Some((cached, body)) = svc.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+        && *cached == stamp
+    {
+        return Ok(body.clone());
+    }
     let events = event::Entity::find()
         .filter(visible())
         .filter(event::Column::EndsAt.gt(now))
@@ -111,11 +191,14 @@ pub async fn public_feed(svc: &Services) -> ServiceResult<String> {
         .all(&svc.db.read)
         .await?;
     let events = with_venues(svc, &events).await?;
-    Ok(calendar::publish(&events, &context(svc), Some(&Feed { name: "Gift of Care events".into(), refresh_minutes: REFRESH_MINUTES })))
+    let feed = Feed { name: "Gift of Care events".into(), refresh_minutes: REFRESH_MINUTES };
+    let body = CalendarBody::new(calendar::publish(&events, &context(svc), Some(&feed)));
+    *svc.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, body.clone()));
+    Ok(body)
 }
 
 /// One campaign's published (or cancelled) events, as a subscribable feed.
-pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<String> {
+pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<CalendarBody> {
     let campaign = super::campaigns::get_by_slug(svc, slug).await?;
     let events = event::Entity::find()
         .filter(visible())
@@ -124,5 +207,5 @@ pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<String> 
         .all(&svc.db.read)
         .await?;
     let events = with_venues(svc, &events).await?;
-    Ok(calendar::publish(&events, &context(svc), Some(&Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES })))
+    Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES }))))
 }

@@ -151,6 +151,7 @@ pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    svc.feed_cache.invalidate();
     Ok(event)
 }
 
@@ -300,6 +301,7 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
         super::registrar::store_counters(&txn, &updated).await?;
     }
     txn.commit().await?;
+    svc.feed_cache.invalidate();
     Ok(updated)
 }
 
@@ -317,6 +319,7 @@ pub async fn publish(svc: &Services, id: Uuid) -> ServiceResult<Event> {
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     txn.commit().await?;
+    svc.feed_cache.invalidate();
     Ok(updated)
 }
 
@@ -341,6 +344,7 @@ pub async fn cancel(svc: &Services, id: Uuid, reason: Option<Text>) -> ServiceRe
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     txn.commit().await?;
+    svc.feed_cache.invalidate();
     Ok(updated)
 }
 
@@ -355,5 +359,6 @@ pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
     }
     event::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
+    svc.feed_cache.invalidate();
     Ok(())
 }

@@ -31,13 +31,21 @@ pub struct Services {
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<limiter::LoginLimiter>,
     pub registrar: registrar::Registrar,
+    pub feed_cache: Arc<calendar::FeedCache>,
 }
 
 impl Services {
     /// Builds the services and starts the registration writer task (so it needs a runtime).
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Self {
         let registrar = registrar::Registrar::spawn(db.clone(), clock.clone(), &settings);
-        Self { db, clock, settings, login_limiter: Arc::new(limiter::LoginLimiter::default()), registrar }
+        Self {
+            db,
+            clock,
+            settings,
+            login_limiter: Arc::new(limiter::LoginLimiter::default()),
+            registrar,
+            feed_cache: Arc::new(calendar::FeedCache::default()),
+        }
     }
 }
 

@@ -115,7 +115,9 @@ pub async fn update(svc: &Services, id: Uuid, changes: VenueChanges) -> ServiceR
         model.accessibility = Set(accessibility.map(Text::into_string));
     }
     model.updated_at = Set(svc.clock.now());
-    Ok(model.update(&svc.db.write).await?)
+    let updated = model.update(&svc.db.write).await?;
+    svc.feed_cache.invalidate();
+    Ok(updated)
 }
 
 /// Deletes a venue no event uses.

@@ -4,11 +4,11 @@
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::problem::Problem;
-use crate::service::{ServiceError, Services, calendar};
+use crate::service::calendar::{self, CalendarBody};
+use crate::service::{ServiceError, Services};
 
 /// `{name}.ics` → `name`.
 fn strip_ics(file: &str) -> Option<&str> {
@@ -20,31 +20,28 @@ fn not_found() -> Response {
 }
 
 /// A calendar answer: `text/calendar`, a file name, and an ETag honoured in `If-None-Match`.
-fn answer(req: &Request, result: Result<String, ServiceError>, filename: &str) -> Response {
-    let body = match result {
-        Ok(body) => body,
+fn answer(req: &Request, result: Result<CalendarBody, ServiceError>, filename: &str) -> Response {
+    let file = match result {
+        Ok(file) => file,
         Err(ServiceError::NotFound) => return not_found(),
         Err(err) => {
             tracing::error!(error = %err, "building a calendar");
             return Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side").into_response();
         }
     };
-    // DTSTAMP changes on every build, so the tag is taken over the file without it.
-    let stable: String = body.split("\r\n").filter(|l| !l.starts_with("DTSTAMP:")).collect();
-    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(stable.as_bytes()))[..32]);
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
-    let builder = Response::builder().header(header::ETAG, etag).header(header::CACHE_CONTROL, "no-cache");
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == file.etag || tag.trim() == "*"));
+    let builder = Response::builder().header(header::ETAG, file.etag).header(header::CACHE_CONTROL, "no-cache");
     if matches {
         return builder.status(StatusCode::NOT_MODIFIED).finish();
     }
     builder
         .content_type("text/calendar; charset=utf-8")
         .header(header::CONTENT_DISPOSITION, format!("inline; filename=\"{filename}\""))
-        .body(body)
+        .body(file.body)
 }
 
 /// `GET /calendar/events/{id}.ics`

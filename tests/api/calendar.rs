@@ -314,3 +314,39 @@ async fn etags_let_clients_skip_unchanged_files_and_changes_raise_the_sequence()
     let body = changed.text().await.unwrap_or_default();
     assert_eq!(value(Parsed::read(&body).event(0), "SEQUENCE"), "1");
 }
+
+#[tokio::test]
+async fn the_public_feed_follows_changes_to_events_and_venues() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    let venue = app.create_venue(&organiser, None).await;
+    let event = app.create_published_event(&organiser, json!({"venue_id": id(&venue)})).await;
+    let summary = |body: &str| value(Parsed::read(body).event(0), "SUMMARY");
+    let location = |body: &str| unescape(&value(Parsed::read(body).event(0), "LOCATION"));
+    let (_, first, _) = ics(&app, "/calendar/public.ics").await;
+    assert_eq!(summary(&first), "Chelmsford Care Jobs Fair");
+
+    app.clock.advance(chrono::Duration::seconds(1));
+    app.patch(&format!("/api/v1/events/{}", id(&event)), Some(&organiser), json!({"title": "Renamed fair"}))
+        .await
+        .assert_status(StatusCode::OK);
+    let (_, second, _) = ics(&app, "/calendar/public.ics").await;
+    assert_eq!(summary(&second), "Renamed fair");
+
+    app.clock.advance(chrono::Duration::seconds(1));
+    app.patch(&format!("/api/v1/venues/{}", id(&venue)), Some(&organiser), json!({"name": "County Hall"}))
+        .await
+        .assert_status(StatusCode::OK);
+    let (_, third, _) = ics(&app, "/calendar/public.ics").await;
+    assert!(location(&third).starts_with("County Hall,"), "{}", location(&third));
+
+    app.clock.advance(chrono::Duration::seconds(1));
+    let second_event = app.create_published_event(&organiser, json!({"title": "Another fair"})).await;
+    let (_, fourth, _) = ics(&app, "/calendar/public.ics").await;
+    assert_eq!(Parsed::read(&fourth).calendar.events.len(), 2);
+    app.post(&format!("/api/v1/events/{}/cancel", id(&second_event)), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+    let (_, fifth, _) = ics(&app, "/calendar/public.ics").await;
+    check_framing("feed-after-cancel", &fifth);
+    let statuses: Vec<String> = Parsed::read(&fifth).calendar.events.iter().map(|e| value(&e.properties, "STATUS")).collect();
+    assert!(statuses.contains(&"CANCELLED".to_owned()), "{statuses:?}");
+}
