@@ -123,8 +123,18 @@ pub async fn registration_file(svc: &Services, token: &str) -> ServiceResult<Cal
     let Some(event) = events.first() else { return Err(ServiceError::NotFound) };
     let attendee = Person { name: held.detail.candidate.name.clone(), email: held.detail.candidate.email.clone() };
     let ctx = context(svc);
-    let cancelled = registration_status(&held.detail.registration) == RegistrationStatus::Cancelled || event.cancelled;
-    Ok(CalendarBody::new(if cancelled { calendar::cancel(event, &attendee, &ctx) } else { calendar::request(event, &attendee, &ctx) }))
+    if event.cancelled {
+        // Cancelling the event raised its sequence already.
+        return Ok(CalendarBody::new(calendar::cancel(event, &attendee, &ctx)));
+    }
+    if registration_status(&held.detail.registration) == RegistrationStatus::Cancelled {
+        // Only this attendee's copy is withdrawn: a CANCEL must carry a sequence above the
+        // REQUEST their calendar holds, or clients ignore it (RFC 5546 §2.1.4).
+        let mut withdrawn = event.clone();
+        withdrawn.sequence += 1;
+        return Ok(CalendarBody::new(calendar::cancel(&withdrawn, &attendee, &ctx)));
+    }
+    Ok(CalendarBody::new(calendar::request(event, &attendee, &ctx)))
 }
 
 /// What the public feed was built from: how many events it holds and when any of them or any

@@ -226,6 +226,7 @@ async fn a_registration_file_invites_its_holder_and_cancels_when_they_do() {
     assert_eq!(param(attendee, "RSVP").as_deref(), Some("TRUE"));
     assert!(value(e, "ORGANIZER").starts_with("mailto:"));
     let uid = value(e, "UID");
+    assert_eq!(value(e, "SEQUENCE"), "0");
 
     app.delete(&format!("/api/v1/registrations/{token}"), None).await.assert_status(StatusCode::OK);
     let (_, body, _) = ics(&app, &format!("/calendar/registrations/{token}.ics")).await;
@@ -234,6 +235,7 @@ async fn a_registration_file_invites_its_holder_and_cancels_when_they_do() {
     assert_eq!(parsed.cal("METHOD").as_deref(), Some("CANCEL"));
     assert_eq!(value(parsed.event(0), "UID"), uid);
     assert_eq!(value(parsed.event(0), "STATUS"), "CANCELLED");
+    assert_eq!(value(parsed.event(0), "SEQUENCE"), "1", "above the REQUEST's 0");
     let (status, _, _) = ics(&app, "/calendar/registrations/nope.ics").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
