@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server};
+use crate::server::Server;
 
 #[derive(clap::Args)]
 pub struct Options {
@@ -27,14 +27,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     let server = Server::start(None)?;
     let base = server.base.clone();
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"].as_str().context("no token")?.to_owned();
+    let token = server.admin_token(&client).await?;
     let venue: Value = client
         .post(format!("{base}/api/v1/venues"))
         .bearer_auth(&token)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::server::{ADMIN_EMAIL, ADMIN_PASSWORD, Server};
+use crate::server::Server;
 
 #[derive(clap::Args)]
 pub struct Options {
@@ -133,14 +133,7 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
     let health = load(o.clients, o.health_requests, false, move |_| c.get(&health_url)).await;
     let health_rate = o.health_requests as f64 / health.elapsed.as_secs_f64();
 
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"].as_str().context("no token")?.to_owned();
+    let token = server.admin_token(&client).await?;
     let event: Value = client
         .post(format!("{base}/api/v1/events"))
         .bearer_auth(&token)

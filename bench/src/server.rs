@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
 
-pub const ADMIN_EMAIL: &str = "bench-admin@carefair.test";
-pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+const ADMIN_EMAIL: &str = "bench-admin@carefair.test";
+const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 pub struct Server {
     child: Child,
@@ -85,6 +85,18 @@ impl Server {
             }
         });
         Ok(Self { child, base: format!("http://{address}"), _dir: tempfile_dir::Dir(dir) })
+    }
+
+    /// Signs in as the bootstrap admin.
+    pub async fn admin_token(&self, client: &reqwest::Client) -> anyhow::Result<String> {
+        let login: serde_json::Value = client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(login["token"].as_str().context("no token in the login answer")?.to_owned())
     }
 
     /// CPU seconds the server has used so far (user + system), from /proc.
