@@ -154,6 +154,14 @@ fn utc(t: DateTime<FixedOffset>) -> Result<DateTime<Utc>, String> {
     Ok(t.with_timezone(&Utc))
 }
 
+/// An instant in a query string. A `+` of an offset that was not percent-encoded arrives as a
+/// space (form encoding), so a space there is read as the `+` it was.
+fn instant_param(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(&s.trim().replace(' ', "+"))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be an RFC 3339 date and time with an offset, like 2027-01-05T10:00:00Z".into())
+}
+
 fn title(s: String) -> Result<Text, String> {
     Text::parse(&s, 1, TITLE_MAX)
 }
@@ -288,8 +296,10 @@ impl EventsApi {
         kind: Query<Option<String>>,
         campaign: Query<Option<Uuid>>,
         status: Query<Option<String>>,
-        from: Query<Option<DateTime<FixedOffset>>>,
-        to: Query<Option<DateTime<FixedOffset>>>,
+        /// RFC 3339 with an offset; a `+` left unencoded in the URL (read as a space) is accepted.
+        from: Query<Option<String>>,
+        /// RFC 3339 with an offset, like `from`.
+        to: Query<Option<String>>,
         q: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
@@ -297,7 +307,9 @@ impl EventsApi {
         let mut v = Validation::new();
         let kind = v.check_opt("kind", kind.0, |s| EventKind::parse(&s));
         let status = v.check_opt("status", status.0, |s| EventStatus::parse(&s));
-        if let (Some(from), Some(to)) = (from.0, to.0)
+        let from = v.check_opt("from", from.0, |s| instant_param(&s)).flatten();
+        let to = v.check_opt("to", to.0, |s| instant_param(&s)).flatten();
+        if let (Some(from), Some(to)) = (from, to)
             && to < from
         {
             v.fail("to", "must not be before from");
@@ -310,15 +322,7 @@ impl EventsApi {
             return Err(v.into_errors().into());
         };
         v.finish()?;
-        let filter = EventFilter {
-            kind,
-            campaign_id: campaign.0,
-            status,
-            from: from.0.map(|t| t.with_timezone(&Utc)),
-            to: to.0.map(|t| t.with_timezone(&Utc)),
-            q: q.0,
-            include_unpublished: auth.is_organiser(),
-        };
+        let filter = EventFilter { kind, campaign_id: campaign.0, status, from, to, q: q.0, include_unpublished: auth.is_organiser() };
         let list = events::list(&self.svc, filter, page).await?;
         Ok(EventListAnswer::Ok(Json(list.into())))
     }
