@@ -155,12 +155,24 @@ pub struct FeedStamp {
 /// clock tick; changes made by another process sharing the database show through the stamp's
 /// timestamps.
 #[derive(Default)]
-pub struct FeedCache(Mutex<Option<(FeedStamp, CalendarBody)>>, AtomicU64);
+pub struct FeedCache {
+    last: Mutex<Option<(FeedStamp, CalendarBody)>>,
+    generation: AtomicU64,
+}
 
 impl FeedCache {
     /// Called by every change to events or venues.
     pub fn invalidate(&self) {
-        self.1.fetch_add(1, Ordering::Relaxed);
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn get(&self, stamp: &FeedStamp) -> Option<CalendarBody> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.as_ref().filter(|(cached, _)| cached == stamp).map(|(_, body)| body.clone())
+    }
+
+    fn put(&self, stamp: FeedStamp, body: CalendarBody) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, body));
     }
 }
 
@@ -182,17 +194,15 @@ async fn feed_stamp(svc: &Services, now: DateTime<Utc>) -> ServiceResult<FeedSta
         .one(&svc.db.read)
         .await?
         .flatten();
-    Ok(FeedStamp { generation: svc.feed_cache.1.load(Ordering::Relaxed), events, events_changed, venues_changed })
+    Ok(FeedStamp { generation: svc.feed_cache.generation.load(Ordering::Relaxed), events, events_changed, venues_changed })
 }
 
 /// Every published (or cancelled) event that has not ended, as a subscribable feed.
 pub async fn public_feed(svc: &Services) -> ServiceResult<CalendarBody> {
     let now = svc.clock.now();
     let stamp = feed_stamp(svc, now).await?;
-    if let Some((cached, body)) = svc.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
-        && *cached == stamp
-    {
-        return Ok(body.clone());
+    if let Some(body) = svc.feed_cache.get(&stamp) {
+        return Ok(body);
     }
     let events = event::Entity::find()
         .filter(visible())
@@ -203,7 +213,7 @@ pub async fn public_feed(svc: &Services) -> ServiceResult<CalendarBody> {
     let events = with_venues(svc, &events).await?;
     let feed = Feed { name: "Gift of Care events".into(), refresh_minutes: REFRESH_MINUTES };
     let body = CalendarBody::new(calendar::publish(&events, &context(svc), Some(&feed)));
-    *svc.feed_cache.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, body.clone()));
+    svc.feed_cache.put(stamp, body.clone());
     Ok(body)
 }
 

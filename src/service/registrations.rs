@@ -93,6 +93,11 @@ pub async fn detail(svc: &Services, event_id: Uuid, registration_id: Uuid) -> Se
         .one(&svc.db.read)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    detail_of(svc, registration).await
+}
+
+/// A registration with its person and place in the queue.
+async fn detail_of(svc: &Services, registration: Registration) -> ServiceResult<RegistrationDetail> {
     let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let position = position_of(&svc.db.read, &registration).await?;
     Ok(RegistrationDetail { registration, candidate, position })
@@ -105,10 +110,8 @@ pub async fn held(svc: &Services, token: &str) -> ServiceResult<HeldRegistration
 }
 
 async fn detail_and_event(svc: &Services, registration: Registration) -> ServiceResult<HeldRegistration> {
-    let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let event = event::Entity::find_by_id(registration.event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    let position = position_of(&svc.db.read, &registration).await?;
-    Ok(HeldRegistration { detail: RegistrationDetail { registration, candidate, position }, event })
+    Ok(HeldRegistration { detail: detail_of(svc, registration).await?, event })
 }
 
 /// Cancels the place a manage token holds. Cancelling twice is not an error.
