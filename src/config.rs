@@ -51,6 +51,8 @@ pub struct MailSettings {
     pub poll_interval_ms: u64,
     pub max_attempts: u32,
     pub retry_base_ms: u64,
+    /// Whether `serve` runs the mail worker; off when separate `carefair worker` processes send.
+    pub run_worker: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod mail;
 pub mod middleware;
 pub mod ops;
 pub mod service;

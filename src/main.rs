@@ -14,7 +14,7 @@ use carefair::config::Settings;
 use carefair::domain::{EmailAddress, Role, Text};
 use carefair::service::auth::Password;
 use carefair::service::{Services, users};
-use carefair::startup::{Application, shutdown_signal};
+use carefair::startup::{Application, run_worker, shutdown_signal};
 use carefair::store::Db;
 use carefair::telemetry;
 
@@ -37,6 +37,8 @@ enum Command {
         #[arg(value_enum, default_value = "up")]
         action: MigrateAction,
     },
+    /// The mail worker alone, for running it as separate processes.
+    Worker,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -94,6 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build(settings, Arc::new(SystemClock)).await?;
             app.run_until(shutdown_signal()).await?;
         }
+        Command::Worker => run_worker(settings, Arc::new(SystemClock), shutdown_signal()).await?,
         Command::Migrate { action } => {
             let db = Db::connect(&settings.database.url, 1).await.context("connecting to database.url")?;
             match action {

@@ -29,10 +29,35 @@ pub async fn readyz(svc: Data<&Services>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text.
+/// `GET /metrics`: Prometheus text: HTTP requests and latencies, and the mail outbox.
 #[handler]
-pub fn metrics(metrics: Data<&std::sync::Arc<Metrics>>) -> Response {
-    Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
+pub async fn metrics(metrics: Data<&std::sync::Arc<Metrics>>, svc: Data<&Services>) -> Response {
+    let mut text = metrics.render();
+    text.push_str(&mail_metrics(&svc).await);
+    Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
+}
+
+async fn mail_metrics(svc: &Services) -> String {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering;
+    let mut out = String::new();
+    match crate::service::outbox::depth(svc).await {
+        Ok(depth) => {
+            out.push_str("# HELP carefair_outbox_depth Messages waiting to be sent or being sent.\n");
+            out.push_str("# TYPE carefair_outbox_depth gauge\n");
+            let _ = writeln!(out, "carefair_outbox_depth {depth}");
+        }
+        Err(err) => tracing::warn!(error = %err, "reading the outbox depth"),
+    }
+    let stats = &svc.mail_stats;
+    for (name, help, value) in [
+        ("carefair_mail_sent_total", "Messages the mail server accepted, by this process.", &stats.sent),
+        ("carefair_mail_failed_total", "Messages given up on after mail.max_attempts, by this process.", &stats.failed),
+        ("carefair_mail_retries_total", "Failed attempts that will be tried again, by this process.", &stats.retried),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+    }
+    out
 }
 
 /// Latency buckets in seconds.

@@ -8,13 +8,16 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, EndpointExt, Route, Server};
+use tokio::sync::watch;
 
 use crate::api;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::mail::Mailer;
 use crate::middleware;
 use crate::ops::{self, Metrics};
-use crate::service::{Services, auth};
+use crate::service::mail_worker::MailWorker;
+use crate::service::{Services, auth, reminders};
 use crate::store::Db;
 use crate::web;
 
@@ -26,6 +29,7 @@ pub struct Application {
     address: SocketAddr,
     acceptor: TcpAcceptor,
     services: Services,
+    mailer: Mailer,
 }
 
 impl Application {
@@ -35,6 +39,7 @@ impl Application {
         let db =
             Db::connect(&settings.database.url, settings.database.max_connections).await.with_context(|| "connecting to database.url")?;
         db.migrate_up().await.context("running migrations")?;
+        let mailer = Mailer::from_settings(&settings.mail)?;
         let services = Services::new(db, clock, Arc::new(settings));
         auth::bootstrap_admin(&services).await.map_err(|e| anyhow::anyhow!("creating the bootstrap admin: {e}"))?;
 
@@ -42,7 +47,7 @@ impl Application {
         let acceptor = TcpListener::bind(bind.clone()).into_acceptor().await.with_context(|| format!("binding server.bind {bind}"))?;
         let address = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).context("the listener has no address")?;
         tracing::info!("listening on {address}");
-        Ok(Self { address, acceptor, services })
+        Ok(Self { address, acceptor, services, mailer })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -57,15 +62,42 @@ impl Application {
         &self.services
     }
 
-    /// Serves until `shutdown` completes, then stops accepting and lets requests in flight
-    /// finish (up to 30 s).
+    /// Serves, with the reminder scheduler and (unless `mail.run_worker` is off) the mail
+    /// worker beside it, until `shutdown` completes; then stops accepting, lets requests in
+    /// flight finish (up to 30 s) and lets the mail worker finish the round it is in.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let mut background = vec![tokio::spawn(reminders::run(self.services.clone(), stopped.clone()))];
+        if self.services.settings.mail.run_worker {
+            background.push(tokio::spawn(MailWorker::new(self.services.clone(), self.mailer).run(stopped)));
+        }
         let app = routes(self.services.clone());
         let result = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT)).await;
+        let _ = stop.send(true);
+        for task in background {
+            let _ = task.await;
+        }
         self.services.db.close().await;
         tracing::info!("stopped");
         result
     }
+}
+
+/// `carefair worker`: the mail worker alone, until `shutdown` completes (the round under way is
+/// finished first).
+pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database.url, settings.database.max_connections).await.with_context(|| "connecting to database.url")?;
+    db.migrate_up().await.context("running migrations")?;
+    let mailer = Mailer::from_settings(&settings.mail)?;
+    let services = Services::new(db, clock, Arc::new(settings));
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(MailWorker::new(services.clone(), mailer).run(stopped));
+    tracing::info!("mail worker started");
+    shutdown.await;
+    let _ = stop.send(true);
+    let _ = worker.await;
+    services.db.close().await;
+    Ok(())
 }
 
 /// Every route, wrapped in error mapping, request ids and metrics.

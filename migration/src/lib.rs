@@ -6,12 +6,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_foundation;
 mod m20261129_000002_registrations;
+mod m20261129_000003_mail;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_foundation::Migration), Box::new(m20261129_000002_registrations::Migration)]
+        vec![
+            Box::new(m20261129_000001_foundation::Migration),
+            Box::new(m20261129_000002_registrations::Migration),
+            Box::new(m20261129_000003_mail::Migration),
+        ]
     }
 }

@@ -24,6 +24,10 @@ pub enum ApiTags {
     Registrations,
     /// What is held about candidates (UK GDPR).
     Candidates,
+    /// Inviting people to events, and their answers.
+    Invitations,
+    /// Mail waiting, sent and failed (admins only).
+    Outbox,
 }
 
 /// `limit` (default 50, at most 200: larger values are capped) and `offset` (default 0).

@@ -7,7 +7,9 @@ mod candidates;
 mod common;
 mod csv;
 mod events;
+mod invitations;
 mod json;
+mod outbox;
 pub mod problem;
 mod registrations;
 mod security;
@@ -26,6 +28,8 @@ pub type Apis = (
     events::EventsApi,
     registrations::RegistrationsApi,
     candidates::CandidatesApi,
+    invitations::InvitationsApi,
+    outbox::OutboxApi,
 );
 
 /// The OpenAPI service with every operation; served at `/api/v1`, documented at
@@ -39,6 +43,8 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         events::EventsApi { svc: svc.clone() },
         registrations::RegistrationsApi { svc: svc.clone() },
         candidates::CandidatesApi { svc: svc.clone() },
+        invitations::InvitationsApi { svc: svc.clone() },
+        outbox::OutboxApi { svc: svc.clone() },
     );
     OpenApiService::new(apis, "carefair", env!("CARGO_PKG_VERSION"))
         .description("Recruitment events for adult social care: the Gift of Care campaign, recruitment fairs and school engagements.")

@@ -7,6 +7,7 @@ mod postcode;
 mod registration;
 mod text;
 mod validation;
+mod when;
 
 pub use email::EmailAddress;
 pub use event::{EventKind, EventStatus, Schedule};
@@ -14,6 +15,7 @@ pub use postcode::Postcode;
 pub use registration::{Phone, RegistrationStatus};
 pub use text::{Slug, Text, TimeZone, Url, parse_enum};
 pub use validation::{FieldError, Validation, ValidationErrors};
+pub use when::describe_span;
 
 use uuid::Uuid;
 

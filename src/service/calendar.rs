@@ -43,7 +43,7 @@ impl CalendarBody {
 /// How often subscribed calendars should look for changes.
 const REFRESH_MINUTES: u32 = 60;
 
-fn context(svc: &Services) -> Context {
+pub(crate) fn context(svc: &Services) -> Context {
     Context { host: public_host(svc.settings.public_url()).to_owned(), organizer: organizer(&svc.settings.mail.from), now: svc.clock.now() }
 }
 
@@ -90,7 +90,7 @@ fn calendar_event(svc: &Services, event: &Event, venue: Option<&venue::Model>) -
     }
 }
 
-async fn with_venues(svc: &Services, events: &[Event]) -> ServiceResult<Vec<CalendarEvent>> {
+pub(crate) async fn with_venues(svc: &Services, events: &[Event]) -> ServiceResult<Vec<CalendarEvent>> {
     let ids: Vec<Uuid> = events.iter().filter_map(|e| e.venue_id).collect();
     let venues: HashMap<Uuid, venue::Model> = if ids.is_empty() {
         HashMap::new()

@@ -9,8 +9,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::outbox::{self, MessageKind};
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{EventKind, EventStatus, Schedule, Text, TimeZone, Url, new_id};
+use crate::domain::{EventKind, EventStatus, RegistrationStatus, Schedule, Text, TimeZone, Url, new_id};
 use crate::store::entity::{campaign, event, venue};
 
 pub type Event = event::Model;
@@ -145,6 +146,7 @@ pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
         confirmed_count: Set(0),
         waitlisted_count: Set(0),
         waitlist_seq: Set(0),
+        reminder_queued_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -272,6 +274,7 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
         || timezone != current.timezone
         || venue_id != current.venue_id
         || online_url != current.online_url;
+    let sequence_before = current.sequence;
     let sequence = if calendar_changed && status == EventStatus::Published { current.sequence + 1 } else { current.sequence };
 
     let mut model: event::ActiveModel = current.into();
@@ -295,6 +298,12 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
     let now = svc.clock.now();
     model.updated_at = Set(now);
     let mut updated = model.update(&txn).await?;
+    // Everyone with a place gets the change for their calendar. Told before promotion, so the
+    // newly promoted get one message (their promotion, which carries the new details).
+    if updated.sequence > sequence_before {
+        let confirmed = [RegistrationStatus::Confirmed];
+        outbox::queue_to_registrants(&txn, svc.settings.public_url(), now, &updated, &confirmed, MessageKind::EventUpdated).await?;
+    }
     // More room: the waiting list moves up, in this same transaction.
     if capacity_grew && status == EventStatus::Published && updated.waitlisted_count > 0 {
         super::registrations::promote(svc, &txn, &mut updated, now).await?;
@@ -302,6 +311,7 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
     }
     txn.commit().await?;
     svc.feed_cache.invalidate();
+    svc.mail_wake.notify_one();
     Ok(updated)
 }
 
@@ -341,10 +351,14 @@ pub async fn cancel(svc: &Services, id: Uuid, reason: Option<Text>) -> ServiceRe
     model.status = Set(EventStatus::Cancelled.as_str().to_owned());
     model.sequence = Set(sequence);
     model.cancel_reason = Set(reason.map(Text::into_string));
-    model.updated_at = Set(svc.clock.now());
+    let now = svc.clock.now();
+    model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
+    let holders = [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted];
+    outbox::queue_to_registrants(&txn, svc.settings.public_url(), now, &updated, &holders, MessageKind::EventCancelled).await?;
     txn.commit().await?;
     svc.feed_cache.invalidate();
+    svc.mail_wake.notify_one();
     Ok(updated)
 }
 

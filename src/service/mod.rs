@@ -7,16 +7,20 @@ pub mod calendar;
 pub mod campaigns;
 pub mod candidates;
 pub mod events;
+pub mod invitations;
 pub mod limiter;
+pub mod mail_worker;
 pub mod outbox;
 pub mod registrar;
 pub mod registrations;
+pub mod reminders;
 pub mod users;
 pub mod venues;
 
 use std::sync::Arc;
 
 use sea_orm::DbErr;
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -32,12 +36,17 @@ pub struct Services {
     pub login_limiter: Arc<limiter::LoginLimiter>,
     pub registrar: registrar::Registrar,
     pub feed_cache: Arc<calendar::FeedCache>,
+    /// Told whenever a change in this process queues mail, so the worker need not wait for
+    /// its next poll.
+    pub mail_wake: Arc<Notify>,
+    pub mail_stats: Arc<mail_worker::MailStats>,
 }
 
 impl Services {
     /// Builds the services and starts the registration writer task (so it needs a runtime).
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Self {
-        let registrar = registrar::Registrar::spawn(db.clone(), clock.clone(), &settings);
+        let mail_wake = Arc::new(Notify::new());
+        let registrar = registrar::Registrar::spawn(db.clone(), clock.clone(), &settings, mail_wake.clone());
         Self {
             db,
             clock,
@@ -45,6 +54,8 @@ impl Services {
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
             registrar,
             feed_cache: Arc::new(calendar::FeedCache::default()),
+            mail_wake,
+            mail_stats: Arc::default(),
         }
     }
 }

@@ -1,47 +1,120 @@
-//! Queuing mail: every message is an outbox row written in the transaction of the change that
-//! causes it, so a message is never lost and never sent for a change that rolled back. The mail
-//! worker renders and sends them.
+//! The outbox: every message is a row written in the transaction of the change that causes it,
+//! so a message is never lost and never sent for a change that rolled back. The mail worker
+//! (`mail_worker`) claims due rows, sends them and records the outcome; admins watch and retry
+//! them through the API.
 
-use chrono::{DateTime, Utc};
-use sea_orm::Set;
-use serde_json::Value;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Set,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
 
-use crate::config::public_host;
-use crate::domain::new_id;
-use crate::store::entity::outbox;
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
+use crate::config::{MailSettings, public_host};
+use crate::domain::{RegistrationStatus, new_id};
+use crate::mail::templates;
+use crate::store::entity::{candidate, event, outbox, registration};
 
-/// What a message is about; the worker picks the template by it.
+pub type OutboxMessage = outbox::Model;
+
+/// What a message is about; it names the templates the worker renders it from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
+    Invitation,
     RegistrationConfirmed,
     RegistrationWaitlisted,
     RegistrationPromoted,
     RegistrationCancelled,
+    EventUpdated,
+    EventCancelled,
+    Reminder,
 }
 
 impl MessageKind {
+    pub const ALL: [MessageKind; 8] = [
+        MessageKind::Invitation,
+        MessageKind::RegistrationConfirmed,
+        MessageKind::RegistrationWaitlisted,
+        MessageKind::RegistrationPromoted,
+        MessageKind::RegistrationCancelled,
+        MessageKind::EventUpdated,
+        MessageKind::EventCancelled,
+        MessageKind::Reminder,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            MessageKind::Invitation => "invitation",
             MessageKind::RegistrationConfirmed => "registration_confirmed",
             MessageKind::RegistrationWaitlisted => "registration_waitlisted",
             MessageKind::RegistrationPromoted => "registration_promoted",
             MessageKind::RegistrationCancelled => "registration_cancelled",
+            MessageKind::EventUpdated => "event_updated",
+            MessageKind::EventCancelled => "event_cancelled",
+            MessageKind::Reminder => "reminder",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
-pub const PENDING: &str = "pending";
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
 
-/// A pending outbox row. Its `Message-ID` is fixed now, so it stays the same across retries.
-pub fn message(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind, subject: String, payload: Value) -> outbox::ActiveModel {
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 4] = [MessageStatus::Pending, MessageStatus::Sending, MessageStatus::Sent, MessageStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sending => "sending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        crate::domain::parse_enum(s, &Self::ALL, |k| k.as_str())
+    }
+}
+
+/// A pending outbox row. Its `Message-ID` is fixed now, so it stays the same across retries; its
+/// subject is rendered now from `{kind}/subject.txt` with the event's title, so admins see it.
+///
+/// `payload` says what the message is about (`event_id`, `registration_id`, links); the worker
+/// renders the rest from the database when it sends.
+pub fn message(
+    public_url: &str,
+    now: DateTime<Utc>,
+    to: &str,
+    kind: MessageKind,
+    event_title: &str,
+    payload: Value,
+) -> outbox::ActiveModel {
     let id = new_id();
+    let context = json!({"event": {"title": event_title}, "position": payload.get("position")});
+    let subject = templates().and_then(|t| t.subject(kind.as_str(), &context)).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "rendering a subject");
+        event_title.to_owned()
+    });
     outbox::ActiveModel {
         id: Set(id),
         to_address: Set(to.to_owned()),
         subject: Set(subject),
         kind: Set(kind.as_str().to_owned()),
         payload: Set(payload.to_string()),
-        status: Set(PENDING.to_owned()),
+        status: Set(MessageStatus::Pending.as_str().to_owned()),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -50,4 +123,183 @@ pub fn message(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind
         created_at: Set(now),
         sent_at: Set(None),
     }
+}
+
+/// Queues messages, in the caller's transaction.
+pub async fn queue(conn: &impl ConnectionTrait, messages: Vec<outbox::ActiveModel>) -> ServiceResult<()> {
+    Ok(crate::store::insert_all(conn, messages).await?)
+}
+
+/// The registrations in `statuses` at an event, with their people's addresses; erased
+/// candidates are left out.
+pub async fn registrants(
+    conn: &impl ConnectionTrait,
+    event_id: Uuid,
+    statuses: &[RegistrationStatus],
+) -> ServiceResult<Vec<(Uuid, String)>> {
+    Ok(registration::Entity::find()
+        .select_only()
+        .column(registration::Column::Id)
+        .column(candidate::Column::Email)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            registration::Entity::belongs_to(candidate::Entity).from(registration::Column::CandidateId).to(candidate::Column::Id).into(),
+        )
+        .filter(registration::Column::EventId.eq(event_id))
+        .filter(registration::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
+        .filter(candidate::Column::ErasedAt.is_null())
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Queues one message of `kind` to everyone holding a registration in `statuses` at `event`, in
+/// the caller's transaction. Erased candidates are skipped. Returns how many were queued.
+pub async fn queue_to_registrants(
+    conn: &impl ConnectionTrait,
+    public_url: &str,
+    now: DateTime<Utc>,
+    event: &event::Model,
+    statuses: &[RegistrationStatus],
+    kind: MessageKind,
+) -> ServiceResult<usize> {
+    let people = registrants(conn, event.id, statuses).await?;
+    let messages: Vec<_> = people
+        .iter()
+        .map(|(registration_id, email)| {
+            let payload = json!({"event_id": event.id, "registration_id": registration_id});
+            message(public_url, now, email, kind, &event.title, payload)
+        })
+        .collect();
+    let n = messages.len();
+    queue(conn, messages).await?;
+    Ok(n)
+}
+
+/// Claims up to `limit` due messages for one worker: pending ones whose time has come, and
+/// ones a worker claimed but never finished (its lease ran out). They become `sending` with a
+/// lease until `now + lease`, and their attempt is counted.
+///
+/// On PostgreSQL the candidates are picked with `FOR UPDATE SKIP LOCKED`, so workers in several
+/// processes never claim one message twice; on SQLite the single statement runs on the one
+/// write connection, which is as exclusive.
+pub async fn claim(db: &DatabaseConnection, now: DateTime<Utc>, lease: Duration, limit: u64) -> ServiceResult<Vec<OutboxMessage>> {
+    let due = Condition::any()
+        .add(Condition::all().add(outbox::Column::Status.eq(MessageStatus::Pending.as_str())).add(outbox::Column::NextAttemptAt.lte(now)))
+        .add(Condition::all().add(outbox::Column::Status.eq(MessageStatus::Sending.as_str())).add(outbox::Column::LockedUntil.lte(now)));
+    let mut picked = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::Id)
+        .filter(due.clone())
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+        .into_query();
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        picked.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let claimed = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(MessageStatus::Sending.as_str()))
+        .col_expr(outbox::Column::LockedUntil, Expr::value(now + lease))
+        .col_expr(outbox::Column::Attempts, sea_orm::sea_query::ExprTrait::add(Expr::col(outbox::Column::Attempts), 1))
+        .filter(outbox::Column::Id.in_subquery(picked))
+        // Checked again: between the pick and the update another worker may have won the row.
+        .filter(due)
+        .exec_with_returning(db)
+        .await?;
+    Ok(claimed)
+}
+
+/// Records that these claimed messages were accepted by the server.
+pub async fn mark_sent(db: &DatabaseConnection, ids: Vec<Uuid>, now: DateTime<Utc>) -> ServiceResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(MessageStatus::Sent.as_str()))
+        .col_expr(outbox::Column::SentAt, Expr::value(Some(now)))
+        .col_expr(outbox::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
+        .filter(outbox::Column::Id.is_in(ids))
+        .filter(outbox::Column::Status.eq(MessageStatus::Sending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// When a message that has failed `attempts` times is tried again: `retry_base_ms`, doubled with
+/// each further failure, at most a day.
+pub fn backoff(mail: &MailSettings, attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let ms = mail.retry_base_ms.saturating_mul(1u64 << doublings).min(24 * 3_600_000);
+    Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// Records a failed attempt: the message waits for its next try, or is `failed` once it has had
+/// `max_attempts`. Returns whether it is now `failed`.
+pub async fn mark_attempt_failed(
+    db: &DatabaseConnection,
+    mail: &MailSettings,
+    message: &OutboxMessage,
+    error: &str,
+    now: DateTime<Utc>,
+) -> ServiceResult<bool> {
+    let given_up = u32::try_from(message.attempts).unwrap_or(0) >= mail.max_attempts;
+    let status = if given_up { MessageStatus::Failed } else { MessageStatus::Pending };
+    let error: String = error.chars().take(2000).collect();
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(status.as_str()))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now + backoff(mail, message.attempts)))
+        .col_expr(outbox::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox::Column::LastError, Expr::value(Some(error)))
+        .filter(outbox::Column::Id.eq(message.id))
+        .filter(outbox::Column::Status.eq(MessageStatus::Sending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(given_up)
+}
+
+/// Messages waiting or on their way: what `/metrics` reports as the outbox depth.
+pub async fn depth(svc: &Services) -> ServiceResult<u64> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::Status.is_in([MessageStatus::Pending.as_str(), MessageStatus::Sending.as_str()]))
+        .count(&svc.db.read)
+        .await?)
+}
+
+/// The outbox, newest first, optionally of one status.
+pub async fn list(svc: &Services, status: Option<MessageStatus>, page: PageRequest) -> ServiceResult<Page<OutboxMessage>> {
+    let mut query = outbox::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(outbox::Column::Status.eq(status.as_str()));
+    }
+    let total = query.clone().count(&svc.db.read).await?;
+    let items = query
+        .order_by_desc(outbox::Column::CreatedAt)
+        .order_by_desc(outbox::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&svc.db.read)
+        .await?;
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+/// Sends a failed (or waiting) message again now, with a fresh count of attempts. A message
+/// already sent, or on its way, is a conflict.
+pub async fn retry(svc: &Services, id: Uuid) -> ServiceResult<OutboxMessage> {
+    let now = svc.clock.now();
+    let updated = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(MessageStatus::Pending.as_str()))
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.is_in([MessageStatus::Failed.as_str(), MessageStatus::Pending.as_str()]))
+        .exec(&svc.db.write)
+        .await?;
+    let found = outbox::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    if updated.rows_affected == 0 {
+        return Err(ServiceError::conflict(format!("the message is {}; only failed or pending messages are retried", found.status)));
+    }
+    svc.mail_wake.notify_one();
+    Ok(found)
 }

@@ -96,6 +96,7 @@ struct Writer {
     db: Db,
     clock: std::sync::Arc<dyn Clock>,
     public_url: String,
+    mail_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Registrar {
@@ -106,9 +107,9 @@ impl Registrar {
     /// tasks; on its own thread it runs the moment the database answers. The connection pools
     /// are shared: SQLite's connections live on threads of their own, and a PostgreSQL
     /// connection may be polled from any runtime while both run.
-    pub fn spawn(db: Db, clock: std::sync::Arc<dyn Clock>, settings: &Settings) -> Self {
+    pub fn spawn(db: Db, clock: std::sync::Arc<dyn Clock>, settings: &Settings, mail_wake: std::sync::Arc<tokio::sync::Notify>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let writer = Writer { db, clock, public_url: settings.public_url().to_owned() };
+        let writer = Writer { db, clock, public_url: settings.public_url().to_owned(), mail_wake };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         let started = runtime.map_err(anyhow::Error::from).and_then(|runtime| {
             std::thread::Builder::new()
@@ -253,13 +254,13 @@ impl Writer {
                 updated_at: Set(now),
             });
             tokens.push(registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(id), created_at: Set(now) });
-            let (kind, subject) = match status {
-                RegistrationStatus::Confirmed => (MessageKind::RegistrationConfirmed, format!("Your place is booked: {}", event.title)),
-                _ => (MessageKind::RegistrationWaitlisted, format!("You are on the waiting list: {}", event.title)),
+            let kind = match status {
+                RegistrationStatus::Confirmed => MessageKind::RegistrationConfirmed,
+                _ => MessageKind::RegistrationWaitlisted,
             };
             let payload =
                 serde_json::json!({"registration_id": id, "event_id": event.id, "position": position, "manage_url": registered.manage_url});
-            messages.push(outbox::message(&self.public_url, now, request.person.email.as_str(), kind, subject, payload));
+            messages.push(outbox::message(&self.public_url, now, request.person.email.as_str(), kind, &event.title, payload));
             if let Some(key) = &request.idempotency {
                 replays.push(idempotency_key::ActiveModel {
                     event_id: Set(event.id),
@@ -289,6 +290,7 @@ impl Writer {
         }
         execute_together(&txn, writes).await?;
         txn.commit().await?;
+        self.mail_wake.notify_one();
 
         for (follower, first) in followers {
             results[follower] = Some(follow(requests[follower], requests[first], &results[first]));

@@ -150,8 +150,7 @@ pub async fn cancel(svc: &Services, event_id: Uuid, registration_id: Uuid) -> Se
     // Manage links of a cancelled place keep working, so the holder can see it is cancelled.
     if let Some(candidate) = candidate::Entity::find_by_id(cancelled.candidate_id).one(&txn).await? {
         let payload = serde_json::json!({"registration_id": cancelled.id, "event_id": event.id});
-        let subject = format!("Your place is cancelled: {}", event.title);
-        outbox::message(svc.settings.public_url(), now, &candidate.email, MessageKind::RegistrationCancelled, subject, payload)
+        outbox::message(svc.settings.public_url(), now, &candidate.email, MessageKind::RegistrationCancelled, &event.title, payload)
             .insert(&txn)
             .await?;
     }
@@ -160,6 +159,7 @@ pub async fn cancel(svc: &Services, event_id: Uuid, registration_id: Uuid) -> Se
     }
     store_counters(&txn, &event).await?;
     txn.commit().await?;
+    svc.mail_wake.notify_one();
     Ok(cancelled)
 }
 
@@ -210,8 +210,7 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
         tokens.push(registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(r.id), created_at: Set(now) });
         if let Some(email) = emails.get(&r.candidate_id) {
             let payload = serde_json::json!({"registration_id": r.id, "event_id": event.id, "manage_url": manage_url(svc.settings.public_url(), &token)});
-            let subject = format!("A place has come up: {}", event.title);
-            messages.push(outbox::message(svc.settings.public_url(), now, email, MessageKind::RegistrationPromoted, subject, payload));
+            messages.push(outbox::message(svc.settings.public_url(), now, email, MessageKind::RegistrationPromoted, &event.title, payload));
         }
     }
     registration_token::Entity::insert_many(tokens).exec(txn).await?;

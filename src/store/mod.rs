@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use sea_orm::{ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, SqlErr};
 
 /// The connections to the database.
 ///
@@ -90,4 +90,21 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 /// Whether a database error is a foreign-key violation (a row still in use, or a missing parent).
 pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
+/// Rows per INSERT when writing many: well inside SQLite's limit on bound values.
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts any number of rows, a few hundred per statement.
+pub async fn insert_all<A>(conn: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut rows = rows;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(INSERT_CHUNK));
+        <A::Entity as EntityTrait>::insert_many(rows).exec_without_returning(conn).await?;
+        rows = rest;
+    }
+    Ok(())
 }

@@ -76,8 +76,20 @@ impl TestApp {
 
     /// A second server on the same database as `self`, as a second carefair process would be.
     pub async fn spawn_sharing(&self) -> Self {
+        self.spawn_sharing_with(|_| {}).await
+    }
+
+    /// A second server on the same database and clock, after `adjust` has changed its settings.
+    pub async fn spawn_sharing_with(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
         let url = self.database_url.clone();
-        Self::start(move |s| s.database.url = url, self.clock.clone()).await
+        Self::start(
+            move |s| {
+                s.database.url = url;
+                adjust(s);
+            },
+            self.clock.clone(),
+        )
+        .await
     }
 
     /// Starts a server after `adjust` has changed the test settings.
@@ -307,4 +319,11 @@ impl TestApp {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }
+}
+
+/// Settings that send mail through the test SMTP server on `port`.
+pub fn smtp_on(settings: &mut Settings, port: u16) {
+    settings.mail.transport = carefair::config::MailTransportKind::Smtp;
+    settings.mail.smtp.host = "127.0.0.1".into();
+    settings.mail.smtp.port = port;
 }

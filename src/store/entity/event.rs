@@ -28,6 +28,8 @@ pub struct Model {
     pub waitlisted_count: i32,
     /// The last arrival number handed to the waiting list; only ever grows.
     pub waitlist_seq: i64,
+    /// When the 24-hour reminders were queued; they are queued once.
+    pub reminder_queued_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

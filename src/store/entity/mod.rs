@@ -5,6 +5,7 @@ pub mod campaign;
 pub mod candidate;
 pub mod event;
 pub mod idempotency_key;
+pub mod invitation;
 pub mod outbox;
 pub mod registration;
 pub mod registration_token;

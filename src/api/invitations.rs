@@ -1,0 +1,120 @@
+//! Invitations and their RSVP links.
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::common::ApiTags;
+use super::json::JsonBody;
+use super::problem::ApiError;
+use super::registrations::RegisteredView;
+use super::security::BearerAuth;
+use crate::domain::{EmailAddress, Text, Validation};
+use crate::service::Services;
+use crate::service::invitations::{self, Answer, MAX_RECIPIENTS, Recipient, RsvpOutcome};
+
+pub struct InvitationsApi {
+    pub svc: Services,
+}
+
+const NAME_MAX: usize = 200;
+const MESSAGE_MAX: usize = 2000;
+
+/// Someone to invite.
+#[derive(Object, serde::Deserialize)]
+pub struct RecipientInput {
+    pub name: String,
+    pub email: String,
+}
+
+/// People to invite to an event, with an optional note for the email.
+#[derive(Object, serde::Deserialize)]
+pub struct InvitationsCreate {
+    /// 1 to 1,000 people; an address given twice is invited once.
+    pub recipients: Vec<RecipientInput>,
+    /// A note from the organiser, shown in the email (plain text, up to 2,000 characters).
+    pub message: Option<String>,
+}
+
+/// How many invitations were queued.
+#[derive(Object)]
+pub struct QueuedView {
+    pub queued: u64,
+}
+
+/// What an RSVP did.
+#[derive(Object)]
+pub struct RsvpView {
+    pub event_id: Uuid,
+    /// `accepted` or `declined`.
+    pub answer: String,
+    /// The invitation had been answered before with this answer; nothing changed.
+    pub already_answered: bool,
+    /// The place booked by accepting (confirmed or waitlisted), on the answer that booked it.
+    pub registration: Option<RegisteredView>,
+}
+
+impl From<RsvpOutcome> for RsvpView {
+    fn from(o: RsvpOutcome) -> Self {
+        Self { event_id: o.event_id, answer: o.answer, already_answered: o.already_answered, registration: o.registration.map(Into::into) }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum QueuedAnswer {
+    /// Queued; the emails go out shortly.
+    #[oai(status = 202)]
+    Accepted(Json<QueuedView>),
+}
+
+#[derive(ApiResponse)]
+pub enum RsvpAnswer {
+    /// The answer is recorded.
+    #[oai(status = 200)]
+    Ok(Json<RsvpView>),
+}
+
+fn recipients(input: InvitationsCreate) -> Result<(Vec<Recipient>, Option<Text>), ApiError> {
+    let mut v = Validation::new();
+    if input.recipients.is_empty() {
+        v.fail("recipients", "must name at least one recipient");
+    }
+    if input.recipients.len() > MAX_RECIPIENTS {
+        v.fail("recipients", format!("must name at most {MAX_RECIPIENTS} recipients"));
+    }
+    let message = v.check_opt("message", input.message.filter(|m| !m.trim().is_empty()), |m| Text::parse(&m, 1, MESSAGE_MAX)).flatten();
+    let mut out = Vec::with_capacity(input.recipients.len().min(MAX_RECIPIENTS));
+    for (i, r) in input.recipients.into_iter().enumerate().take(MAX_RECIPIENTS) {
+        let name = v.check(&format!("recipients[{i}].name"), Text::one_line(&r.name, 1, NAME_MAX));
+        let email = v.check(&format!("recipients[{i}].email"), EmailAddress::parse(&r.email));
+        if let (Some(name), Some(email)) = (name, email) {
+            out.push(Recipient { name, email });
+        }
+    }
+    v.finish()?;
+    Ok((out, message))
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Invitations")]
+impl InvitationsApi {
+    /// Invite people to a published event by email (organisers). Each gets an invitation with
+    /// the event's calendar (iTIP REQUEST) and links to accept or decline. Every address is
+    /// checked first; one bad address and nothing is queued.
+    #[oai(path = "/events/:id/invitations", method = "post", operation_id = "invite")]
+    async fn invite(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<InvitationsCreate>) -> Result<QueuedAnswer, ApiError> {
+        auth.organiser()?;
+        let (recipients, message) = recipients(body.0)?;
+        let queued = invitations::invite(&self.svc, id.0, recipients, message).await?;
+        Ok(QueuedAnswer::Accepted(Json(QueuedView { queued: queued as u64 })))
+    }
+
+    /// Answer an invitation from its link: `accept` books a place (or a place on the waiting
+    /// list), `decline` records the refusal. The first answer counts; the same answer again is
+    /// repeated, the other one is a 409.
+    #[oai(path = "/rsvp/:token", method = "get", operation_id = "rsvp")]
+    async fn rsvp(&self, token: Path<String>, answer: Query<String>) -> Result<RsvpAnswer, ApiError> {
+        let answer = Answer::parse(&answer.0).map_err(|m| ApiError::invalid_field("answer", &m))?;
+        Ok(RsvpAnswer::Ok(Json(invitations::rsvp(&self.svc, &token.0, answer).await?.into())))
+    }
+}

@@ -1,0 +1,173 @@
+//! Invitations: an organiser invites people to an event by email; each invitation carries RSVP
+//! links, and the first answer given through them counts. Accepting registers the person (or
+//! puts them on the waiting list) exactly as the public form would.
+
+use std::collections::HashSet;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::auth::{hash_token, new_token};
+use super::events::status_of;
+use super::outbox::{self, MessageKind};
+use super::registrar::{Person, RegisterRequest, Registered};
+use super::{ServiceError, ServiceResult, Services};
+use crate::domain::{EmailAddress, EventStatus, Text, new_id, parse_enum};
+use crate::store::entity::{event, invitation};
+use crate::store::insert_all;
+
+/// The most recipients one call may name.
+pub const MAX_RECIPIENTS: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub name: Text,
+    pub email: EmailAddress,
+}
+
+/// An RSVP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Accept,
+    Decline,
+}
+
+impl Answer {
+    pub const ALL: [Answer; 2] = [Answer::Accept, Answer::Decline];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Accept => "accept",
+            Answer::Decline => "decline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        parse_enum(s, &Self::ALL, |a| a.as_str())
+    }
+
+    /// How the answer is recorded.
+    fn recorded(self) -> &'static str {
+        match self {
+            Answer::Accept => "accepted",
+            Answer::Decline => "declined",
+        }
+    }
+}
+
+/// The link that answers an invitation.
+pub fn rsvp_url(public_url: &str, token: &str, answer: Answer) -> String {
+    format!("{public_url}/api/v1/rsvp/{token}?answer={}", answer.as_str())
+}
+
+/// Queues one invitation per distinct address (the first name given for an address is used).
+/// The event must be published. Returns how many were queued.
+pub async fn invite(svc: &Services, event_id: Uuid, recipients: Vec<Recipient>, message: Option<Text>) -> ServiceResult<usize> {
+    let mut seen = HashSet::new();
+    let recipients: Vec<Recipient> = recipients.into_iter().filter(|r| seen.insert(r.email.as_str().to_owned())).collect();
+    let now = svc.clock.now();
+    let public_url = svc.settings.public_url();
+    let txn = svc.db.write.begin().await?;
+    let event = event::Entity::find_by_id(event_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    match status_of(&event) {
+        EventStatus::Published => {}
+        status => {
+            return Err(ServiceError::conflict(format!("invitations are sent for published events; this event is {}", status.as_str())));
+        }
+    }
+    if event.ends_at <= now {
+        return Err(ServiceError::conflict("the event is over"));
+    }
+    let mut invitations = Vec::with_capacity(recipients.len());
+    let mut messages = Vec::with_capacity(recipients.len());
+    for recipient in &recipients {
+        let id = new_id();
+        let (token, token_hash) = new_token();
+        invitations.push(invitation::ActiveModel {
+            id: Set(id),
+            event_id: Set(event_id),
+            email: Set(recipient.email.as_str().to_owned()),
+            name: Set(recipient.name.as_str().to_owned()),
+            token_hash: Set(token_hash),
+            answer: Set(None),
+            answered_at: Set(None),
+            registration_id: Set(None),
+            created_at: Set(now),
+        });
+        let payload = json!({
+            "event_id": event_id,
+            "invitation_id": id,
+            "name": recipient.name.as_str(),
+            "accept_url": rsvp_url(public_url, &token, Answer::Accept),
+            "decline_url": rsvp_url(public_url, &token, Answer::Decline),
+            "message": message.as_ref().map(Text::as_str),
+        });
+        messages.push(outbox::message(public_url, now, recipient.email.as_str(), MessageKind::Invitation, &event.title, payload));
+    }
+    insert_all(&txn, invitations).await?;
+    outbox::queue(&txn, messages).await?;
+    txn.commit().await?;
+    svc.mail_wake.notify_one();
+    tracing::info!(event_id = %event_id, queued = recipients.len(), "invitations queued");
+    Ok(recipients.len())
+}
+
+/// What an RSVP did.
+#[derive(Debug, Clone)]
+pub struct RsvpOutcome {
+    pub event_id: Uuid,
+    /// `accepted` or `declined`.
+    pub answer: String,
+    /// The place taken by accepting, when this call took it.
+    pub registration: Option<Registered>,
+    /// The invitation had been answered before; nothing changed.
+    pub already_answered: bool,
+}
+
+/// Answers an invitation. The first answer counts: asking the same again repeats it, asking the
+/// other is a conflict.
+pub async fn rsvp(svc: &Services, token: &str, answer: Answer) -> ServiceResult<RsvpOutcome> {
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash_token(token)))
+        .one(&svc.db.write)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if let Some(recorded) = &found.answer {
+        if recorded != answer.recorded() {
+            return Err(ServiceError::conflict(format!("this invitation was already answered: {recorded}")));
+        }
+        return Ok(RsvpOutcome { event_id: found.event_id, answer: recorded.clone(), registration: None, already_answered: true });
+    }
+    let registration = match answer {
+        Answer::Decline => None,
+        Answer::Accept => {
+            let person = Person {
+                name: Text::one_line(&found.name, 1, 200).map_err(|e| anyhow::anyhow!("invitation {} name: {e}", found.id))?,
+                email: EmailAddress::parse(&found.email).map_err(|e| anyhow::anyhow!("invitation {} email: {e}", found.id))?,
+                phone: None,
+                postcode: None,
+                interests: Vec::new(),
+                consent_marketing: false,
+                source: Text::one_line("invitation", 1, 200).ok(),
+            };
+            Some(svc.registrar.register(RegisterRequest { event_id: found.event_id, person, idempotency: None }).await?)
+        }
+    };
+    // Only the first answer is written; a concurrent second one finds the row answered.
+    let written = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Answer, Expr::value(Some(answer.recorded())))
+        .col_expr(invitation::Column::AnsweredAt, Expr::value(Some(svc.clock.now())))
+        .col_expr(invitation::Column::RegistrationId, Expr::value(registration.as_ref().map(|r| r.id)))
+        .filter(invitation::Column::Id.eq(found.id))
+        .filter(invitation::Column::Answer.is_null())
+        .exec(&svc.db.write)
+        .await?;
+    Ok(RsvpOutcome {
+        event_id: found.event_id,
+        answer: answer.recorded().to_owned(),
+        registration,
+        already_answered: written.rows_affected == 0,
+    })
+}

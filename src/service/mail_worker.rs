@@ -1,0 +1,228 @@
+//! The mail worker: claims due outbox messages, renders them from the templates and the current
+//! state of their event, hands them to the transport, and records each outcome. It runs inside
+//! `serve` and alone as `carefair worker`; any number may share a database.
+//!
+//! Delivery is at least once: a message is marked sent only after the server took it, so a
+//! worker that dies mid-round leaves its messages `sending` until their lease runs out, and then
+//! another worker sends them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use futures::StreamExt;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::calendar::{context, with_venues};
+use super::outbox::{self, MessageKind, OutboxMessage};
+use super::{ServiceResult, Services};
+use crate::calendar::{self, CalendarEvent, Method, Person};
+use crate::domain::describe_span;
+use crate::mail::{CalendarPart, Draft, Mailer, compose, templates};
+use crate::store::entity::{candidate, event, registration};
+
+/// Messages claimed in one round.
+const BATCH: u64 = 200;
+/// How long a claim holds. Far longer than a round can take (every SMTP command times out well
+/// before), so a live worker's messages are never claimed twice.
+const LEASE_MINUTES: i64 = 10;
+
+/// Counts since the process started, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct MailStats {
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub retried: AtomicU64,
+}
+
+/// One worker.
+pub struct MailWorker {
+    svc: Services,
+    mailer: Mailer,
+}
+
+/// What a round knows about the messages it sends, loaded in a few queries for the whole round.
+#[derive(Default)]
+struct RoundData {
+    events: HashMap<Uuid, (event::Model, CalendarEvent)>,
+    /// By registration id.
+    people: HashMap<Uuid, candidate::Model>,
+}
+
+impl MailWorker {
+    pub fn new(svc: Services, mailer: Mailer) -> Self {
+        Self { svc, mailer }
+    }
+
+    /// Rounds until `shutdown` turns true; a round under way is finished first, so no message is
+    /// left half-sent. Between rounds it waits `mail.poll_interval_ms`, or less when a change in
+    /// this process queued mail.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let poll = StdDuration::from_millis(self.svc.settings.mail.poll_interval_ms);
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let claimed = match self.run_once().await {
+                Ok(n) => n,
+                Err(err) => {
+                    tracing::error!(error = %err, "mail worker round failed");
+                    0
+                }
+            };
+            if claimed as u64 == BATCH {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                () = self.svc.mail_wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!("mail worker stopped");
+    }
+
+    /// One round: claim, send, record. Returns how many messages were claimed.
+    pub async fn run_once(&self) -> ServiceResult<usize> {
+        let svc = &self.svc;
+        let claimed = outbox::claim(&svc.db.write, svc.clock.now(), Duration::minutes(LEASE_MINUTES), BATCH).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let count = claimed.len();
+        let round = &self.load(&claimed).await?;
+        let concurrency = self.mailer.concurrency(&svc.settings.mail);
+        let outcomes: Vec<(OutboxMessage, Result<(), String>)> = futures::stream::iter(claimed)
+            .map(|message| async move {
+                let outcome = match self.render(&message, round) {
+                    Ok(mime) => self.mailer.send(mime).await,
+                    Err(err) => Err(err),
+                };
+                (message, outcome)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+
+        let now = svc.clock.now();
+        let mut sent = Vec::new();
+        for (message, outcome) in outcomes {
+            match outcome {
+                Ok(()) => sent.push(message.id),
+                Err(err) => {
+                    let failed = outbox::mark_attempt_failed(&svc.db.write, &svc.settings.mail, &message, &err, now).await?;
+                    let counter = if failed { &svc.mail_stats.failed } else { &svc.mail_stats.retried };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(message_id = %message.message_id, attempts = message.attempts, failed, error = %err, "mail not sent");
+                }
+            }
+        }
+        svc.mail_stats.sent.fetch_add(sent.len() as u64, Ordering::Relaxed);
+        outbox::mark_sent(&svc.db.write, sent, now).await?;
+        Ok(count)
+    }
+
+    async fn load(&self, messages: &[OutboxMessage]) -> ServiceResult<RoundData> {
+        let payloads: Vec<Value> = messages.iter().filter_map(|m| serde_json::from_str(&m.payload).ok()).collect();
+        let uuid_of = |p: &Value, key: &str| p.get(key).and_then(Value::as_str).and_then(|s| s.parse::<Uuid>().ok());
+        let mut event_ids: Vec<Uuid> = payloads.iter().filter_map(|p| uuid_of(p, "event_id")).collect();
+        event_ids.sort_unstable();
+        event_ids.dedup();
+        let mut registration_ids: Vec<Uuid> = payloads.iter().filter_map(|p| uuid_of(p, "registration_id")).collect();
+        registration_ids.sort_unstable();
+        registration_ids.dedup();
+
+        let svc = &self.svc;
+        let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(&svc.db.read).await?;
+        let shown = with_venues(svc, &events).await?;
+        let events = events.into_iter().zip(shown).map(|(e, c)| (e.id, (e, c))).collect();
+
+        let mut people = HashMap::new();
+        for chunk in registration_ids.chunks(500) {
+            let registrations =
+                registration::Entity::find().filter(registration::Column::Id.is_in(chunk.iter().copied())).all(&svc.db.read).await?;
+            let candidates: HashMap<Uuid, candidate::Model> = candidate::Entity::find()
+                .filter(candidate::Column::Id.is_in(registrations.iter().map(|r| r.candidate_id)))
+                .all(&svc.db.read)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect();
+            for r in registrations {
+                if let Some(c) = candidates.get(&r.candidate_id) {
+                    people.insert(r.id, c.clone());
+                }
+            }
+        }
+        Ok(RoundData { events, people })
+    }
+
+    /// The message as MIME: text and HTML from the templates, and the calendar its kind carries.
+    fn render(&self, message: &OutboxMessage, round: &RoundData) -> Result<lettre::Message, String> {
+        let kind = MessageKind::parse(&message.kind).ok_or_else(|| format!("no templates for kind {:?}", message.kind))?;
+        let payload: Value = serde_json::from_str(&message.payload).map_err(|e| format!("payload: {e}"))?;
+        let field = |key: &str| payload.get(key).and_then(Value::as_str);
+        let event_id = field("event_id").and_then(|s| s.parse::<Uuid>().ok()).ok_or("payload names no event")?;
+        let (event, shown) = round.events.get(&event_id).ok_or_else(|| format!("event {event_id} no longer exists"))?;
+        let name = match field("registration_id").and_then(|s| s.parse::<Uuid>().ok()) {
+            Some(id) => {
+                let person = round.people.get(&id).ok_or_else(|| format!("registration {id} no longer exists"))?;
+                if person.erased_at.is_some() {
+                    return Err("the recipient's personal data was erased".into());
+                }
+                person.name.clone()
+            }
+            None => field("name").unwrap_or_default().to_owned(),
+        };
+
+        let values = json!({
+            "person": {"name": name},
+            "event": {
+                "title": event.title,
+                "when": describe_span(shown.starts_at, shown.ends_at, shown.timezone),
+                "location": shown.location,
+                "url": shown.url,
+                "cancel_reason": event.cancel_reason,
+            },
+            "manage_url": field("manage_url"),
+            "position": payload.get("position"),
+            "accept_url": field("accept_url"),
+            "decline_url": field("decline_url"),
+            "message": field("message"),
+        });
+        let templates = templates()?;
+        let text = templates.render(kind.as_str(), "body.txt", &values)?;
+        let html = templates.render(kind.as_str(), "body.html", &values)?;
+
+        let attendee = Person { name: name.clone(), email: message.to_address.clone() };
+        let ctx = context(&self.svc);
+        let calendar = match kind {
+            MessageKind::RegistrationWaitlisted => None,
+            _ if shown.cancelled => Some((Method::Cancel, calendar::cancel(shown, &attendee, &ctx))),
+            MessageKind::RegistrationCancelled => {
+                // Only this attendee's copy is withdrawn; see `calendar::registration_file`.
+                let mut withdrawn = shown.clone();
+                withdrawn.sequence += 1;
+                Some((Method::Cancel, calendar::cancel(&withdrawn, &attendee, &ctx)))
+            }
+            MessageKind::EventCancelled => Some((Method::Cancel, calendar::cancel(shown, &attendee, &ctx))),
+            _ => Some((Method::Request, calendar::request(shown, &attendee, &ctx))),
+        };
+        let list_unsubscribe = (kind == MessageKind::Invitation).then(|| format!("mailto:{}?subject=unsubscribe", ctx.organizer.email));
+        compose(Draft {
+            message_id: &message.message_id,
+            from: &self.svc.settings.mail.from,
+            to_name: &name,
+            to_email: &message.to_address,
+            subject: &message.subject,
+            text,
+            html,
+            calendar: calendar.map(|(method, text)| CalendarPart { method, text }),
+            list_unsubscribe,
+        })
+    }
+}
