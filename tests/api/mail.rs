@@ -344,7 +344,7 @@ fn distinct_ids(received: &[Received]) -> usize {
 async fn messages_claimed_by_a_worker_that_died_are_sent_after_the_lease() {
     let smtp = TestSmtp::start();
     let port = smtp.port;
-    let Queuing { app, organiser, admin, event } = queuing_only(port).await;
+    let Queuing { app, admin, event, .. } = queuing_only(port).await;
     for i in 0..3 {
         app.register(&id(&event), person("Lease", &format!("lease{i}@example.org"))).await.assert_status(StatusCode::CREATED);
     }
