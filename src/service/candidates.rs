@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::entity::{candidate, event, outbox, registration, registration_token};
+use crate::store::entity::{candidate, event, invitation, outbox, registration, registration_token};
 
 /// Everything held about one candidate.
 pub struct CandidateExport {
@@ -38,8 +38,8 @@ pub async fn export(svc: &Services, id: Uuid) -> ServiceResult<CandidateExport> 
 }
 
 /// Erases a candidate's personal data. Their registrations stay, without anything that says
-/// who they were, so counts and attendance figures still add up. Messages to them are deleted
-/// (they hold their name and links) and their manage links stop working.
+/// who they were, so counts and attendance figures still add up. Messages and invitations to
+/// them are deleted (they hold their name and links) and their manage links stop working.
 #[tracing::instrument(skip_all, fields(candidate_id = %id))]
 pub async fn erase(svc: &Services, id: Uuid) -> ServiceResult<()> {
     let now = svc.clock.now();
@@ -49,6 +49,7 @@ pub async fn erase(svc: &Services, id: Uuid) -> ServiceResult<()> {
         return Ok(());
     }
     outbox::Entity::delete_many().filter(outbox::Column::ToAddress.eq(&current.email)).exec(&txn).await?;
+    invitation::Entity::delete_many().filter(invitation::Column::Email.eq(&current.email)).exec(&txn).await?;
     let registration_ids: Vec<Uuid> =
         registration::Entity::find().filter(registration::Column::CandidateId.eq(id)).all(&txn).await?.into_iter().map(|r| r.id).collect();
     registration_token::Entity::delete_many().filter(registration_token::Column::RegistrationId.is_in(registration_ids)).exec(&txn).await?;

@@ -102,20 +102,73 @@ async fn serve_logs_its_address_and_stops_cleanly_on_sigterm() {
     let health = reqwest::get(format!("http://{address}/healthz")).await.map(|r| r.status());
     assert_eq!(health.ok(), Some(reqwest::StatusCode::OK));
 
-    let pid = server.id().to_string();
+    let status = terminate(&mut server);
+    assert!(status.is_some_and(|s| s.success()), "exit status {status:?}");
+}
+
+#[tokio::test]
+async fn the_worker_alone_sends_what_a_server_without_one_queued_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (db, _guard) = database_url(dir.path()).await;
+    let mail_dir = dir.path().join("mail");
+    let with_mail = |cmd: &mut Command| {
+        cmd.env("CAREFAIR__MAIL__FILE_DIR", &mail_dir)
+            .env("CAREFAIR__AUTH__BOOTSTRAP_ADMIN_EMAIL", "admin@essex.test")
+            .env("CAREFAIR__AUTH__BOOTSTRAP_ADMIN_PASSWORD", "a-long-password");
+    };
+    let mut cmd = carefair(&db);
+    with_mail(&mut cmd);
+    let mut server = cmd.env("CAREFAIR__MAIL__RUN_WORKER", "false").stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://{}/api/v1", listening_address(&mut server));
+    let client = reqwest::Client::new();
+    let post = |path: &str, token: Option<&str>, body: serde_json::Value| {
+        let mut req = client.post(format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move { req.send().await.unwrap_or_else(|e| panic!("{e}")).json::<serde_json::Value>().await.unwrap_or_default() }
+    };
+    let login = post("/auth/login", None, serde_json::json!({"email": "admin@essex.test", "password": "a-long-password"})).await;
+    let token = login["token"].as_str().unwrap_or_default().to_owned();
+    let event = post("/events", Some(&token), crate::helpers::fair_body()).await;
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    post(&format!("/events/{id}/publish"), Some(&token), serde_json::json!({})).await;
+    let registered = post(&format!("/events/{id}/registrations"), None, crate::helpers::person("Ann", "ann@essex.test")).await;
+    assert_eq!(registered["status"], serde_json::json!("confirmed"), "{registered}");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(std::fs::read_dir(&mail_dir).map(|d| d.count()).unwrap_or(0) == 0, "the server sent nothing itself");
+
+    let mut cmd = carefair(&db);
+    with_mail(&mut cmd);
+    let mut worker = cmd.arg("worker").stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_dir(&mail_dir).map(|d| d.count()).unwrap_or(0) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let files: Vec<_> = std::fs::read_dir(&mail_dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
+    assert_eq!(files.len(), 1, "the worker wrote the confirmation");
+    assert!(std::fs::read_to_string(&files[0]).unwrap_or_default().contains("To: Ann <ann@essex.test>"));
+
+    let status = terminate(&mut worker);
+    assert!(status.is_some_and(|s| s.success()), "exit status {status:?}");
+}
+
+/// Sends SIGTERM and waits (up to 20 s) for the process to end; `None` if it did not.
+fn terminate(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().is_ok_and(|s| s.success()));
     let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Ok(Some(status)) = server.try_wait() {
-            break Some(status);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
         }
         if Instant::now() > deadline {
-            let _ = server.kill();
-            break None;
+            let _ = child.kill();
+            return None;
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.is_some_and(|s| s.success()), "exit status {status:?}");
+    }
 }
 
 /// Reads the server's log until it says where it listens.
