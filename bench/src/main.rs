@@ -3,6 +3,7 @@
 //! numbers mean something on any machine. See bench/README.md.
 
 mod feed;
+mod mail;
 mod rush;
 mod server;
 
@@ -21,6 +22,8 @@ enum Command {
     Rush(rush::Options),
     /// The public feed: 2,000 published events, against Python icalendar.
     Feed(feed::Options),
+    /// Mail: 5,000 invitations through a local SMTP server, against a plain SMTP client.
+    Mail(mail::Options),
 }
 
 #[tokio::main]
@@ -28,5 +31,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Rush(options) => rush::run(options).await,
         Command::Feed(options) => feed::run(options).await,
+        Command::Mail(options) => mail::run(options).await,
     }
 }

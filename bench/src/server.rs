@@ -35,6 +35,11 @@ fn workspace_root() -> PathBuf {
 impl Server {
     /// Starts `target/release/carefair` on `database` (a fresh SQLite file when `None`).
     pub fn start(database: Option<&str>) -> anyhow::Result<Self> {
+        Self::start_with(database, &[])
+    }
+
+    /// As `start`, with more settings as `CAREFAIR__…` environment variables.
+    pub fn start_with(database: Option<&str>, settings: &[(&str, String)]) -> anyhow::Result<Self> {
         let root = workspace_root();
         let binary = root.join("target/release/carefair");
         if !binary.exists() {
@@ -60,6 +65,7 @@ impl Server {
             .env("CAREFAIR__AUTH__BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn,carefair::startup=info".into()))
             .env_remove("CAREFAIR_ENV")
+            .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
             .stderr(Stdio::piped())
             .spawn()
             .context("starting the server")?;

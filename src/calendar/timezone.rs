@@ -2,12 +2,16 @@
 //! spans. chrono-tz does not list transitions, so they are found by scanning the offset hour by
 //! hour and narrowing each change down to the second.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone as _, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 use ics::components::Property;
 use ics::{Daylight, Standard, TimeZone};
 
 /// One change of offset.
+#[derive(Clone)]
 struct Transition {
     at: DateTime<Utc>,
     from: i32,
@@ -20,7 +24,28 @@ fn offset_at(tz: Tz, t: DateTime<Utc>) -> i32 {
     tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc()
 }
 
+/// Transitions found so far, by zone and year: scanning a year takes about a millisecond, and
+/// every invitation and feed asks for the same few.
+static YEARS: LazyLock<Mutex<HashMap<(Tz, i32), Arc<Vec<Transition>>>>> = LazyLock::new(Mutex::default);
+
 fn transitions(tz: Tz, first_year: i32, last_year: i32) -> Vec<Transition> {
+    let mut found = Vec::new();
+    for year in first_year..=last_year {
+        let cached = YEARS.lock().unwrap_or_else(|e| e.into_inner()).get(&(tz, year)).cloned();
+        let changes = match cached {
+            Some(changes) => changes,
+            None => {
+                let changes = Arc::new(scan(tz, year, year));
+                YEARS.lock().unwrap_or_else(|e| e.into_inner()).insert((tz, year), changes.clone());
+                changes
+            }
+        };
+        found.extend(changes.iter().cloned());
+    }
+    found
+}
+
+fn scan(tz: Tz, first_year: i32, last_year: i32) -> Vec<Transition> {
     let start = NaiveDate::from_ymd_opt(first_year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
     let end = NaiveDate::from_ymd_opt(last_year + 1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
     let (Some(start), Some(end)) = (start, end) else { return Vec::new() };
