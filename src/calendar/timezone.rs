@@ -26,7 +26,9 @@ fn offset_at(tz: Tz, t: DateTime<Utc>) -> i32 {
 
 /// Transitions found so far, by zone and year: scanning a year takes about a millisecond, and
 /// every invitation and feed asks for the same few.
-static YEARS: LazyLock<Mutex<HashMap<(Tz, i32), Arc<Vec<Transition>>>>> = LazyLock::new(Mutex::default);
+static YEARS: LazyLock<Mutex<HashMap<(Tz, i32), YearTransitions>>> = LazyLock::new(Mutex::default);
+
+type YearTransitions = Arc<Vec<Transition>>;
 
 fn transitions(tz: Tz, first_year: i32, last_year: i32) -> Vec<Transition> {
     let mut found = Vec::new();
