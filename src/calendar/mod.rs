@@ -139,7 +139,15 @@ fn vevent(event: &CalendarEvent, ctx: &Context, attendee: Option<&Person>, metho
     e
 }
 
-fn calendar(events: &[CalendarEvent], ctx: &Context, method: Method, attendee: Option<&Person>, feed: Option<&Feed>) -> String {
+/// The calendar's properties and time zones, with the VEVENTs only when there is an attendee
+/// (invitations); published files add their entries themselves (see [`publish_entries`]).
+fn calendar<'a>(
+    events: impl Iterator<Item = &'a CalendarEvent> + Clone,
+    ctx: &Context,
+    method: Method,
+    attendee: Option<&Person>,
+    feed: Option<&Feed>,
+) -> String {
     let mut cal = ICalendar::new("2.0", PRODID);
     cal.push(Property::new("CALSCALE", "GREGORIAN"));
     cal.push(Property::new("METHOD", method.as_str()));
@@ -152,7 +160,7 @@ fn calendar(events: &[CalendarEvent], ctx: &Context, method: Method, attendee: O
     }
     // One VTIMEZONE per zone, covering the years of every event in it.
     let mut zones: BTreeMap<&str, (Tz, i32, i32)> = BTreeMap::new();
-    for event in events {
+    for event in events.clone() {
         if let Some((first, last)) = timezone::year_span(event.timezone, [event.starts_at, event.ends_at].into_iter()) {
             let entry = zones.entry(event.timezone.name()).or_insert((event.timezone, first, last));
             entry.1 = entry.1.min(first);
@@ -162,26 +170,55 @@ fn calendar(events: &[CalendarEvent], ctx: &Context, method: Method, attendee: O
     for (tz, first, last) in zones.into_values() {
         cal.add_timezone(timezone::vtimezone(tz, first, last));
     }
-    for event in events {
-        cal.add_event(vevent(event, ctx, attendee, method));
+    if let Some(person) = attendee {
+        for event in events {
+            cal.add_event(vevent(event, ctx, Some(person), method));
+        }
     }
     refold(&cal.to_string())
 }
 
 /// A file of published events (`METHOD:PUBLISH`), optionally as a named feed.
 pub fn publish(events: &[CalendarEvent], ctx: &Context, feed: Option<&Feed>) -> String {
-    calendar(events, ctx, Method::Publish, None, feed)
+    let entries: Vec<String> = events.iter().map(|e| publish_entry(e, ctx)).collect();
+    publish_entries(events.iter().zip(entries.iter().map(String::as_str)), ctx, feed)
 }
+
+/// One event of a published file, written out (folded, CRLF line ends), so that a feed can
+/// reuse it until the event changes. Its DTSTAMP is `ctx.now`.
+pub fn publish_entry(event: &CalendarEvent, ctx: &Context) -> String {
+    refold(&vevent(event, ctx, None, Method::Publish).to_string())
+}
+
+/// A file of published events from entries written by [`publish_entry`]: the calendar's own
+/// properties, one VTIMEZONE per zone covering the years of its events, then the entries.
+pub fn publish_entries<'a>(
+    entries: impl Iterator<Item = (&'a CalendarEvent, &'a str)> + Clone,
+    ctx: &Context,
+    feed: Option<&Feed>,
+) -> String {
+    let shell = calendar(entries.clone().map(|(e, _)| e), ctx, Method::Publish, None, feed);
+    let body = shell.strip_suffix(END).unwrap_or(&shell);
+    let mut out = String::with_capacity(body.len() + entries.clone().map(|(_, text)| text.len()).sum::<usize>() + END.len());
+    out.push_str(body);
+    for (_, text) in entries {
+        out.push_str(text);
+    }
+    out.push_str(END);
+    out
+}
+
+const END: &str = "END:VCALENDAR\r\n";
 
 /// An invitation for one attendee (`METHOD:REQUEST`).
 pub fn request(event: &CalendarEvent, attendee: &Person, ctx: &Context) -> String {
-    calendar(std::slice::from_ref(event), ctx, Method::Request, Some(attendee), None)
+    calendar(std::iter::once(event), ctx, Method::Request, Some(attendee), None)
 }
 
 /// Withdraws an event from one attendee's calendar (`METHOD:CANCEL`, `STATUS:CANCELLED`, the
 /// same UID); the caller passes the raised sequence.
 pub fn cancel(event: &CalendarEvent, attendee: &Person, ctx: &Context) -> String {
-    calendar(std::slice::from_ref(event), ctx, Method::Cancel, Some(attendee), None)
+    calendar(std::iter::once(event), ctx, Method::Cancel, Some(attendee), None)
 }
 
 #[cfg(test)]

@@ -90,14 +90,35 @@ fn calendar_event(svc: &Services, event: &Event, venue: Option<&venue::Model>) -
     }
 }
 
-pub(crate) async fn with_venues(svc: &Services, events: &[Event]) -> ServiceResult<Vec<CalendarEvent>> {
+/// The venues of `events`, by id.
+async fn venues_of(svc: &Services, events: &[Event]) -> ServiceResult<HashMap<Uuid, venue::Model>> {
     let ids: Vec<Uuid> = events.iter().filter_map(|e| e.venue_id).collect();
-    let venues: HashMap<Uuid, venue::Model> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        venue::Entity::find().filter(venue::Column::Id.is_in(ids)).all(&svc.db.read).await?.into_iter().map(|v| (v.id, v)).collect()
-    };
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(venue::Entity::find().filter(venue::Column::Id.is_in(ids)).all(&svc.db.read).await?.into_iter().map(|v| (v.id, v)).collect())
+}
+
+pub(crate) async fn with_venues(svc: &Services, events: &[Event]) -> ServiceResult<Vec<CalendarEvent>> {
+    let venues = venues_of(svc, events).await?;
     Ok(events.iter().map(|e| calendar_event(svc, e, e.venue_id.and_then(|id| venues.get(&id)))).collect())
+}
+
+/// A feed of `events`, each entry reused from the cache while its event and venue are unchanged.
+async fn feed_of(svc: &Services, events: Vec<Event>, feed: &Feed, keep_only: bool) -> ServiceResult<CalendarBody> {
+    let venues = venues_of(svc, &events).await?;
+    let ctx = context(svc);
+    let rows: Vec<(Event, Option<&venue::Model>, CalendarEvent)> = events
+        .into_iter()
+        .map(|e| {
+            let venue = e.venue_id.and_then(|id| venues.get(&id));
+            let shown = calendar_event(svc, &e, venue);
+            (e, venue, shown)
+        })
+        .collect();
+    let texts = svc.feed_cache.entries(&rows, &ctx, keep_only);
+    let entries = rows.iter().map(|(_, _, shown)| shown).zip(texts.iter().map(|t| &**t));
+    Ok(CalendarBody::new(calendar::publish_entries(entries, &ctx, Some(feed))))
 }
 
 /// Events the public may hold in a calendar: published ones, and cancelled ones so that
@@ -154,16 +175,34 @@ pub struct FeedStamp {
 /// Changes made through this process bump `generation`, so they show at once even within one
 /// clock tick; changes made by another process sharing the database show through the stamp's
 /// timestamps.
+///
+/// Rebuilding reuses each event's entry as last written while the event and its venue are
+/// unchanged, so a change to one event rewrites one entry rather than two thousand.
 #[derive(Default)]
 pub struct FeedCache {
     last: Mutex<Option<(FeedStamp, CalendarBody)>>,
     generation: AtomicU64,
+    entries: Mutex<HashMap<Uuid, Entry>>,
+}
+
+/// One event's VEVENT as last written, with what it was written from.
+struct Entry {
+    event_changed: DateTime<Utc>,
+    venue_changed: Option<DateTime<Utc>>,
+    text: std::sync::Arc<str>,
 }
 
 impl FeedCache {
-    /// Called by every change to events or venues.
-    pub fn invalidate(&self) {
+    /// Called by every change to an event.
+    pub fn invalidate_event(&self, id: Uuid) {
         self.generation.fetch_add(1, Ordering::Relaxed);
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    }
+
+    /// Called by every change to a venue: the entries of its events are written afresh.
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     fn get(&self, stamp: &FeedStamp) -> Option<CalendarBody> {
@@ -173,6 +212,37 @@ impl FeedCache {
 
     fn put(&self, stamp: FeedStamp, body: CalendarBody) {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, body));
+    }
+
+    /// The PUBLISH entries of `events` (with their venues), reusing those whose event and venue
+    /// are unchanged since they were written. With `keep_only`, entries of other events are
+    /// forgotten (the public feed holds every event a feed can show).
+    fn entries(
+        &self,
+        events: &[(Event, Option<&venue::Model>, CalendarEvent)],
+        ctx: &Context,
+        keep_only: bool,
+    ) -> Vec<std::sync::Arc<str>> {
+        let mut cached = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let texts = events
+            .iter()
+            .map(|(event, venue, shown)| {
+                let venue_changed = venue.map(|v| v.updated_at);
+                match cached.get(&event.id) {
+                    Some(entry) if entry.event_changed == event.updated_at && entry.venue_changed == venue_changed => entry.text.clone(),
+                    _ => {
+                        let text: std::sync::Arc<str> = calendar::publish_entry(shown, ctx).into();
+                        cached.insert(event.id, Entry { event_changed: event.updated_at, venue_changed, text: text.clone() });
+                        text
+                    }
+                }
+            })
+            .collect();
+        if keep_only {
+            let ids: std::collections::HashSet<Uuid> = events.iter().map(|(e, _, _)| e.id).collect();
+            cached.retain(|id, _| ids.contains(id));
+        }
+        texts
     }
 }
 
@@ -210,9 +280,8 @@ pub async fn public_feed(svc: &Services) -> ServiceResult<CalendarBody> {
         .order_by_asc(event::Column::StartsAt)
         .all(&svc.db.read)
         .await?;
-    let events = with_venues(svc, &events).await?;
     let feed = Feed { name: "Gift of Care events".into(), refresh_minutes: REFRESH_MINUTES };
-    let body = CalendarBody::new(calendar::publish(&events, &context(svc), Some(&feed)));
+    let body = feed_of(svc, events, &feed, true).await?;
     svc.feed_cache.put(stamp, body.clone());
     Ok(body)
 }
@@ -226,6 +295,5 @@ pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<Calendar
         .order_by_asc(event::Column::StartsAt)
         .all(&svc.db.read)
         .await?;
-    let events = with_venues(svc, &events).await?;
-    Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES }))))
+    feed_of(svc, events, &Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES }, false).await
 }

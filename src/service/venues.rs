@@ -116,7 +116,7 @@ pub async fn update(svc: &Services, id: Uuid, changes: VenueChanges) -> ServiceR
     }
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&svc.db.write).await?;
-    svc.feed_cache.invalidate();
+    svc.feed_cache.invalidate_all();
     Ok(updated)
 }
 

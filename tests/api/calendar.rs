@@ -346,6 +346,14 @@ async fn the_public_feed_follows_changes_to_events_and_venues() {
     let second_event = app.create_published_event(&organiser, json!({"title": "Another fair"})).await;
     let (_, fourth, _) = ics(&app, "/calendar/public.ics").await;
     assert_eq!(Parsed::read(&fourth).calendar.events.len(), 2);
+    // Each event's entry is kept only until the event changes (the cancellation below happens
+    // within the same clock tick, so only the change itself can tell).
+    app.patch(&format!("/api/v1/events/{}", id(&event)), Some(&organiser), json!({"description": "Now with tea."}))
+        .await
+        .assert_status(StatusCode::OK);
+    let (_, with_tea, _) = ics(&app, "/calendar/public.ics").await;
+    let descriptions: Vec<String> = Parsed::read(&with_tea).calendar.events.iter().map(|e| value(&e.properties, "DESCRIPTION")).collect();
+    assert!(descriptions.contains(&"Now with tea.".to_owned()), "{descriptions:?}");
     app.post(&format!("/api/v1/events/{}/cancel", id(&second_event)), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
     let (_, fifth, _) = ics(&app, "/calendar/public.ics").await;
     check_framing("feed-after-cancel", &fifth);
