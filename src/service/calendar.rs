@@ -104,23 +104,6 @@ pub(crate) async fn with_venues(svc: &Services, events: &[Event]) -> ServiceResu
     Ok(events.iter().map(|e| calendar_event(svc, e, e.venue_id.and_then(|id| venues.get(&id)))).collect())
 }
 
-/// A feed of `events`, each entry reused from the cache while its event and venue are unchanged.
-async fn feed_of(svc: &Services, events: Vec<Event>, feed: &Feed, keep_only: bool) -> ServiceResult<CalendarBody> {
-    let venues = venues_of(svc, &events).await?;
-    let ctx = context(svc);
-    let rows: Vec<(Event, Option<&venue::Model>, CalendarEvent)> = events
-        .into_iter()
-        .map(|e| {
-            let venue = e.venue_id.and_then(|id| venues.get(&id));
-            let shown = calendar_event(svc, &e, venue);
-            (e, venue, shown)
-        })
-        .collect();
-    let texts = svc.feed_cache.entries(&rows, &ctx, keep_only);
-    let entries = rows.iter().map(|(_, _, shown)| shown).zip(texts.iter().map(|t| &**t));
-    Ok(CalendarBody::new(calendar::publish_entries(entries, &ctx, Some(feed))))
-}
-
 /// Events the public may hold in a calendar: published ones, and cancelled ones so that
 /// calendars which hold them learn they are off.
 fn visible() -> Condition {
@@ -169,40 +152,48 @@ pub struct FeedStamp {
 }
 
 /// The last public feed built, reused while its stamp holds: subscribed calendars poll the
-/// feed far more often than events change, and building 2,000 events takes tens of
-/// milliseconds while reading the stamp takes well under one.
+/// feed far more often than events change, and reading the stamp takes well under a
+/// millisecond.
 ///
 /// Changes made through this process bump `generation`, so they show at once even within one
 /// clock tick; changes made by another process sharing the database show through the stamp's
 /// timestamps.
 ///
-/// Rebuilding reuses each event's entry as last written while the event and its venue are
-/// unchanged, so a change to one event rewrites one entry rather than two thousand.
+/// When the stamp has moved, the feed is not built from scratch: the events it holds are kept
+/// with their entries already written, and only events changed since the last build (by
+/// `updated_at`) are read and written again. Reading 2,000 rows through sqlx alone takes about
+/// 40 ms here; one changed row takes well under one.
 #[derive(Default)]
 pub struct FeedCache {
     last: Mutex<Option<(FeedStamp, CalendarBody)>>,
     generation: AtomicU64,
-    entries: Mutex<HashMap<Uuid, Entry>>,
+    held: Mutex<Option<HeldFeed>>,
 }
 
-/// One event's VEVENT as last written, with what it was written from.
-struct Entry {
-    event_changed: DateTime<Utc>,
-    venue_changed: Option<DateTime<Utc>>,
-    text: std::sync::Arc<str>,
+/// The events of the last public feed, each with its entry as written.
+struct HeldFeed {
+    /// The latest `updated_at` among the events read so far; changes at or after it are read
+    /// again at the next build.
+    since: DateTime<Utc>,
+    venues_changed: Option<DateTime<Utc>>,
+    events: HashMap<Uuid, HeldEvent>,
+}
+
+struct HeldEvent {
+    shown: CalendarEvent,
+    entry: String,
 }
 
 impl FeedCache {
     /// Called by every change to an event.
-    pub fn invalidate_event(&self, id: Uuid) {
+    pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::Relaxed);
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
     }
 
-    /// Called by every change to a venue: the entries of its events are written afresh.
+    /// Called by every change to a venue: the next build starts from scratch.
     pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::Relaxed);
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     fn get(&self, stamp: &FeedStamp) -> Option<CalendarBody> {
@@ -212,37 +203,6 @@ impl FeedCache {
 
     fn put(&self, stamp: FeedStamp, body: CalendarBody) {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, body));
-    }
-
-    /// The PUBLISH entries of `events` (with their venues), reusing those whose event and venue
-    /// are unchanged since they were written. With `keep_only`, entries of other events are
-    /// forgotten (the public feed holds every event a feed can show).
-    fn entries(
-        &self,
-        events: &[(Event, Option<&venue::Model>, CalendarEvent)],
-        ctx: &Context,
-        keep_only: bool,
-    ) -> Vec<std::sync::Arc<str>> {
-        let mut cached = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let texts = events
-            .iter()
-            .map(|(event, venue, shown)| {
-                let venue_changed = venue.map(|v| v.updated_at);
-                match cached.get(&event.id) {
-                    Some(entry) if entry.event_changed == event.updated_at && entry.venue_changed == venue_changed => entry.text.clone(),
-                    _ => {
-                        let text: std::sync::Arc<str> = calendar::publish_entry(shown, ctx).into();
-                        cached.insert(event.id, Entry { event_changed: event.updated_at, venue_changed, text: text.clone() });
-                        text
-                    }
-                }
-            })
-            .collect();
-        if keep_only {
-            let ids: std::collections::HashSet<Uuid> = events.iter().map(|(e, _, _)| e.id).collect();
-            cached.retain(|id, _| ids.contains(id));
-        }
-        texts
     }
 }
 
@@ -274,16 +234,53 @@ pub async fn public_feed(svc: &Services) -> ServiceResult<CalendarBody> {
     if let Some(body) = svc.feed_cache.get(&stamp) {
         return Ok(body);
     }
-    let events = event::Entity::find()
-        .filter(visible())
-        .filter(event::Column::EndsAt.gt(now))
-        .order_by_asc(event::Column::StartsAt)
-        .all(&svc.db.read)
-        .await?;
+    let held = svc.feed_cache.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let held = match held.filter(|h| h.venues_changed == stamp.venues_changed) {
+        Some(held) => refresh(svc, held, now).await?,
+        None => load(svc, now, stamp.venues_changed).await?,
+    };
+    let mut shown: Vec<&HeldEvent> = held.events.values().filter(|e| e.shown.ends_at > now).collect();
+    shown.sort_by_key(|e| (e.shown.starts_at, e.shown.id));
     let feed = Feed { name: "Gift of Care events".into(), refresh_minutes: REFRESH_MINUTES };
-    let body = feed_of(svc, events, &feed, true).await?;
+    let text = calendar::publish_entries(shown.iter().map(|e| (&e.shown, e.entry.as_str())), &context(svc), Some(&feed));
+    let body = CalendarBody::new(text);
+    *svc.feed_cache.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(held);
     svc.feed_cache.put(stamp, body.clone());
     Ok(body)
+}
+
+/// Every event the public feed shows, read and written afresh.
+async fn load(svc: &Services, now: DateTime<Utc>, venues_changed: Option<DateTime<Utc>>) -> ServiceResult<HeldFeed> {
+    let events = event::Entity::find().filter(visible()).filter(event::Column::EndsAt.gt(now)).all(&svc.db.read).await?;
+    let mut held = HeldFeed { since: DateTime::<Utc>::UNIX_EPOCH, venues_changed, events: HashMap::new() };
+    take_in(svc, &mut held, events, now).await?;
+    Ok(held)
+}
+
+/// The held feed with the events changed since it was built read and written again.
+async fn refresh(svc: &Services, mut held: HeldFeed, now: DateTime<Utc>) -> ServiceResult<HeldFeed> {
+    let changed = event::Entity::find().filter(event::Column::UpdatedAt.gte(held.since)).all(&svc.db.read).await?;
+    take_in(svc, &mut held, changed, now).await?;
+    held.events.retain(|_, e| e.shown.ends_at > now);
+    Ok(held)
+}
+
+/// Writes the entries of `events` into `held`, and drops those the feed no longer shows.
+async fn take_in(svc: &Services, held: &mut HeldFeed, events: Vec<Event>, now: DateTime<Utc>) -> ServiceResult<()> {
+    let venues = venues_of(svc, &events).await?;
+    let ctx = context(svc);
+    for event in events {
+        held.since = held.since.max(event.updated_at);
+        let status = status_of(&event);
+        if !matches!(status, EventStatus::Published | EventStatus::Cancelled) || event.ends_at <= now {
+            held.events.remove(&event.id);
+            continue;
+        }
+        let shown = calendar_event(svc, &event, event.venue_id.and_then(|id| venues.get(&id)));
+        let entry = calendar::publish_entry(&shown, &ctx);
+        held.events.insert(event.id, HeldEvent { shown, entry });
+    }
+    Ok(())
 }
 
 /// One campaign's published (or cancelled) events, as a subscribable feed.
@@ -295,5 +292,6 @@ pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<Calendar
         .order_by_asc(event::Column::StartsAt)
         .all(&svc.db.read)
         .await?;
-    feed_of(svc, events, &Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES }, false).await
+    let events = with_venues(svc, &events).await?;
+    Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES }))))
 }

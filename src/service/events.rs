@@ -153,7 +153,7 @@ pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    svc.feed_cache.invalidate_event(event.id);
+    svc.feed_cache.invalidate();
     Ok(event)
 }
 
@@ -310,7 +310,7 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
         super::registrar::store_counters(&txn, &updated).await?;
     }
     txn.commit().await?;
-    svc.feed_cache.invalidate_event(id);
+    svc.feed_cache.invalidate();
     svc.mail_wake.notify_one();
     Ok(updated)
 }
@@ -329,7 +329,7 @@ pub async fn publish(svc: &Services, id: Uuid) -> ServiceResult<Event> {
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     txn.commit().await?;
-    svc.feed_cache.invalidate_event(id);
+    svc.feed_cache.invalidate();
     Ok(updated)
 }
 
@@ -357,7 +357,7 @@ pub async fn cancel(svc: &Services, id: Uuid, reason: Option<Text>) -> ServiceRe
     let holders = [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted];
     outbox::queue_to_registrants(&txn, svc.settings.public_url(), now, &updated, &holders, MessageKind::EventCancelled).await?;
     txn.commit().await?;
-    svc.feed_cache.invalidate_event(id);
+    svc.feed_cache.invalidate();
     svc.mail_wake.notify_one();
     Ok(updated)
 }
@@ -373,6 +373,6 @@ pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
     }
     event::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await?;
-    svc.feed_cache.invalidate_event(id);
+    svc.feed_cache.invalidate();
     Ok(())
 }

@@ -328,6 +328,6 @@ pub async fn close(svc: &Services, event_id: Uuid) -> ServiceResult<u64> {
     model.updated_at = Set(now);
     model.update(&txn).await?;
     txn.commit().await?;
-    svc.feed_cache.invalidate_event(event_id);
+    svc.feed_cache.invalidate();
     Ok(marked)
 }

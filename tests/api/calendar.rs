@@ -360,3 +360,35 @@ async fn the_public_feed_follows_changes_to_events_and_venues() {
     let statuses: Vec<String> = Parsed::read(&fifth).calendar.events.iter().map(|e| value(&e.properties, "STATUS")).collect();
     assert!(statuses.contains(&"CANCELLED".to_owned()), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn the_public_feed_follows_changes_made_by_another_process() {
+    let app = TestApp::spawn().await;
+    let other = app.spawn_sharing().await;
+    let organiser = app.organiser_token().await;
+    let event = app.create_published_event(&organiser, json!({})).await;
+    let summaries =
+        |body: &str| -> Vec<String> { Parsed::read(body).calendar.events.iter().map(|e| value(&e.properties, "SUMMARY")).collect() };
+    let (_, first, _) = ics(&app, "/calendar/public.ics").await;
+    assert_eq!(summaries(&first), vec!["Chelmsford Care Jobs Fair".to_owned()]);
+
+    app.clock.advance(chrono::Duration::seconds(1));
+    other
+        .patch(&format!("/api/v1/events/{}", id(&event)), Some(&organiser), json!({"title": "Renamed elsewhere"}))
+        .await
+        .assert_status(StatusCode::OK);
+    app.clock.advance(chrono::Duration::seconds(1));
+    other
+        .create_published_event(
+            &organiser,
+            json!({"title": "Added elsewhere", "starts_at": "2027-01-06T10:00:00Z", "ends_at": "2027-01-06T12:00:00Z"}),
+        )
+        .await;
+    let (_, second, _) = ics(&app, "/calendar/public.ics").await;
+    assert_eq!(summaries(&second), vec!["Renamed elsewhere".to_owned(), "Added elsewhere".to_owned()]);
+
+    // Once an event has ended it leaves the feed, with no change to any row.
+    app.clock.set(chrono::DateTime::parse_from_rfc3339("2027-01-05T14:00:00Z").map(|t| t.to_utc()).unwrap_or_default());
+    let (_, third, _) = ics(&app, "/calendar/public.ics").await;
+    assert_eq!(summaries(&third), vec!["Added elsewhere".to_owned()]);
+}
