@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set,
+    QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -288,18 +288,22 @@ pub async fn list(svc: &Services, status: Option<MessageStatus>, page: PageReque
 /// already sent, or on its way, is a conflict.
 pub async fn retry(svc: &Services, id: Uuid) -> ServiceResult<OutboxMessage> {
     let now = svc.clock.now();
+    // One transaction, so the answer shows the message as this call left it, before a worker
+    // (woken after the commit) claims it.
+    let txn = svc.db.write.begin().await?;
     let updated = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(MessageStatus::Pending.as_str()))
         .col_expr(outbox::Column::Attempts, Expr::value(0))
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.is_in([MessageStatus::Failed.as_str(), MessageStatus::Pending.as_str()]))
-        .exec(&svc.db.write)
+        .exec(&txn)
         .await?;
-    let found = outbox::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    let found = outbox::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if updated.rows_affected == 0 {
         return Err(ServiceError::conflict(format!("the message is {}; only failed or pending messages are retried", found.status)));
     }
+    txn.commit().await?;
     svc.mail_wake.notify_one();
     Ok(found)
 }
