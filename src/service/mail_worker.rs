@@ -94,11 +94,19 @@ impl MailWorker {
             return Ok(0);
         }
         let count = claimed.len();
-        let round = &self.load(&claimed).await?;
+        // Each payload is read once, for loading the round and for rendering.
+        let claimed: Vec<(OutboxMessage, Option<Value>)> = claimed
+            .into_iter()
+            .map(|m| {
+                let payload = serde_json::from_str(&m.payload).ok();
+                (m, payload)
+            })
+            .collect();
+        let round = &self.load(claimed.iter().filter_map(|(_, p)| p.as_ref())).await?;
         let concurrency = self.mailer.concurrency(&svc.settings.mail);
         let outcomes: Vec<(OutboxMessage, Result<(), String>)> = futures::stream::iter(claimed)
-            .map(|message| async move {
-                let outcome = match self.render(&message, round) {
+            .map(|(message, payload)| async move {
+                let outcome = match self.render(&message, payload.as_ref(), round) {
                     Ok(mime) => self.mailer.send(mime).await,
                     Err(err) => Err(err),
                 };
@@ -126,13 +134,12 @@ impl MailWorker {
         Ok(count)
     }
 
-    async fn load(&self, messages: &[OutboxMessage]) -> ServiceResult<RoundData> {
-        let payloads: Vec<Value> = messages.iter().filter_map(|m| serde_json::from_str(&m.payload).ok()).collect();
+    async fn load(&self, payloads: impl Iterator<Item = &Value> + Clone) -> ServiceResult<RoundData> {
         let uuid_of = |p: &Value, key: &str| p.get(key).and_then(Value::as_str).and_then(|s| s.parse::<Uuid>().ok());
-        let mut event_ids: Vec<Uuid> = payloads.iter().filter_map(|p| uuid_of(p, "event_id")).collect();
+        let mut event_ids: Vec<Uuid> = payloads.clone().filter_map(|p| uuid_of(p, "event_id")).collect();
         event_ids.sort_unstable();
         event_ids.dedup();
-        let mut registration_ids: Vec<Uuid> = payloads.iter().filter_map(|p| uuid_of(p, "registration_id")).collect();
+        let mut registration_ids: Vec<Uuid> = payloads.filter_map(|p| uuid_of(p, "registration_id")).collect();
         registration_ids.sort_unstable();
         registration_ids.dedup();
 
@@ -162,9 +169,9 @@ impl MailWorker {
     }
 
     /// The message as MIME: text and HTML from the templates, and the calendar its kind carries.
-    fn render(&self, message: &OutboxMessage, round: &RoundData) -> Result<lettre::Message, String> {
+    fn render(&self, message: &OutboxMessage, payload: Option<&Value>, round: &RoundData) -> Result<lettre::Message, String> {
         let kind = MessageKind::parse(&message.kind).ok_or_else(|| format!("no templates for kind {:?}", message.kind))?;
-        let payload: Value = serde_json::from_str(&message.payload).map_err(|e| format!("payload: {e}"))?;
+        let payload = payload.ok_or("the payload is not JSON")?;
         let field = |key: &str| payload.get(key).and_then(Value::as_str);
         let event_id = field("event_id").and_then(|s| s.parse::<Uuid>().ok()).ok_or("payload names no event")?;
         let (event, shown) = round.events.get(&event_id).ok_or_else(|| format!("event {event_id} no longer exists"))?;
