@@ -13,7 +13,7 @@ use carefair::clock::SystemClock;
 use carefair::config::Settings;
 use carefair::domain::{EmailAddress, Role, Text};
 use carefair::service::auth::Password;
-use carefair::service::{Services, users};
+use carefair::service::{Services, demo, imports, users};
 use carefair::startup::{Application, run_worker, shutdown_signal};
 use carefair::store::Db;
 use carefair::telemetry;
@@ -44,6 +44,22 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import schools (DfE establishment CSV) or care providers (CQC locations CSV).
+    Import {
+        #[arg(value_enum)]
+        what: ImportKind,
+        file: PathBuf,
+    },
+    /// Load a demo data set: the Gift of Care campaign, fairs, schools, employers.
+    Demo,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportKind {
+    /// Upsert by URN; keeps open secondary schools.
+    Schools,
+    /// Upsert by CQC location id; keeps adult social care locations.
+    Employers,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -127,8 +143,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("created {} ({}) {}", user.email, user.role, user.id);
         }
+        Command::Import { what, file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let svc = services(settings).await?;
+            let report = match what {
+                ImportKind::Schools => imports::schools(&svc, &bytes).await,
+                ImportKind::Employers => imports::employers(&svc, &bytes).await,
+            }
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            print_report(&report);
+        }
+        Command::Demo => {
+            let svc = services(settings).await?;
+            let loaded = demo::load(&svc).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{loaded}");
+        }
     }
     Ok(())
+}
+
+/// The services over the configured database, migrated, for a command that changes data.
+async fn services(settings: Settings) -> anyhow::Result<Services> {
+    let db = Db::connect(&settings.database.url, 2).await.context("connecting to database.url")?;
+    db.migrate_up().await?;
+    Ok(Services::new(db, Arc::new(SystemClock), Arc::new(settings)))
+}
+
+fn print_report(report: &imports::ImportReport) {
+    println!(
+        "added {}, updated {}, unchanged {}, skipped {}, rejected {}",
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.skipped.len(),
+        report.rejected.len()
+    );
+    for (line, reason) in &report.skipped {
+        println!("line {line}: skipped: {reason}");
+    }
+    for (line, reason) in &report.rejected {
+        println!("line {line}: rejected: {reason}");
+    }
 }
 
 /// The password from standard input: prompted for without echo on a terminal, otherwise the

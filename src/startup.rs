@@ -115,6 +115,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/calendar/events/:file", web::calendar::event)
         .at("/calendar/registrations/:file", web::calendar::registration)
         .at("/calendar/campaigns/:file", web::calendar::campaign)
+        .at("/calendar/employers/:file", web::calendar::employer)
         .nest("/api/v1/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/", api)

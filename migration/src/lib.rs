@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_foundation;
 mod m20261129_000002_registrations;
 mod m20261129_000003_mail;
+mod m20261129_000004_organisations;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_foundation::Migration),
             Box::new(m20261129_000002_registrations::Migration),
             Box::new(m20261129_000003_mail::Migration),
+            Box::new(m20261129_000004_organisations::Migration),
         ]
     }
 }

@@ -28,6 +28,16 @@ pub enum ApiTags {
     Invitations,
     /// Mail waiting, sent and failed (admins only).
     Outbox,
+    /// Care employers: signing up, approval, and schools to link with.
+    Employers,
+    /// Secondary schools.
+    Schools,
+    /// Links between care employers and schools.
+    SchoolLinks,
+    /// Employers' stands at recruitment fairs.
+    Exhibitors,
+    /// Figures for the workforce team.
+    Reports,
 }
 
 /// `limit` (default 50, at most 200: larger values are capped) and `offset` (default 0).

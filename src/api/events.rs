@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::campaigns::{DESCRIPTION_MAX, DeletedAnswer};
 use super::common::{ApiTags, int_in, list_of, page, patch_optional, patch_required};
+use super::engagements::{EngagementInput, EngagementView};
 use super::json::JsonBody;
 use super::problem::ApiError;
 use super::security::{BearerAuth, OptionalAuth};
@@ -50,6 +51,8 @@ pub struct EventView {
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i32>,
     pub cancel_reason: Option<String>,
+    #[oai(flatten)]
+    pub engagement: EngagementView,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -57,6 +60,7 @@ pub struct EventView {
 impl From<Event> for EventView {
     fn from(e: Event) -> Self {
         Self {
+            engagement: EngagementView::from(&e),
             id: e.id,
             kind: e.kind,
             title: e.title,
@@ -108,6 +112,9 @@ pub struct EventCreate {
     pub school_id: Option<Uuid>,
     /// Only for a `recruitment_fair`.
     pub max_exhibitors: Option<i64>,
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub engagement: EngagementInput,
 }
 
 /// Changes to an event; fields left out stay as they are, null clears an optional one.
@@ -141,6 +148,9 @@ pub struct EventPatch {
     pub school_id: MaybeUndefined<Uuid>,
     #[serde(default)]
     pub max_exhibitors: MaybeUndefined<i64>,
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub engagement: EngagementInput,
 }
 
 /// Why an event is cancelled; told to everyone who holds a place.
@@ -183,6 +193,7 @@ impl TryFrom<EventCreate> for NewEvent {
 
     fn try_from(input: EventCreate) -> Result<Self, Self::Error> {
         let mut v = Validation::new();
+        let engagement = input.engagement.parse(&mut v);
         let kind = v.check("kind", EventKind::parse(&input.kind));
         let title = v.check("title", title(input.title));
         let description = v.check("description", description(input.description));
@@ -228,6 +239,7 @@ impl TryFrom<EventCreate> for NewEvent {
             capacity,
             school_id: input.school_id,
             max_exhibitors,
+            engagement,
         })
     }
 }
@@ -237,7 +249,9 @@ impl TryFrom<EventPatch> for EventChanges {
 
     fn try_from(input: EventPatch) -> Result<Self, Self::Error> {
         let mut v = Validation::new();
+        let engagement = input.engagement.parse(&mut v);
         let changes = EventChanges {
+            engagement,
             kind: patch_required(&mut v, "kind", input.kind, |s| EventKind::parse(&s)),
             title: patch_required(&mut v, "title", input.title, title),
             description: patch_required(&mut v, "description", input.description, description),

@@ -6,12 +6,18 @@ mod campaigns;
 mod candidates;
 mod common;
 mod csv;
+mod employers;
+mod engagements;
 mod events;
+mod exhibitors;
 mod invitations;
 mod json;
 mod outbox;
 pub mod problem;
 mod registrations;
+mod reports;
+mod school_links;
+mod schools;
 mod security;
 mod users;
 mod venues;
@@ -30,6 +36,12 @@ pub type Apis = (
     candidates::CandidatesApi,
     invitations::InvitationsApi,
     outbox::OutboxApi,
+    employers::EmployersApi,
+    schools::SchoolsApi,
+    school_links::SchoolLinksApi,
+    exhibitors::ExhibitorsApi,
+    engagements::EngagementsApi,
+    reports::ReportsApi,
 );
 
 /// The OpenAPI service with every operation; served at `/api/v1`, documented at
@@ -45,6 +57,12 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         candidates::CandidatesApi { svc: svc.clone() },
         invitations::InvitationsApi { svc: svc.clone() },
         outbox::OutboxApi { svc: svc.clone() },
+        employers::EmployersApi { svc: svc.clone() },
+        schools::SchoolsApi { svc: svc.clone() },
+        school_links::SchoolLinksApi { svc: svc.clone() },
+        exhibitors::ExhibitorsApi { svc: svc.clone() },
+        engagements::EngagementsApi { svc: svc.clone() },
+        reports::ReportsApi { svc: svc.clone() },
     );
     OpenApiService::new(apis, "carefair", env!("CARGO_PKG_VERSION"))
         .description("Recruitment events for adult social care: the Gift of Care campaign, recruitment fairs and school engagements.")

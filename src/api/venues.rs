@@ -91,11 +91,11 @@ pub struct VenuePatch {
     pub accessibility: MaybeUndefined<String>,
 }
 
-fn latitude(x: f64) -> Result<f64, String> {
+pub fn latitude(x: f64) -> Result<f64, String> {
     if (-90.0..=90.0).contains(&x) { Ok(x) } else { Err("must be between -90 and 90".into()) }
 }
 
-fn longitude(x: f64) -> Result<f64, String> {
+pub fn longitude(x: f64) -> Result<f64, String> {
     if (-180.0..=180.0).contains(&x) { Ok(x) } else { Err("must be between -180 and 180".into()) }
 }
 

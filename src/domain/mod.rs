@@ -3,6 +3,8 @@
 
 mod email;
 mod event;
+pub mod geo;
+mod organisation;
 mod postcode;
 mod registration;
 mod text;
@@ -11,6 +13,7 @@ mod when;
 
 pub use email::EmailAddress;
 pub use event::{EventKind, EventStatus, Schedule};
+pub use organisation::{Activity, CqcLocationId, EmployerStatus, ExhibitorStatus, LinkStatus, Meaningful, ProviderType, Urn, year_group};
 pub use postcode::Postcode;
 pub use registration::{Phone, RegistrationStatus};
 pub use text::{Slug, Text, TimeZone, Url, parse_enum};

@@ -28,6 +28,11 @@ const SOURCES: &[(&str, &str)] = kinds![
     "event_updated",
     "event_cancelled",
     "reminder",
+    "employer_approved",
+    "link_requested",
+    "link_accepted",
+    "link_declined",
+    "stand_confirmed",
 ];
 
 const SHARED: &[(&str, &str)] = &[
@@ -86,11 +91,16 @@ mod tests {
             "person": {"name": "Jane"},
             "event": {"title": "Care Jobs Fair", "when": "Tuesday 5 January 2027, 10:00 to 13:00", "location": "City Hall", "url": "https://x.test/e"},
             "manage_url": "https://x.test/r/abc", "position": 3, "accept_url": "https://x.test/a", "decline_url": "https://x.test/d",
+            "employer": {"name": "Oak Lodge Care", "town": "Chelmsford"}, "school": {"name": "Chelmer Valley Academy"},
+            "stand_label": "A12", "sign_in_url": "https://x.test/",
         });
+        // Messages about organisations name one of them; the rest name the event.
+        let about_organisations = ["employer_approved", "link_requested", "link_accepted", "link_declined"];
         for (name, _) in SOURCES {
             let (kind, file) = name.split_once('/').unwrap_or_default();
             let text = templates.render(kind, file, &context).unwrap_or_else(|e| panic!("{e}"));
-            assert!(text.contains("Care Jobs Fair"), "{name} does not name the event: {text}");
+            let named = if about_organisations.contains(&kind) { "Oak Lodge Care" } else { "Care Jobs Fair" };
+            assert!(text.contains(named), "{name} does not name {named}: {text}");
         }
     }
 

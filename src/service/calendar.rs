@@ -295,3 +295,40 @@ pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<Calendar
     let events = with_venues(svc, &events).await?;
     Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES }))))
 }
+
+/// An employer's calendar: its confirmed stands at fairs and the school engagements it takes
+/// part in, published (or cancelled, so calendars drop them). The token is the one
+/// `employers::new_feed` showed; an unknown token is not found.
+pub async fn employer_feed(svc: &Services, token: &str) -> ServiceResult<CalendarBody> {
+    use crate::domain::ExhibitorStatus;
+    use crate::store::entity::{employer, engagement_employer, exhibitor};
+
+    let db = &svc.db.read;
+    let employer = employer::Entity::find()
+        .filter(employer::Column::FeedTokenHash.eq(super::auth::hash_token(token)))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let mut ids: Vec<Uuid> = exhibitor::Entity::find()
+        .select_only()
+        .column(exhibitor::Column::EventId)
+        .filter(exhibitor::Column::EmployerId.eq(employer.id))
+        .filter(exhibitor::Column::Status.eq(ExhibitorStatus::Confirmed.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    ids.extend(
+        engagement_employer::Entity::find()
+            .select_only()
+            .column(engagement_employer::Column::EventId)
+            .filter(engagement_employer::Column::EmployerId.eq(employer.id))
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?,
+    );
+    let events =
+        event::Entity::find().filter(visible()).filter(event::Column::Id.is_in(ids)).order_by_asc(event::Column::StartsAt).all(db).await?;
+    let events = with_venues(svc, &events).await?;
+    let feed = Feed { name: format!("{}: Gift of Care stands and school visits", employer.name), refresh_minutes: REFRESH_MINUTES };
+    Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&feed))))
+}

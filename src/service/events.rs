@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::engagements::{self, EngagementPlan, Target, employer_ids_of};
 use super::outbox::{self, MessageKind};
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::domain::{EventKind, EventStatus, RegistrationStatus, Schedule, Text, TimeZone, Url, new_id};
@@ -28,6 +29,7 @@ pub struct NewEvent {
     pub capacity: Option<i32>,
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i32>,
+    pub engagement: EngagementPlan,
 }
 
 /// The fields a PATCH may change: the outer `None` leaves a field as it is, an inner `None`
@@ -48,6 +50,7 @@ pub struct EventChanges {
     pub capacity: Option<Option<i32>>,
     pub school_id: Option<Option<Uuid>>,
     pub max_exhibitors: Option<Option<i32>>,
+    pub engagement: EngagementPlan,
 }
 
 /// What `GET /events` narrows by. The public sees published events only, whatever it asks.
@@ -124,8 +127,9 @@ pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
         venue: venue.as_ref(),
     })?;
     let now = svc.clock.now();
-    let event = event::ActiveModel {
-        id: Set(new_id()),
+    let id = new_id();
+    let model = event::ActiveModel {
+        id: Set(id),
         kind: Set(new.kind.as_str().to_owned()),
         title: Set(new.title.into_string()),
         description: Set(new.description.into_string()),
@@ -147,11 +151,28 @@ pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
         waitlisted_count: Set(0),
         waitlist_seq: Set(0),
         reminder_queued_at: Set(None),
+        employer_ids: Set(None),
+        activity: Set(None),
+        year_groups: Set(None),
+        expected_pupils: Set(None),
+        pupils_reached: Set(None),
+        purpose_briefed: Set(None),
+        learning_outcomes: Set(None),
+        two_way_interaction: Set(None),
+        reflection: Set(None),
+        supervised: Set(None),
+        risk_assessment_ref: Set(None),
+        outcome_recorded_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    };
+    // The event row first: the engagement's employer rows refer to it.
+    let event = model.insert(&txn).await?;
+    let mut model: event::ActiveModel = event.clone().into();
+    let target =
+        Target { event_id: id, kind: new.kind, school_id: new.school_id, school_changed: true, employer_ids: Vec::new(), creating: true };
+    engagements::apply(&txn, &mut model, target, new.engagement).await?;
+    let event = if model.is_changed() { model.update(&txn).await? } else { event };
     txn.commit().await?;
     svc.feed_cache.invalidate();
     Ok(event)
@@ -276,8 +297,17 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
         || online_url != current.online_url;
     let sequence_before = current.sequence;
     let sequence = if calendar_changed && status == EventStatus::Published { current.sequence + 1 } else { current.sequence };
+    let target = Target {
+        event_id: id,
+        kind,
+        school_id,
+        school_changed: school_id != current.school_id,
+        employer_ids: employer_ids_of(&current),
+        creating: kind == EventKind::SchoolEngagement && current_kind != EventKind::SchoolEngagement,
+    };
 
     let mut model: event::ActiveModel = current.into();
+    engagements::apply(&txn, &mut model, target, changes.engagement).await?;
     model.kind = Set(kind.as_str().to_owned());
     model.title = Set(title);
     if let Some(description) = changes.description {

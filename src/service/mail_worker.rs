@@ -172,6 +172,9 @@ impl MailWorker {
     fn render(&self, message: &OutboxMessage, payload: Option<&Value>, round: &RoundData) -> Result<lettre::Message, String> {
         let kind = MessageKind::parse(&message.kind).ok_or_else(|| format!("no templates for kind {:?}", message.kind))?;
         let payload = payload.ok_or("the payload is not JSON")?;
+        if let Some(context) = payload.get("context") {
+            return self.render_notice(kind, message, context);
+        }
         let field = |key: &str| payload.get(key).and_then(Value::as_str);
         let event_id = field("event_id").and_then(|s| s.parse::<Uuid>().ok()).ok_or("payload names no event")?;
         let (event, shown) = round.events.get(&event_id).ok_or_else(|| format!("event {event_id} no longer exists"))?;
@@ -230,6 +233,23 @@ impl MailWorker {
             html,
             calendar: calendar.map(|(method, text)| CalendarPart { method, text }),
             list_unsubscribe,
+        })
+    }
+
+    /// A message about an organisation: all it shows was written into its payload when queued.
+    fn render_notice(&self, kind: MessageKind, message: &OutboxMessage, context: &Value) -> Result<lettre::Message, String> {
+        let templates = templates()?;
+        let name = context.pointer("/person/name").and_then(Value::as_str).unwrap_or_default();
+        compose(Draft {
+            message_id: &message.message_id,
+            from: &self.svc.settings.mail.from,
+            to_name: name,
+            to_email: &message.to_address,
+            subject: &message.subject,
+            text: templates.render(kind.as_str(), "body.txt", context)?,
+            html: templates.render(kind.as_str(), "body.html", context)?,
+            calendar: None,
+            list_unsubscribe: None,
         })
     }
 }

@@ -6,7 +6,12 @@ pub mod auth;
 pub mod calendar;
 pub mod campaigns;
 pub mod candidates;
+pub mod demo;
+pub mod employers;
+pub mod engagements;
 pub mod events;
+pub mod exhibitors;
+pub mod imports;
 pub mod invitations;
 pub mod limiter;
 pub mod mail_worker;
@@ -14,6 +19,10 @@ pub mod outbox;
 pub mod registrar;
 pub mod registrations;
 pub mod reminders;
+pub mod reports;
+pub mod school_links;
+pub mod schools;
+pub mod suggestions;
 pub mod users;
 pub mod venues;
 
@@ -113,4 +122,27 @@ pub struct Page<T> {
 pub struct PageRequest {
     pub limit: u64,
     pub offset: u64,
+}
+
+/// Employer records: organisers reach every one, an employer's users their own (another's id is
+/// not found, as if it did not exist), and other roles none.
+pub(crate) fn scope_employer(actor: &crate::domain::Actor, id: uuid::Uuid) -> ServiceResult<()> {
+    use crate::domain::Role;
+    match actor.role {
+        Role::Admin | Role::Organiser => Ok(()),
+        Role::Employer if actor.employer_id == Some(id) => Ok(()),
+        Role::Employer => Err(ServiceError::NotFound),
+        Role::School => Err(ServiceError::Forbidden),
+    }
+}
+
+/// School records: organisers reach every one, a school's users their own, and other roles none.
+pub(crate) fn scope_school(actor: &crate::domain::Actor, id: uuid::Uuid) -> ServiceResult<()> {
+    use crate::domain::Role;
+    match actor.role {
+        Role::Admin | Role::Organiser => Ok(()),
+        Role::School if actor.school_id == Some(id) => Ok(()),
+        Role::School => Err(ServiceError::NotFound),
+        Role::Employer => Err(ServiceError::Forbidden),
+    }
 }

@@ -31,10 +31,15 @@ pub enum MessageKind {
     EventUpdated,
     EventCancelled,
     Reminder,
+    EmployerApproved,
+    LinkRequested,
+    LinkAccepted,
+    LinkDeclined,
+    StandConfirmed,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 13] = [
         MessageKind::Invitation,
         MessageKind::RegistrationConfirmed,
         MessageKind::RegistrationWaitlisted,
@@ -43,6 +48,11 @@ impl MessageKind {
         MessageKind::EventUpdated,
         MessageKind::EventCancelled,
         MessageKind::Reminder,
+        MessageKind::EmployerApproved,
+        MessageKind::LinkRequested,
+        MessageKind::LinkAccepted,
+        MessageKind::LinkDeclined,
+        MessageKind::StandConfirmed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +65,11 @@ impl MessageKind {
             MessageKind::EventUpdated => "event_updated",
             MessageKind::EventCancelled => "event_cancelled",
             MessageKind::Reminder => "reminder",
+            MessageKind::EmployerApproved => "employer_approved",
+            MessageKind::LinkRequested => "link_requested",
+            MessageKind::LinkAccepted => "link_accepted",
+            MessageKind::LinkDeclined => "link_declined",
+            MessageKind::StandConfirmed => "stand_confirmed",
         }
     }
 
@@ -102,11 +117,23 @@ pub fn message(
     event_title: &str,
     payload: Value,
 ) -> outbox::ActiveModel {
-    let id = new_id();
     let context = json!({"event": {"title": event_title}, "position": payload.get("position")});
-    let subject = templates().and_then(|t| t.subject(kind.as_str(), &context)).unwrap_or_else(|err| {
+    pending(public_url, now, to, kind, &context, payload)
+}
+
+/// A pending outbox row about an organisation rather than a person's place at an event
+/// (employer approved, school links, stands): everything its templates show is in `context`,
+/// kept in the payload, so the worker renders it without reading the database.
+pub fn notice(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind, context: Value) -> outbox::ActiveModel {
+    let payload = json!({ "context": context });
+    pending(public_url, now, to, kind, &context, payload)
+}
+
+fn pending(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind, context: &Value, payload: Value) -> outbox::ActiveModel {
+    let id = new_id();
+    let subject = templates().and_then(|t| t.subject(kind.as_str(), context)).unwrap_or_else(|err| {
         tracing::error!(error = %err, "rendering a subject");
-        event_title.to_owned()
+        kind.as_str().replace('_', " ")
     });
     outbox::ActiveModel {
         id: Set(id),

@@ -70,3 +70,10 @@ pub async fn campaign(req: &Request, Path(file): Path<String>, svc: Data<&Servic
     let Some(slug) = strip_ics(&file) else { return not_found() };
     answer(req, calendar::campaign_feed(&svc, slug).await, &format!("{slug}.ics"))
 }
+
+/// `GET /calendar/employers/{feed_token}.ics`
+#[handler]
+pub async fn employer(req: &Request, Path(file): Path<String>, svc: Data<&Services>) -> Response {
+    let Some(token) = strip_ics(&file) else { return not_found() };
+    answer(req, calendar::employer_feed(&svc, token).await, "gift-of-care-employer.ics")
+}

@@ -30,6 +30,21 @@ pub struct Model {
     pub waitlist_seq: i64,
     /// When the 24-hour reminders were queued; they are queued once.
     pub reminder_queued_at: Option<DateTimeUtc>,
+    /// School engagements only: what happens, for whom, and (once held) what it achieved.
+    /// A JSON array of the employers taking part, copied from `engagement_employers`.
+    pub employer_ids: Option<String>,
+    pub activity: Option<String>,
+    /// A JSON array of year groups (7 to 13).
+    pub year_groups: Option<String>,
+    pub expected_pupils: Option<i32>,
+    pub pupils_reached: Option<i32>,
+    pub purpose_briefed: Option<bool>,
+    pub learning_outcomes: Option<bool>,
+    pub two_way_interaction: Option<bool>,
+    pub reflection: Option<bool>,
+    pub supervised: Option<bool>,
+    pub risk_assessment_ref: Option<String>,
+    pub outcome_recorded_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -3,11 +3,16 @@
 pub mod auth_token;
 pub mod campaign;
 pub mod candidate;
+pub mod employer;
+pub mod engagement_employer;
 pub mod event;
+pub mod exhibitor;
 pub mod idempotency_key;
 pub mod invitation;
 pub mod outbox;
 pub mod registration;
 pub mod registration_token;
+pub mod school;
+pub mod school_link;
 pub mod user;
 pub mod venue;

@@ -1,0 +1,162 @@
+//! School engagements: the fields an event of kind `school_engagement` carries beside the
+//! common ones, and recording what one achieved.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
+
+use super::common::{ApiTags, int_in};
+use super::events::{EventAnswer, EventView};
+use super::json::JsonBody;
+use super::problem::ApiError;
+use super::security::BearerAuth;
+use crate::domain::{Activity, Meaningful, Text, Validation, year_group};
+use crate::service::Services;
+use crate::service::engagements::{self, EngagementPlan, Outcome, employer_ids_of, year_groups_of};
+use crate::service::events::Event;
+
+pub struct EngagementsApi {
+    pub svc: Services,
+}
+
+const PUPILS_MAX: i64 = 10_000;
+const REFERENCE_MAX: usize = 100;
+const EMPLOYERS_MAX: usize = 50;
+
+/// The four criteria of a meaningful encounter with an employer (Gatsby Benchmark 5).
+#[derive(Object, serde::Deserialize, Clone, Copy)]
+pub struct MeaningfulView {
+    /// The pupils were told beforehand what the encounter is for.
+    pub purpose_briefed: bool,
+    /// It had learning outcomes agreed with the school.
+    pub learning_outcomes: bool,
+    /// Pupils talked with the employer, not only listened.
+    pub two_way_interaction: bool,
+    /// Pupils reflected on it afterwards.
+    pub reflection: bool,
+}
+
+/// A school engagement's own fields; null for other kinds of event.
+#[derive(Object)]
+pub struct EngagementView {
+    /// The employers taking part; each has an active link with the school.
+    pub employer_ids: Option<Vec<Uuid>>,
+    /// `careers_talk`, `workplace_visit`, `mock_interviews`, `careers_fair_stand` or `work_experience`.
+    pub activity: Option<String>,
+    pub year_groups: Option<Vec<i32>>,
+    pub expected_pupils: Option<i32>,
+    /// Whether visitors are supervised by school staff throughout.
+    pub supervised: Option<bool>,
+    /// The school's risk-assessment reference. No safeguarding document is held here.
+    pub risk_assessment_ref: Option<String>,
+    /// Recorded after the engagement.
+    pub pupils_reached: Option<i32>,
+    pub meaningful: Option<MeaningfulView>,
+    pub outcome_recorded_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Event> for EngagementView {
+    fn from(e: &Event) -> Self {
+        let engagement = e.activity.is_some();
+        let meaningful = match (e.purpose_briefed, e.learning_outcomes, e.two_way_interaction, e.reflection) {
+            (Some(purpose_briefed), Some(learning_outcomes), Some(two_way_interaction), Some(reflection)) => {
+                Some(MeaningfulView { purpose_briefed, learning_outcomes, two_way_interaction, reflection })
+            }
+            _ => None,
+        };
+        Self {
+            employer_ids: engagement.then(|| employer_ids_of(e)),
+            activity: e.activity.clone(),
+            year_groups: engagement.then(|| year_groups_of(e)),
+            expected_pupils: e.expected_pupils,
+            supervised: e.supervised,
+            risk_assessment_ref: e.risk_assessment_ref.clone(),
+            pupils_reached: e.pupils_reached,
+            meaningful,
+            outcome_recorded_at: e.outcome_recorded_at,
+        }
+    }
+}
+
+/// The fields a `school_engagement` needs (on create all but `risk_assessment_ref`); other kinds
+/// take none of them.
+#[derive(Object, serde::Deserialize, Default)]
+pub struct EngagementInput {
+    #[serde(default)]
+    pub employer_ids: Option<Vec<Uuid>>,
+    #[serde(default)]
+    pub activity: Option<String>,
+    /// Year groups 7 to 13.
+    #[serde(default)]
+    pub year_groups: Option<Vec<i64>>,
+    #[serde(default)]
+    pub expected_pupils: Option<i64>,
+    #[serde(default)]
+    pub supervised: Option<bool>,
+    #[serde(default)]
+    pub risk_assessment_ref: MaybeUndefined<String>,
+}
+
+impl EngagementInput {
+    /// The plan, with any bad field recorded in `v`.
+    pub fn parse(self, v: &mut Validation) -> EngagementPlan {
+        let employer_ids = v.check_opt("employer_ids", self.employer_ids, |ids| {
+            if ids.len() > EMPLOYERS_MAX { Err(format!("at most {EMPLOYERS_MAX} employers")) } else { Ok(ids) }
+        });
+        let activity = v.check_opt("activity", self.activity, |s| Activity::parse(&s));
+        let year_groups = v.check_opt("year_groups", self.year_groups, |groups| {
+            let mut groups = groups.into_iter().map(year_group).collect::<Result<Vec<_>, _>>()?;
+            groups.sort_unstable();
+            groups.dedup();
+            Ok(groups)
+        });
+        let expected_pupils = v.check_opt("expected_pupils", self.expected_pupils, int_in(1, PUPILS_MAX));
+        let risk_assessment_ref = match self.risk_assessment_ref {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(s) => v.check("risk_assessment_ref", Text::one_line(&s, 1, REFERENCE_MAX)).map(Some),
+        };
+        EngagementPlan {
+            employer_ids: employer_ids.flatten(),
+            activity: activity.flatten(),
+            year_groups: year_groups.flatten(),
+            expected_pupils: expected_pupils.flatten(),
+            supervised: self.supervised,
+            risk_assessment_ref,
+        }
+    }
+}
+
+/// What a held engagement achieved.
+#[derive(Object, serde::Deserialize)]
+pub struct OutcomeInput {
+    pub pupils_reached: i64,
+    pub meaningful: MeaningfulView,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Events")]
+impl EngagementsApi {
+    /// Record what a held school engagement achieved (organisers, or the school's users): pupils
+    /// reached and the four criteria of a meaningful encounter. 409 before it starts.
+    #[oai(path = "/events/:id/outcome", method = "post", operation_id = "record_engagement_outcome")]
+    async fn outcome(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<OutcomeInput>) -> Result<EventAnswer, ApiError> {
+        let mut v = Validation::new();
+        let pupils_reached = v.check("pupils_reached", int_in(0, PUPILS_MAX)(body.0.pupils_reached));
+        v.finish()?;
+        let m = body.0.meaningful;
+        let outcome = Outcome {
+            pupils_reached: pupils_reached.unwrap_or_default(),
+            meaningful: Meaningful {
+                purpose_briefed: m.purpose_briefed,
+                learning_outcomes: m.learning_outcomes,
+                two_way_interaction: m.two_way_interaction,
+                reflection: m.reflection,
+            },
+        };
+        let event = engagements::record_outcome(&self.svc, &auth.0.actor, id.0, outcome).await?;
+        Ok(EventAnswer::Ok(Json(EventView::from(event))))
+    }
+}

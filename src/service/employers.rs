@@ -1,0 +1,269 @@
+//! Care employers: signing up, approval and suspension, and their calendar feed's token.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::auth::{Password, hash_password, new_token};
+use super::outbox::{self, MessageKind};
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services, scope_employer};
+use crate::domain::{Actor, CqcLocationId, EmailAddress, EmployerStatus, Postcode, ProviderType, Role, Text, Url, new_id};
+use crate::store::entity::{employer, user};
+use crate::store::is_unique_violation;
+
+pub type Employer = employer::Model;
+
+pub struct NewEmployer {
+    pub name: Text,
+    pub provider_type: ProviderType,
+    pub cqc_location_id: Option<CqcLocationId>,
+    pub address: Text,
+    pub postcode: Postcode,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub website: Option<Url>,
+    pub contact_name: Text,
+    pub contact_email: EmailAddress,
+}
+
+/// The first user of an employer that signs itself up.
+pub struct NewEmployerUser {
+    pub email: EmailAddress,
+    pub name: Text,
+    pub password: Password,
+}
+
+/// The fields a PATCH may change (status changes through approve and suspend).
+#[derive(Default)]
+pub struct EmployerChanges {
+    pub name: Option<Text>,
+    pub provider_type: Option<ProviderType>,
+    pub cqc_location_id: Option<Option<CqcLocationId>>,
+    pub address: Option<Text>,
+    pub postcode: Option<Postcode>,
+    pub latitude: Option<Option<f64>>,
+    pub longitude: Option<Option<f64>>,
+    pub website: Option<Option<Url>>,
+    pub contact_name: Option<Text>,
+    pub contact_email: Option<EmailAddress>,
+}
+
+#[derive(Default)]
+pub struct EmployerFilter {
+    pub status: Option<EmployerStatus>,
+    pub provider_type: Option<ProviderType>,
+    pub q: Option<String>,
+}
+
+pub fn status_of(e: &Employer) -> EmployerStatus {
+    EmployerStatus::parse(&e.status).unwrap_or(EmployerStatus::Pending)
+}
+
+pub(crate) fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -> ServiceResult<()> {
+    if latitude.is_some() != longitude.is_some() {
+        let missing = if latitude.is_none() { "latitude" } else { "longitude" };
+        return Err(ServiceError::invalid(missing, "latitude and longitude go together"));
+    }
+    Ok(())
+}
+
+fn active_model(new: NewEmployer, status: EmployerStatus, now: chrono::DateTime<chrono::Utc>) -> employer::ActiveModel {
+    employer::ActiveModel {
+        id: Set(new_id()),
+        name: Set(new.name.into_string()),
+        provider_type: Set(new.provider_type.as_str().to_owned()),
+        cqc_location_id: Set(new.cqc_location_id.map(|c| c.as_str().to_owned())),
+        address: Set(new.address.into_string()),
+        postcode: Set(new.postcode.as_str().to_owned()),
+        latitude: Set(new.latitude),
+        longitude: Set(new.longitude),
+        website: Set(new.website.map(|u| u.as_str().to_owned())),
+        contact_name: Set(new.contact_name.into_string()),
+        contact_email: Set(new.contact_email.as_str().to_owned()),
+        status: Set(status.as_str().to_owned()),
+        feed_token_hash: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+fn duplicate(err: sea_orm::DbErr) -> ServiceError {
+    if is_unique_violation(&err) {
+        ServiceError::conflict("an employer with this CQC location id, or a user with this email, already exists")
+    } else {
+        err.into()
+    }
+}
+
+/// An employer signs itself up: a `pending` employer and its first user, together or not at all.
+#[tracing::instrument(skip_all)]
+pub async fn sign_up(svc: &Services, new: NewEmployer, first_user: NewEmployerUser) -> ServiceResult<Employer> {
+    check_coordinates(new.latitude, new.longitude)?;
+    let password_hash = hash_password(&first_user.password).await?;
+    let now = svc.clock.now();
+    let txn = svc.db.write.begin().await?;
+    let employer = active_model(new, EmployerStatus::Pending, now).insert(&txn).await.map_err(duplicate)?;
+    user::ActiveModel {
+        id: Set(new_id()),
+        email: Set(first_user.email.as_str().to_owned()),
+        name: Set(first_user.name.into_string()),
+        role: Set(Role::Employer.as_str().to_owned()),
+        employer_id: Set(Some(employer.id)),
+        school_id: Set(None),
+        password_hash: Set(password_hash),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(duplicate)?;
+    txn.commit().await?;
+    Ok(employer)
+}
+
+/// An organiser adds an employer; it is approved at once, since an organiser vouches for it.
+#[tracing::instrument(skip_all)]
+pub async fn create(svc: &Services, new: NewEmployer) -> ServiceResult<Employer> {
+    check_coordinates(new.latitude, new.longitude)?;
+    active_model(new, EmployerStatus::Approved, svc.clock.now()).insert(&svc.db.write).await.map_err(duplicate)
+}
+
+pub async fn get(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Employer> {
+    scope_employer(actor, id)?;
+    employer::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+}
+
+/// Organisers list every employer; an employer's users see their own alone.
+pub async fn list(svc: &Services, actor: &Actor, filter: EmployerFilter, page: PageRequest) -> ServiceResult<Page<Employer>> {
+    let mut query = employer::Entity::find();
+    match actor.role {
+        Role::Admin | Role::Organiser => {}
+        Role::Employer => query = query.filter(employer::Column::Id.eq(actor.employer_id.unwrap_or_default())),
+        Role::School => return Err(ServiceError::Forbidden),
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(employer::Column::Status.eq(status.as_str()));
+    }
+    if let Some(provider_type) = filter.provider_type {
+        query = query.filter(employer::Column::ProviderType.eq(provider_type.as_str()));
+    }
+    if let Some(q) = filter.q.filter(|q| !q.trim().is_empty()) {
+        let pattern = format!("%{}%", q.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        query = query.filter(Func::lower(Expr::col(employer::Column::Name)).like(LikeExpr::new(pattern).escape('\\')));
+    }
+    let total = query.clone().count(&svc.db.read).await?;
+    let items = query
+        .order_by_asc(employer::Column::Name)
+        .order_by_asc(employer::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&svc.db.read)
+        .await?;
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+#[tracing::instrument(skip_all, fields(employer_id = %id))]
+pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerChanges) -> ServiceResult<Employer> {
+    scope_employer(actor, id)?;
+    let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
+    let mut model: employer::ActiveModel = current.into();
+    if let Some(v) = changes.name {
+        model.name = Set(v.into_string());
+    }
+    if let Some(v) = changes.provider_type {
+        model.provider_type = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = changes.cqc_location_id {
+        model.cqc_location_id = Set(v.map(|c| c.as_str().to_owned()));
+    }
+    if let Some(v) = changes.address {
+        model.address = Set(v.into_string());
+    }
+    if let Some(v) = changes.postcode {
+        model.postcode = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = changes.latitude {
+        model.latitude = Set(v);
+    }
+    if let Some(v) = changes.longitude {
+        model.longitude = Set(v);
+    }
+    if let Some(v) = changes.website {
+        model.website = Set(v.map(|u| u.as_str().to_owned()));
+    }
+    if let Some(v) = changes.contact_name {
+        model.contact_name = Set(v.into_string());
+    }
+    if let Some(v) = changes.contact_email {
+        model.contact_email = Set(v.as_str().to_owned());
+    }
+    model.updated_at = Set(svc.clock.now());
+    model.update(&svc.db.write).await.map_err(duplicate)
+}
+
+/// Approves an employer (also one that was suspended) and tells its contact; approving an
+/// approved employer changes nothing and sends nothing.
+#[tracing::instrument(skip_all, fields(employer_id = %id))]
+pub async fn approve(svc: &Services, id: Uuid) -> ServiceResult<Employer> {
+    let txn = svc.db.write.begin().await?;
+    let current = employer::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    if status_of(&current) == EmployerStatus::Approved {
+        return Ok(current);
+    }
+    let now = svc.clock.now();
+    let mut model: employer::ActiveModel = current.into();
+    model.status = Set(EmployerStatus::Approved.as_str().to_owned());
+    model.updated_at = Set(now);
+    let approved = model.update(&txn).await?;
+    if !approved.contact_email.is_empty() {
+        let context = json!({
+            "person": {"name": approved.contact_name},
+            "employer": {"name": approved.name},
+            "sign_in_url": sign_in_url(svc),
+        });
+        let public_url = svc.settings.public_url();
+        outbox::queue(&txn, vec![outbox::notice(public_url, now, &approved.contact_email, MessageKind::EmployerApproved, context)]).await?;
+    }
+    txn.commit().await?;
+    svc.mail_wake.notify_one();
+    Ok(approved)
+}
+
+/// Suspends an employer: it no longer appears publicly nor books stands or asks for links.
+#[tracing::instrument(skip_all, fields(employer_id = %id))]
+pub async fn suspend(svc: &Services, id: Uuid) -> ServiceResult<Employer> {
+    let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    let mut model: employer::ActiveModel = current.into();
+    model.status = Set(EmployerStatus::Suspended.as_str().to_owned());
+    model.updated_at = Set(svc.clock.now());
+    Ok(model.update(&svc.db.write).await?)
+}
+
+/// Makes a new calendar feed token for an employer, replacing any earlier one, and answers the
+/// feed's address: the token is stored hashed, so this is the one time it can be shown.
+#[tracing::instrument(skip_all, fields(employer_id = %id))]
+pub async fn new_feed(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<String> {
+    scope_employer(actor, id)?;
+    let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    let (token, hash) = new_token();
+    let mut model: employer::ActiveModel = current.into();
+    model.feed_token_hash = Set(Some(hash));
+    model.update(&svc.db.write).await?;
+    Ok(format!("{}/calendar/employers/{token}.ics", svc.settings.public_url()))
+}
+
+/// Where people sign in; the web pages live at the public address.
+pub(crate) fn sign_in_url(svc: &Services) -> String {
+    format!("{}/", svc.settings.public_url())
+}
+
+/// An approved employer, for the things only approved employers may do.
+pub(crate) async fn approved(conn: &impl sea_orm::ConnectionTrait, id: Uuid) -> ServiceResult<Employer> {
+    let employer =
+        employer::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::invalid("employer_id", "no employer has this id"))?;
+    if status_of(&employer) != EmployerStatus::Approved {
+        return Err(ServiceError::conflict("the employer is not approved"));
+    }
+    Ok(employer)
+}

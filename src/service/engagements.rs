@@ -1,0 +1,171 @@
+//! School engagements: events of kind `school_engagement` with the employers taking part (from
+//! active links with the school only), what they do and for whom, and, once held, what they
+//! achieved: pupils reached and the four criteria of a meaningful encounter (Gatsby Benchmark 5).
+//! No DBS certificate or other safeguarding document is held, only whether visitors are
+//! supervised and the school's risk-assessment reference.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use uuid::Uuid;
+
+use super::events::{Event, status_of};
+use super::school_links::first_unlinked;
+use super::{ServiceError, ServiceResult, Services};
+use crate::domain::{Activity, Actor, EventKind, EventStatus, Meaningful, Role, Text};
+use crate::store::entity::{engagement_employer, event, school};
+
+/// What a school engagement plans. On create every field but the reference is required.
+#[derive(Default)]
+pub struct EngagementPlan {
+    pub employer_ids: Option<Vec<Uuid>>,
+    pub activity: Option<Activity>,
+    pub year_groups: Option<Vec<i32>>,
+    pub expected_pupils: Option<i32>,
+    pub supervised: Option<bool>,
+    pub risk_assessment_ref: Option<Option<Text>>,
+}
+
+impl EngagementPlan {
+    fn is_empty(&self) -> bool {
+        self.employer_ids.is_none()
+            && self.activity.is_none()
+            && self.year_groups.is_none()
+            && self.expected_pupils.is_none()
+            && self.supervised.is_none()
+            && self.risk_assessment_ref.is_none()
+    }
+}
+
+/// What was achieved, recorded after the engagement is held.
+pub struct Outcome {
+    pub pupils_reached: i32,
+    pub meaningful: Meaningful,
+}
+
+pub fn employer_ids_of(event: &Event) -> Vec<Uuid> {
+    event.employer_ids.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+}
+
+pub fn year_groups_of(event: &Event) -> Vec<i32> {
+    event.year_groups.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+}
+
+/// The event a plan is applied to.
+pub(crate) struct Target {
+    pub event_id: Uuid,
+    pub kind: EventKind,
+    pub school_id: Option<Uuid>,
+    pub school_changed: bool,
+    /// The employers taking part before this change.
+    pub employer_ids: Vec<Uuid>,
+    /// On create every field but the reference is required.
+    pub creating: bool,
+}
+
+/// Checks a plan against the event's kind and school, and writes it into `model` and the
+/// `engagement_employers` rows, in the caller's transaction.
+pub(crate) async fn apply(
+    txn: &DatabaseTransaction,
+    model: &mut event::ActiveModel,
+    target: Target,
+    plan: EngagementPlan,
+) -> ServiceResult<()> {
+    let Target { event_id, kind, school_id, school_changed, employer_ids: before, creating } = target;
+    if kind != EventKind::SchoolEngagement {
+        if !plan.is_empty() {
+            let field = if plan.activity.is_some() { "activity" } else { "employer_ids" };
+            return Err(ServiceError::invalid(field, "is only for a school_engagement"));
+        }
+        return Ok(());
+    }
+    let Some(school_id) = school_id else { return Err(ServiceError::invalid("school_id", "is required for a school_engagement")) };
+    if school_changed && school::Entity::find_by_id(school_id).one(txn).await?.is_none() {
+        return Err(ServiceError::invalid("school_id", "no school has this id"));
+    }
+    if creating {
+        for (field, missing) in [
+            ("employer_ids", plan.employer_ids.is_none()),
+            ("activity", plan.activity.is_none()),
+            ("year_groups", plan.year_groups.is_none()),
+            ("expected_pupils", plan.expected_pupils.is_none()),
+            ("supervised", plan.supervised.is_none()),
+        ] {
+            if missing {
+                return Err(ServiceError::invalid(field, "is required for a school_engagement"));
+            }
+        }
+    }
+    let employer_ids = match plan.employer_ids {
+        Some(ids) => Some(ids),
+        // A new school needs the same employers to be linked with it.
+        None if school_changed => Some(before),
+        None => None,
+    };
+    if let Some(mut ids) = employer_ids {
+        ids.sort_unstable();
+        ids.dedup();
+        if let Some(unlinked) = first_unlinked(txn, school_id, &ids).await? {
+            return Err(ServiceError::invalid("employer_ids", format!("employer {unlinked} has no active link with this school")));
+        }
+        engagement_employer::Entity::delete_many().filter(engagement_employer::Column::EventId.eq(event_id)).exec(txn).await?;
+        let rows: Vec<engagement_employer::ActiveModel> = ids
+            .iter()
+            .map(|&employer_id| engagement_employer::ActiveModel { event_id: Set(event_id), employer_id: Set(employer_id) })
+            .collect();
+        crate::store::insert_all(txn, rows).await?;
+        model.employer_ids = Set(Some(serde_json::to_string(&ids).map_err(anyhow::Error::from)?));
+    }
+    if let Some(activity) = plan.activity {
+        model.activity = Set(Some(activity.as_str().to_owned()));
+    }
+    if let Some(year_groups) = plan.year_groups {
+        model.year_groups = Set(Some(serde_json::to_string(&year_groups).map_err(anyhow::Error::from)?));
+    }
+    if let Some(expected) = plan.expected_pupils {
+        model.expected_pupils = Set(Some(expected));
+    }
+    if let Some(supervised) = plan.supervised {
+        model.supervised = Set(Some(supervised));
+    }
+    if let Some(reference) = plan.risk_assessment_ref {
+        model.risk_assessment_ref = Set(reference.map(Text::into_string));
+    }
+    Ok(())
+}
+
+/// Records what a held engagement achieved: organisers, or the school's own users. Recording
+/// again replaces the figures.
+#[tracing::instrument(skip_all, fields(event_id = %id))]
+pub async fn record_outcome(svc: &Services, actor: &Actor, id: Uuid, outcome: Outcome) -> ServiceResult<Event> {
+    let txn = svc.db.write.begin().await?;
+    let current = event::Entity::find_by_id(id).lock_exclusive().one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    match actor.role {
+        Role::Admin | Role::Organiser => {}
+        Role::School if current.school_id.is_some() && actor.school_id == current.school_id => {}
+        Role::School => return Err(ServiceError::NotFound),
+        Role::Employer => return Err(ServiceError::Forbidden),
+    }
+    if EventKind::parse(&current.kind) != Ok(EventKind::SchoolEngagement) {
+        return Err(ServiceError::conflict("outcomes are recorded for school engagements only"));
+    }
+    match status_of(&current) {
+        EventStatus::Published | EventStatus::Completed => {}
+        status => return Err(ServiceError::conflict(format!("the engagement is {}", status.as_str()))),
+    }
+    let now = svc.clock.now();
+    if current.starts_at > now {
+        return Err(ServiceError::conflict("the engagement has not been held yet"));
+    }
+    let m = outcome.meaningful;
+    let mut model: event::ActiveModel = current.into();
+    model.pupils_reached = Set(Some(outcome.pupils_reached));
+    model.purpose_briefed = Set(Some(m.purpose_briefed));
+    model.learning_outcomes = Set(Some(m.learning_outcomes));
+    model.two_way_interaction = Set(Some(m.two_way_interaction));
+    model.reflection = Set(Some(m.reflection));
+    model.outcome_recorded_at = Set(Some(now));
+    model.updated_at = Set(now);
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    svc.feed_cache.invalidate();
+    Ok(updated)
+}

@@ -1,0 +1,253 @@
+//! Employers' stands at recruitment fairs: an employer (or an organiser) books, an organiser
+//! confirms with a stand label or declines, the employer withdraws.
+//!
+//! Confirming counts the fair's confirmed stands under a lock on the fair's row (PostgreSQL
+//! `SELECT … FOR UPDATE`; on SQLite every write goes through the one writer connection, so the
+//! transactions are serial anyway), so two organisers confirming the last stand at once cannot
+//! both succeed, whichever process they are in.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::calendar::with_venues;
+use super::employers::{Employer, approved};
+use super::events::status_of as event_status;
+use super::outbox::{self, MessageKind};
+use super::{ServiceError, ServiceResult, Services};
+use crate::domain::{Actor, EmployerStatus, EventKind, EventStatus, ExhibitorStatus, Role, Text, describe_span, new_id};
+use crate::store::entity::{employer, event, exhibitor};
+use crate::store::is_unique_violation;
+
+pub type Exhibitor = exhibitor::Model;
+
+pub struct NewStand {
+    pub employer_id: Uuid,
+    pub staff_count: i32,
+    pub roles_offered: Vec<Text>,
+}
+
+/// A stand with its employer, as the fair's list shows it.
+pub struct StandDetail {
+    pub exhibitor: Exhibitor,
+    pub employer: Employer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StandDecision {
+    Decline,
+    Withdraw,
+}
+
+pub fn status_of(x: &Exhibitor) -> ExhibitorStatus {
+    ExhibitorStatus::parse(&x.status).unwrap_or(ExhibitorStatus::Requested)
+}
+
+pub fn roles_of(x: &Exhibitor) -> Vec<String> {
+    serde_json::from_str(&x.roles_offered).unwrap_or_default()
+}
+
+/// The fair, if the caller may see it: organisers any, others published (or past) ones.
+async fn fair(conn: &impl sea_orm::ConnectionTrait, organiser: bool, event_id: Uuid, lock: bool) -> ServiceResult<event::Model> {
+    let mut query = event::Entity::find_by_id(event_id);
+    if lock {
+        query = query.lock_exclusive();
+    }
+    let event = query.one(conn).await?.ok_or(ServiceError::NotFound)?;
+    let public = matches!(event_status(&event), EventStatus::Published | EventStatus::Cancelled | EventStatus::Completed);
+    if !public && !organiser {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(event)
+}
+
+/// Books a stand (`requested`). An employer that withdrew may book again; one that was declined
+/// or already holds a booking may not.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, employer_id = %new.employer_id))]
+pub async fn book(svc: &Services, actor: &Actor, event_id: Uuid, new: NewStand) -> ServiceResult<StandDetail> {
+    match actor.role {
+        Role::Admin | Role::Organiser => {}
+        Role::Employer if actor.employer_id == Some(new.employer_id) => {}
+        Role::Employer => return Err(ServiceError::NotFound),
+        Role::School => return Err(ServiceError::Forbidden),
+    }
+    let txn = svc.db.write.begin().await?;
+    let event = fair(&txn, actor.is_organiser(), event_id, false).await?;
+    if EventKind::parse(&event.kind) != Ok(EventKind::RecruitmentFair) {
+        return Err(ServiceError::conflict("stands are booked at recruitment fairs only"));
+    }
+    if matches!(event_status(&event), EventStatus::Cancelled | EventStatus::Completed) {
+        return Err(ServiceError::conflict(format!("the fair is {}", event_status(&event).as_str())));
+    }
+    let employer = approved(&txn, new.employer_id).await?;
+    let roles = serde_json::to_string(&new.roles_offered.iter().map(Text::as_str).collect::<Vec<_>>()).map_err(anyhow::Error::from)?;
+    let now = svc.clock.now();
+    let existing = exhibitor::Entity::find()
+        .filter(exhibitor::Column::EventId.eq(event_id))
+        .filter(exhibitor::Column::EmployerId.eq(new.employer_id))
+        .one(&txn)
+        .await?;
+    let saved = match existing {
+        Some(x) if status_of(&x) == ExhibitorStatus::Withdrawn => {
+            let mut model: exhibitor::ActiveModel = x.into();
+            model.status = Set(ExhibitorStatus::Requested.as_str().to_owned());
+            model.staff_count = Set(new.staff_count);
+            model.roles_offered = Set(roles);
+            model.updated_at = Set(now);
+            model.update(&txn).await?
+        }
+        Some(x) => return Err(ServiceError::conflict(format!("this employer's stand at the fair is already {}", status_of(&x).as_str()))),
+        None => {
+            let inserted = exhibitor::ActiveModel {
+                id: Set(new_id()),
+                event_id: Set(event_id),
+                employer_id: Set(new.employer_id),
+                status: Set(ExhibitorStatus::Requested.as_str().to_owned()),
+                stand_label: Set(None),
+                staff_count: Set(new.staff_count),
+                roles_offered: Set(roles),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await;
+            match inserted {
+                Ok(x) => x,
+                Err(err) if is_unique_violation(&err) => {
+                    return Err(ServiceError::conflict("this employer already has a stand at the fair"));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    };
+    txn.commit().await?;
+    Ok(StandDetail { exhibitor: saved, employer })
+}
+
+/// Confirms a stand with its label, within the fair's `max_exhibitors`; tells the employer.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, exhibitor_id = %id))]
+pub async fn confirm(svc: &Services, event_id: Uuid, id: Uuid, stand_label: Text) -> ServiceResult<StandDetail> {
+    let txn = svc.db.write.begin().await?;
+    let event = fair(&txn, true, event_id, true).await?;
+    let x =
+        exhibitor::Entity::find_by_id(id).filter(exhibitor::Column::EventId.eq(event_id)).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    match status_of(&x) {
+        ExhibitorStatus::Requested => {}
+        ExhibitorStatus::Confirmed if x.stand_label.as_deref() == Some(stand_label.as_str()) => {
+            let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+            return Ok(StandDetail { exhibitor: x, employer });
+        }
+        status => return Err(ServiceError::conflict(format!("the stand is {}", status.as_str()))),
+    }
+    let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    if EmployerStatus::parse(&employer.status) != Ok(EmployerStatus::Approved) {
+        return Err(ServiceError::conflict("the employer is not approved"));
+    }
+    if let Some(max) = event.max_exhibitors {
+        let confirmed = exhibitor::Entity::find()
+            .filter(exhibitor::Column::EventId.eq(event_id))
+            .filter(exhibitor::Column::Status.eq(ExhibitorStatus::Confirmed.as_str()))
+            .count(&txn)
+            .await?;
+        if confirmed >= max.max(0) as u64 {
+            return Err(ServiceError::conflict(format!("the fair has all its {max} stands confirmed")));
+        }
+    }
+    let now = svc.clock.now();
+    let mut model: exhibitor::ActiveModel = x.into();
+    model.status = Set(ExhibitorStatus::Confirmed.as_str().to_owned());
+    model.stand_label = Set(Some(stand_label.into_string()));
+    model.updated_at = Set(now);
+    let confirmed = match model.update(&txn).await {
+        Ok(x) => x,
+        Err(err) if is_unique_violation(&err) => return Err(ServiceError::conflict("another stand at the fair has this label")),
+        Err(err) => return Err(err.into()),
+    };
+    if !employer.contact_email.is_empty() {
+        let shown = with_venues(svc, std::slice::from_ref(&event)).await?.pop().ok_or(ServiceError::NotFound)?;
+        let context = json!({
+            "person": {"name": employer.contact_name},
+            "employer": {"name": employer.name},
+            "event": {
+                "title": event.title,
+                "when": describe_span(shown.starts_at, shown.ends_at, shown.timezone),
+                "location": shown.location,
+                "url": shown.url,
+            },
+            "stand_label": confirmed.stand_label,
+        });
+        outbox::queue(
+            &txn,
+            vec![outbox::notice(svc.settings.public_url(), now, &employer.contact_email, MessageKind::StandConfirmed, context)],
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    svc.mail_wake.notify_one();
+    Ok(StandDetail { exhibitor: confirmed, employer })
+}
+
+/// Declines a stand (organisers) or withdraws it (its employer); either frees its label.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, exhibitor_id = %id, decision = ?decision))]
+pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, decision: StandDecision) -> ServiceResult<StandDetail> {
+    let txn = svc.db.write.begin().await?;
+    fair(&txn, actor.is_organiser(), event_id, false).await?;
+    let x =
+        exhibitor::Entity::find_by_id(id).filter(exhibitor::Column::EventId.eq(event_id)).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    match (decision, actor.role) {
+        (StandDecision::Decline, Role::Admin | Role::Organiser) => {}
+        (StandDecision::Withdraw, Role::Employer) if actor.employer_id == Some(x.employer_id) => {}
+        (_, Role::Employer) if actor.employer_id != Some(x.employer_id) => return Err(ServiceError::NotFound),
+        _ => return Err(ServiceError::Forbidden),
+    }
+    let next = match decision {
+        StandDecision::Decline => ExhibitorStatus::Declined,
+        StandDecision::Withdraw => ExhibitorStatus::Withdrawn,
+    };
+    let current = status_of(&x);
+    let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    if current == next {
+        return Ok(StandDetail { exhibitor: x, employer });
+    }
+    if !matches!(current, ExhibitorStatus::Requested | ExhibitorStatus::Confirmed) {
+        return Err(ServiceError::conflict(format!("the stand is {}", current.as_str())));
+    }
+    let mut model: exhibitor::ActiveModel = x.into();
+    model.status = Set(next.as_str().to_owned());
+    model.stand_label = Set(None);
+    model.updated_at = Set(svc.clock.now());
+    let saved = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(StandDetail { exhibitor: saved, employer })
+}
+
+/// Who will be at a fair: anyone sees the confirmed stands of approved employers; an employer's
+/// users also see their own booking; organisers see every booking.
+pub async fn list(svc: &Services, actor: Option<&Actor>, event_id: Uuid) -> ServiceResult<Vec<StandDetail>> {
+    let db = &svc.db.read;
+    fair(db, actor.is_some_and(Actor::is_organiser), event_id, false).await?;
+    let rows = exhibitor::Entity::find()
+        .filter(exhibitor::Column::EventId.eq(event_id))
+        .order_by_asc(exhibitor::Column::StandLabel)
+        .order_by_asc(exhibitor::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let employers: std::collections::HashMap<Uuid, Employer> = employer::Entity::find()
+        .filter(employer::Column::Id.is_in(rows.iter().map(|x| x.employer_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let organiser = actor.is_some_and(Actor::is_organiser);
+    let own = actor.and_then(|a| a.employer_id);
+    Ok(rows
+        .into_iter()
+        .filter_map(|x| {
+            let employer = employers.get(&x.employer_id)?.clone();
+            let public =
+                status_of(&x) == ExhibitorStatus::Confirmed && EmployerStatus::parse(&employer.status) == Ok(EmployerStatus::Approved);
+            (organiser || public || own == Some(x.employer_id)).then_some(StandDetail { exhibitor: x, employer })
+        })
+        .collect())
+}

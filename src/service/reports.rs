@@ -1,0 +1,152 @@
+//! Figures for the workforce team: how a campaign went, and what each school has had.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::engagements::employer_ids_of;
+use super::events::status_of;
+use super::schools::School;
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
+use crate::domain::{EventKind, EventStatus, ExhibitorStatus, LinkStatus, RegistrationStatus};
+use crate::store::entity::{campaign, event, exhibitor, registration, school, school_link};
+
+pub struct CampaignReport {
+    pub campaign_id: Uuid,
+    pub name: String,
+    /// Events by status (drafts included).
+    pub events: HashMap<&'static str, u64>,
+    /// Registrations by status.
+    pub registrations: HashMap<&'static str, u64>,
+    /// Attended ÷ (attended + no-show): of the places whose outcome is known, how many came.
+    pub attendance_rate: Option<f64>,
+    /// Employers with a confirmed stand at one of its fairs or taking part in one of its school
+    /// engagements.
+    pub employers_engaged: u64,
+    /// Schools where one of its school engagements has been held.
+    pub schools_reached: u64,
+}
+
+pub async fn campaign(svc: &Services, id: Uuid) -> ServiceResult<CampaignReport> {
+    let db = &svc.db.read;
+    let campaign = campaign::Entity::find_by_id(id).one(db).await?.ok_or(ServiceError::NotFound)?;
+    let events = event::Entity::find().filter(event::Column::CampaignId.eq(id)).all(db).await?;
+    let now = svc.clock.now();
+
+    let mut by_status: HashMap<&'static str, u64> = EventStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut employers: HashSet<Uuid> = HashSet::new();
+    let mut schools: HashSet<Uuid> = HashSet::new();
+    for e in &events {
+        let status = status_of(e);
+        *by_status.entry(status.as_str()).or_default() += 1;
+        let held = matches!(status, EventStatus::Published | EventStatus::Completed) && e.starts_at <= now;
+        if EventKind::parse(&e.kind) == Ok(EventKind::SchoolEngagement) && status != EventStatus::Cancelled {
+            employers.extend(employer_ids_of(e));
+            if held {
+                schools.extend(e.school_id);
+            }
+        }
+    }
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let mut registrations: HashMap<&'static str, u64> = RegistrationStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    for chunk in ids.chunks(500) {
+        let counts: Vec<(String, i64)> = registration::Entity::find()
+            .select_only()
+            .column(registration::Column::Status)
+            .column_as(registration::Column::Id.count(), "n")
+            .filter(registration::Column::EventId.is_in(chunk.iter().copied()))
+            .group_by(registration::Column::Status)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (status, n) in counts {
+            if let Ok(status) = RegistrationStatus::parse(&status) {
+                *registrations.entry(status.as_str()).or_default() += n.max(0) as u64;
+            }
+        }
+        let stands: Vec<Uuid> = exhibitor::Entity::find()
+            .select_only()
+            .column(exhibitor::Column::EmployerId)
+            .filter(exhibitor::Column::EventId.is_in(chunk.iter().copied()))
+            .filter(exhibitor::Column::Status.eq(ExhibitorStatus::Confirmed.as_str()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        employers.extend(stands);
+    }
+    let attended = registrations.get(RegistrationStatus::Attended.as_str()).copied().unwrap_or(0);
+    let no_show = registrations.get(RegistrationStatus::NoShow.as_str()).copied().unwrap_or(0);
+    let attendance_rate = (attended + no_show > 0).then(|| attended as f64 / (attended + no_show) as f64);
+    Ok(CampaignReport {
+        campaign_id: campaign.id,
+        name: campaign.name,
+        events: by_status,
+        registrations,
+        attendance_rate,
+        employers_engaged: employers.len() as u64,
+        schools_reached: schools.len() as u64,
+    })
+}
+
+pub struct SchoolReport {
+    pub school: School,
+    pub active_links: u64,
+    /// School engagements held there (published or completed, and started).
+    pub engagements_held: u64,
+    pub pupils_reached: u64,
+    /// Held engagements that met all four criteria of a meaningful encounter.
+    pub meaningful_encounters: u64,
+}
+
+/// Every school by name, with what it has had.
+pub async fn schools(svc: &Services, page: PageRequest) -> ServiceResult<Page<SchoolReport>> {
+    let db = &svc.db.read;
+    let total = school::Entity::find().count(db).await?;
+    let schools = school::Entity::find()
+        .order_by_asc(school::Column::Name)
+        .order_by_asc(school::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = schools.iter().map(|s| s.id).collect();
+    let links: HashMap<Uuid, i64> = school_link::Entity::find()
+        .select_only()
+        .column(school_link::Column::SchoolId)
+        .column_as(school_link::Column::Id.count(), "n")
+        .filter(school_link::Column::SchoolId.is_in(ids.iter().copied()))
+        .filter(school_link::Column::Status.eq(LinkStatus::Active.as_str()))
+        .group_by(school_link::Column::SchoolId)
+        .into_tuple::<(Uuid, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let now = svc.clock.now();
+    let engagements = event::Entity::find()
+        .filter(event::Column::SchoolId.is_in(ids.iter().copied()))
+        .filter(event::Column::Kind.eq(EventKind::SchoolEngagement.as_str()))
+        .filter(event::Column::Status.is_in([EventStatus::Published.as_str(), EventStatus::Completed.as_str()]))
+        .filter(event::Column::StartsAt.lte(now))
+        .all(db)
+        .await?;
+    let items = schools
+        .into_iter()
+        .map(|school| {
+            let held: Vec<&event::Model> = engagements.iter().filter(|e| e.school_id == Some(school.id)).collect();
+            let meaningful = held
+                .iter()
+                .filter(|e| [e.purpose_briefed, e.learning_outcomes, e.two_way_interaction, e.reflection].iter().all(|c| *c == Some(true)))
+                .count();
+            SchoolReport {
+                active_links: links.get(&school.id).copied().unwrap_or(0).max(0) as u64,
+                engagements_held: held.len() as u64,
+                pupils_reached: held.iter().filter_map(|e| e.pupils_reached).map(|n| n.max(0) as u64).sum(),
+                meaningful_encounters: meaningful as u64,
+                school,
+            }
+        })
+        .collect();
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}

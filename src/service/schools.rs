@@ -1,0 +1,134 @@
+//! Secondary schools, by their DfE URN.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+
+use super::employers::check_coordinates;
+use super::{Page, PageRequest, ServiceError, ServiceResult, Services, scope_school};
+use crate::domain::{Actor, EmailAddress, Postcode, Role, Text, Urn, new_id};
+use crate::store::entity::school;
+use crate::store::is_unique_violation;
+
+pub type School = school::Model;
+
+pub struct NewSchool {
+    pub urn: Urn,
+    pub name: Text,
+    pub address: Text,
+    pub postcode: Postcode,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub district: Option<Text>,
+    pub careers_leader_name: Option<Text>,
+    pub careers_leader_email: Option<EmailAddress>,
+}
+
+#[derive(Default)]
+pub struct SchoolChanges {
+    pub urn: Option<Urn>,
+    pub name: Option<Text>,
+    pub address: Option<Text>,
+    pub postcode: Option<Postcode>,
+    pub latitude: Option<Option<f64>>,
+    pub longitude: Option<Option<f64>>,
+    pub district: Option<Option<Text>>,
+    pub careers_leader_name: Option<Option<Text>>,
+    pub careers_leader_email: Option<Option<EmailAddress>>,
+}
+
+fn duplicate(err: sea_orm::DbErr) -> ServiceError {
+    if is_unique_violation(&err) { ServiceError::conflict("a school with this URN already exists") } else { err.into() }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(svc: &Services, new: NewSchool) -> ServiceResult<School> {
+    check_coordinates(new.latitude, new.longitude)?;
+    let now = svc.clock.now();
+    school::ActiveModel {
+        id: Set(new_id()),
+        urn: Set(new.urn.as_str().to_owned()),
+        name: Set(new.name.into_string()),
+        address: Set(new.address.into_string()),
+        postcode: Set(new.postcode.as_str().to_owned()),
+        latitude: Set(new.latitude),
+        longitude: Set(new.longitude),
+        district: Set(new.district.map(Text::into_string)),
+        careers_leader_name: Set(new.careers_leader_name.map(Text::into_string)),
+        careers_leader_email: Set(new.careers_leader_email.map(|e| e.as_str().to_owned())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&svc.db.write)
+    .await
+    .map_err(duplicate)
+}
+
+pub async fn get(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<School> {
+    scope_school(actor, id)?;
+    school::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+}
+
+/// Organisers list every school, by name (`q` matches the name or the URN); a school's users
+/// see their own alone.
+pub async fn list(svc: &Services, actor: &Actor, q: Option<String>, page: PageRequest) -> ServiceResult<Page<School>> {
+    let mut query = school::Entity::find();
+    match actor.role {
+        Role::Admin | Role::Organiser => {}
+        Role::School => query = query.filter(school::Column::Id.eq(actor.school_id.unwrap_or_default())),
+        Role::Employer => return Err(ServiceError::Forbidden),
+    }
+    if let Some(q) = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(Func::lower(Expr::col(school::Column::Name)).like(LikeExpr::new(pattern).escape('\\')))
+                .add(school::Column::Urn.eq(q)),
+        );
+    }
+    let total = query.clone().count(&svc.db.read).await?;
+    let items = query
+        .order_by_asc(school::Column::Name)
+        .order_by_asc(school::Column::Id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .all(&svc.db.read)
+        .await?;
+    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+}
+
+#[tracing::instrument(skip_all, fields(school_id = %id))]
+pub async fn update(svc: &Services, id: Uuid, changes: SchoolChanges) -> ServiceResult<School> {
+    let current = school::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
+    check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
+    let mut model: school::ActiveModel = current.into();
+    if let Some(v) = changes.urn {
+        model.urn = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = changes.name {
+        model.name = Set(v.into_string());
+    }
+    if let Some(v) = changes.address {
+        model.address = Set(v.into_string());
+    }
+    if let Some(v) = changes.postcode {
+        model.postcode = Set(v.as_str().to_owned());
+    }
+    if let Some(v) = changes.latitude {
+        model.latitude = Set(v);
+    }
+    if let Some(v) = changes.longitude {
+        model.longitude = Set(v);
+    }
+    if let Some(v) = changes.district {
+        model.district = Set(v.map(Text::into_string));
+    }
+    if let Some(v) = changes.careers_leader_name {
+        model.careers_leader_name = Set(v.map(Text::into_string));
+    }
+    if let Some(v) = changes.careers_leader_email {
+        model.careers_leader_email = Set(v.map(|e| e.as_str().to_owned()));
+    }
+    model.updated_at = Set(svc.clock.now());
+    model.update(&svc.db.write).await.map_err(duplicate)
+}
