@@ -227,6 +227,7 @@ impl TryFrom<EventCreate> for NewEvent {
         else {
             return Err(v.into_errors());
         };
+        v.finish()?;
         Ok(NewEvent {
             kind,
             title,

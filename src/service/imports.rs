@@ -71,7 +71,8 @@ fn rows<T>(bytes: &[u8], required: &[&str], mut read: impl FnMut(u64, &Row<'_>) 
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| ServiceError::invalid("file", format!("cannot be read as CSV: {e}")))?;
-        let line = record.position().map_or(0, csv::Position::line);
+        // The reader counts the line after the header as 1; people count the header as line 1.
+        let line = record.position().map_or(0, csv::Position::line) + 1;
         out.push(read(line, &Row { columns: &columns, record: &record }));
     }
     Ok(out)

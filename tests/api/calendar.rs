@@ -392,3 +392,57 @@ async fn the_public_feed_follows_changes_made_by_another_process() {
     let (_, third, _) = ics(&app, "/calendar/public.ics").await;
     assert_eq!(summaries(&third), vec!["Added elsewhere".to_owned()]);
 }
+
+#[tokio::test]
+async fn an_employer_feed_holds_its_confirmed_stands_and_school_engagements_only() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    let a = id(&app.create_employer(&organiser, "Alder Care", (51.7, 0.4)).await);
+    let b = id(&app.create_employer(&organiser, "Birch Care", (51.7, 0.4)).await);
+    let school = id(&app.create_school(&organiser, "100001", "Chelmer Academy", (51.71, 0.41)).await);
+    app.link(&organiser, &a, &school).await;
+
+    let stand = |employer: &str| json!({"employer_id": employer, "staff_count": 1, "roles_offered": []});
+    let confirmed_fair = id(&app.create_published_event(&organiser, json!({"title": "Confirmed fair"})).await);
+    let x = id(&app.post(&format!("/api/v1/events/{confirmed_fair}/exhibitors"), Some(&organiser), stand(&a)).await.json);
+    let confirm =
+        app.post(&format!("/api/v1/events/{confirmed_fair}/exhibitors/{x}/confirm"), Some(&organiser), json!({"stand_label": "C3"})).await;
+    confirm.assert_status(StatusCode::OK);
+    let requested_fair = id(&app.create_published_event(&organiser, json!({"title": "Requested fair"})).await);
+    app.post(&format!("/api/v1/events/{requested_fair}/exhibitors"), Some(&organiser), stand(&a)).await.assert_status(StatusCode::CREATED);
+    let others_fair = id(&app.create_published_event(&organiser, json!({"title": "Birch's fair"})).await);
+    let y = id(&app.post(&format!("/api/v1/events/{others_fair}/exhibitors"), Some(&organiser), stand(&b)).await.json);
+    app.post(&format!("/api/v1/events/{others_fair}/exhibitors/{y}/confirm"), Some(&organiser), json!({"stand_label": "D1"}))
+        .await
+        .assert_status(StatusCode::OK);
+    let talk = app
+        .create_published_event(
+            &organiser,
+            json!({"kind": "school_engagement", "title": "Careers talk", "max_exhibitors": null, "school_id": school, "employer_ids": [a],
+                   "activity": "careers_talk", "year_groups": [10], "expected_pupils": 30, "supervised": true}),
+        )
+        .await;
+
+    let own = app.member_token("employer", &a).await;
+    app.post(&format!("/api/v1/employers/{b}/feed"), Some(&own), json!({})).await.assert_problem(StatusCode::NOT_FOUND);
+    let made = app.post(&format!("/api/v1/employers/{a}/feed"), Some(&own), json!({})).await;
+    made.assert_status(StatusCode::CREATED);
+    let feed_url = made.json["feed_url"].as_str().unwrap_or_default().to_owned();
+    let path = feed_url.split_once("/calendar/").map(|(_, rest)| format!("/calendar/{rest}")).unwrap_or_default();
+    let (status, body, headers) = ics(&app, &path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/calendar")));
+    check_framing("employer-feed", &body);
+    let parsed = Parsed::read(&body);
+    assert_eq!(parsed.cal("METHOD").as_deref(), Some("PUBLISH"));
+    assert!(parsed.cal("X-WR-CALNAME").is_some_and(|n| n.contains("Alder Care")));
+    let mut titles: Vec<String> = (0..parsed.calendar.events.len()).map(|i| value(parsed.event(i), "SUMMARY")).collect();
+    titles.sort();
+    assert_eq!(titles, vec!["Careers talk".to_owned(), "Confirmed fair".to_owned()]);
+    assert!(body.contains(&format!("UID:{}@", id(&talk))));
+
+    // A new address retires the old one.
+    app.post(&format!("/api/v1/employers/{a}/feed"), Some(&organiser), json!({})).await.assert_status(StatusCode::CREATED);
+    assert_eq!(ics(&app, &path).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ics(&app, "/calendar/employers/nonsense.ics").await.0, StatusCode::NOT_FOUND);
+}

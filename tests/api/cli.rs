@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::database_url;
 
-fn carefair(db_url: &str) -> Command {
+pub fn carefair(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carefair"));
     cmd.arg("--config-dir")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))

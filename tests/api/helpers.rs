@@ -327,3 +327,68 @@ pub fn smtp_on(settings: &mut Settings, port: u16) {
     settings.mail.smtp.host = "127.0.0.1".into();
     settings.mail.smtp.port = port;
 }
+
+impl TestApp {
+    /// A user of one employer or school (`role` is `employer` or `school`), signed in.
+    pub async fn member_token(&self, role: &str, organisation_id: &str) -> String {
+        let admin = self.admin_token().await;
+        let email = format!("{role}-{}@carefair.test", uuid::Uuid::now_v7().simple());
+        let key = if role == "employer" { "employer_id" } else { "school_id" };
+        let body = json!({"email": email, "name": format!("A {role}"), "role": role, "password": PASSWORD, key: organisation_id});
+        self.post("/api/v1/users", Some(&admin), body).await.assert_status(StatusCode::CREATED);
+        self.login(&email, PASSWORD).await
+    }
+
+    /// An approved employer (organisers' employers are approved at once) at this position.
+    pub async fn create_employer(&self, token: &str, name: &str, position: (f64, f64)) -> Value {
+        let body = json!({
+            "name": name, "provider_type": "residential", "address": "1 High Street, Chelmsford", "postcode": "CM1 1AA",
+            "latitude": position.0, "longitude": position.1, "contact_name": "Pat Jones",
+            "contact_email": format!("{}@employer.test", uuid::Uuid::now_v7().simple()),
+        });
+        let answer = self.post("/api/v1/employers", Some(token), body).await;
+        answer.assert_status(StatusCode::CREATED);
+        answer.json
+    }
+
+    pub async fn create_school(&self, token: &str, urn: &str, name: &str, position: (f64, f64)) -> Value {
+        let body = json!({
+            "urn": urn, "name": name, "address": "School Lane, Chelmsford", "postcode": "CM2 0AA",
+            "latitude": position.0, "longitude": position.1, "careers_leader_name": "Sam Lee",
+            "careers_leader_email": format!("careers-{urn}@school.test"),
+        });
+        let answer = self.post("/api/v1/schools", Some(token), body).await;
+        answer.assert_status(StatusCode::CREATED);
+        answer.json
+    }
+
+    /// An active link between an employer and a school, made by an organiser.
+    pub async fn link(&self, organiser: &str, employer_id: &str, school_id: &str) -> Value {
+        let asked = self.post("/api/v1/school-links", Some(organiser), json!({"employer_id": employer_id, "school_id": school_id})).await;
+        asked.assert_status(StatusCode::CREATED);
+        let id = asked.json["id"].as_str().unwrap_or_default().to_owned();
+        let accepted = self.post(&format!("/api/v1/school-links/{id}/accept"), Some(organiser), json!({})).await;
+        accepted.assert_status(StatusCode::OK);
+        accepted.json
+    }
+
+    /// The kinds of the messages in the outbox, oldest first.
+    pub async fn outbox_kinds(&self) -> Vec<(String, String)> {
+        let admin = self.admin_token().await;
+        let answer = self.get("/api/v1/outbox?limit=200", Some(&admin)).await;
+        answer.assert_status(StatusCode::OK);
+        let mut items: Vec<(String, String)> = answer.json["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| (m["kind"].as_str().unwrap_or("").to_owned(), m["to"].as_str().unwrap_or("").to_owned()))
+            .collect();
+        items.sort();
+        items
+    }
+}
+
+/// The `id` of a created resource.
+pub fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_owned()
+}
