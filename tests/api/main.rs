@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod imports;
 mod mail;
+mod matrix;
 mod openapi;
 mod ops;
 mod organisations;
