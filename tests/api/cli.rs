@@ -188,3 +188,39 @@ fn listening_address(server: &mut std::process::Child) -> String {
     std::thread::spawn(move || for _ in lines {});
     address
 }
+
+#[tokio::test]
+async fn demo_loads_a_believable_set_once() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let out = carefair(&app.database_url).arg("demo").output().unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("4 fairs, 12 schools, 72 employers, 12 school links"), "{stdout}");
+    let (email, password) = stdout
+        .split_once("sign in as ")
+        .and_then(|(_, rest)| rest.trim().split_once(" with password "))
+        .unwrap_or_else(|| panic!("no sign-in in {stdout}"));
+    let organiser = app.login(email, password).await;
+
+    let campaign = app.get("/api/v1/campaigns", None).await;
+    assert_eq!(campaign.json["items"][0]["slug"], "gift-of-care");
+    let fairs = app.get("/api/v1/events?kind=recruitment_fair", None).await;
+    assert_eq!(fairs.json["total"], 4);
+    let first = fairs.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(app.get(&format!("/api/v1/events/{first}/exhibitors"), None).await.json.as_array().map(Vec::len), Some(10));
+    let employers = app.get("/api/v1/employers?provider_type=home_care", Some(&organiser)).await;
+    assert_eq!(employers.json["total"], 12);
+    let someone = employers.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let suggested = app.get(&format!("/api/v1/employers/{someone}/school-suggestions?limit=3"), Some(&organiser)).await;
+    assert_eq!(suggested.json.as_array().map(Vec::len), Some(3), "{}", suggested.text);
+    let links = app.get("/api/v1/school-links?status=active", Some(&organiser)).await;
+    assert_eq!(links.json["total"], 12);
+    let report = app
+        .get(&format!("/api/v1/reports/campaigns/{}", campaign.json["items"][0]["id"].as_str().unwrap_or_default()), Some(&organiser))
+        .await;
+    assert_eq!(report.json["registrations"]["confirmed"], 40);
+
+    let again = carefair(&app.database_url).arg("demo").output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already loaded"));
+    assert_eq!(app.get("/api/v1/events?kind=recruitment_fair", None).await.json["total"], 4);
+}

@@ -556,3 +556,49 @@ async fn the_file_transport_writes_eml_files() {
     let message = Received { to: vec![], data: raw };
     assert_imip(&message, "REQUEST", &id(&event), 0, "ann@example.org");
 }
+
+#[tokio::test]
+async fn organisations_are_told_of_approval_links_and_stands_in_plain_multipart_mail() {
+    let smtp = TestSmtp::start();
+    let app = mail_app(&smtp).await;
+    let organiser = app.organiser_token().await;
+    let body = json!({
+        "name": "Oak <Lodge> Care", "provider_type": "residential", "address": "1 High Street, Chelmsford", "postcode": "CM1 1AA",
+        "latitude": 51.7, "longitude": 0.4, "contact_name": "Priya Shah", "contact_email": "priya@oaklodge.example",
+        "user": {"email": "login@oaklodge.example", "name": "Priya", "password": crate::helpers::PASSWORD}
+    });
+    let employer = id(&app.post("/api/v1/employers/signup", None, body).await.json);
+    app.post(&format!("/api/v1/employers/{employer}/approve"), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+    let school = id(&app.create_school(&organiser, "100001", "Chelmer Academy", (51.71, 0.41)).await);
+    app.link(&organiser, &employer, &school).await;
+    let fair = id(&app.create_published_event(&organiser, json!({})).await);
+    let stand =
+        app.post(&format!("/api/v1/events/{fair}/exhibitors"), Some(&organiser), json!({"employer_id": employer, "staff_count": 2})).await;
+    app.post(&format!("/api/v1/events/{fair}/exhibitors/{}/confirm", id(&stand.json)), Some(&organiser), json!({"stand_label": "B7"}))
+        .await
+        .assert_status(StatusCode::OK);
+
+    let received = smtp.wait_for(4).await;
+    let subjects: Vec<(String, String)> =
+        received.iter().map(|m| (m.to.join(","), m.parsed().subject().unwrap_or_default().to_owned())).collect();
+    for want in [
+        ("priya@oaklodge.example", "Oak <Lodge> Care is approved for Gift of Care"),
+        ("careers-100001@school.test", "Oak <Lodge> Care would like to work with Chelmer Academy"),
+        ("priya@oaklodge.example", "Chelmer Academy accepted the link with Oak <Lodge> Care"),
+        ("priya@oaklodge.example", "Your stand at Chelmsford Care Jobs Fair is confirmed"),
+    ] {
+        assert!(subjects.contains(&(want.0.to_owned(), want.1.to_owned())), "{want:?} not in {subjects:#?}");
+    }
+    for message in &received {
+        let parsed = message.parsed();
+        assert_eq!(structure(&parsed), "multipart/alternative{text/plain,text/html}", "{}", message.text());
+        let html = parsed.body_html(0).unwrap_or_default().into_owned();
+        assert!(!html.contains("<Lodge>"), "escaped in HTML: {html}");
+    }
+    let confirmed = received
+        .iter()
+        .find(|m| m.parsed().subject().is_some_and(|s| s.contains("stand")))
+        .map(|m| m.parsed().body_text(0).unwrap_or_default().into_owned());
+    let confirmed = confirmed.unwrap_or_default();
+    assert!(confirmed.contains("stand B7") && confirmed.contains("Tuesday 5 January 2027, 10:00 to 13:00"), "{confirmed}");
+}
