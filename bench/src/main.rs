@@ -6,6 +6,7 @@ mod feed;
 mod mail;
 mod rush;
 mod server;
+mod suggestions;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,8 @@ enum Command {
     Feed(feed::Options),
     /// Mail: 5,000 invitations through a local SMTP server, against a plain SMTP client.
     Mail(mail::Options),
+    /// Employer–school suggestions at 5,000 × 5,000, against a full scan of the same data.
+    Suggestions(suggestions::Options),
 }
 
 #[tokio::main]
@@ -32,5 +35,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Rush(options) => rush::run(options).await,
         Command::Feed(options) => feed::run(options).await,
         Command::Mail(options) => mail::run(options).await,
+        Command::Suggestions(options) => suggestions::run(options).await,
     }
 }
