@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{Endpoint, EndpointExt, Route, Server};
+use poem::{Endpoint, EndpointExt, Route, Server, get, post};
 use tokio::sync::watch;
 
 use crate::api;
@@ -116,9 +116,17 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/calendar/registrations/:file", web::calendar::registration)
         .at("/calendar/campaigns/:file", web::calendar::campaign)
         .at("/calendar/employers/:file", web::calendar::employer)
+        .at("/", get(web::pages::index))
+        .at("/events/:id", get(web::pages::show_event))
+        .at("/events/:id/register", post(web::pages::register))
+        .at("/r/:token", get(web::pages::manage))
+        .at("/r/:token/cancel", get(web::pages::confirm_cancel).post(web::pages::cancel))
+        .at("/campaigns/:slug", get(web::pages::show_campaign))
+        .at("/employers/signup", get(web::pages::signup_form).post(web::pages::signup))
+        .at("/static/style.css", get(web::pages::stylesheet))
         .nest("/api/v1/openapi.json", spec)
         .nest("/api/docs", docs)
-        .nest("/", api)
+        .nest_no_strip("/api/v1", api)
         .catch_all_error(api::problem::catch_all)
         .data(services)
         .data(metrics)

@@ -180,7 +180,7 @@ impl TryFrom<EmployerCreate> for NewEmployer {
     }
 }
 
-fn parse_signup(input: EmployerSignup) -> Result<(NewEmployer, NewEmployerUser), ValidationErrors> {
+pub(crate) fn parse_signup(input: EmployerSignup) -> Result<(NewEmployer, NewEmployerUser), ValidationErrors> {
     let mut v = Validation::new();
     let employer = parse_create(input.employer, &mut v);
     let email = v.check("user.email", EmailAddress::parse(&input.user.email));

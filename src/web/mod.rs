@@ -1,3 +1,6 @@
-//! Everything served outside the JSON API: calendar files now, the HTML pages later.
+//! Everything served outside the JSON API: calendar files and the HTML pages.
 
 pub mod calendar;
+mod csrf;
+pub mod pages;
+mod templates;

@@ -21,3 +21,4 @@ mod school_links;
 mod smtp;
 mod stands;
 mod venues;
+mod web;

@@ -1,0 +1,468 @@
+//! The HTML pages (SPEC §5a): upcoming events, one event with its registration form, the
+//! manage page behind a registration's link, a campaign, and the employer signup form. Each
+//! handler reads the form, makes the same service call the API makes, and renders the outcome.
+
+use std::collections::HashMap;
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Form, Path, Query};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::csrf;
+use super::templates::{STYLESHEET, render};
+use crate::api::employers::{EmployerCreate, EmployerSignup, SignupUser, parse_signup};
+use crate::api::registrations::RegistrationCreate;
+use crate::domain::{EventKind, EventStatus, ProviderType, TimeZone, ValidationErrors, describe_span};
+use crate::service::events::{Event, EventFilter, status_of};
+use crate::service::registrar::{Person, RegisterRequest};
+use crate::service::registrations::{HeldRegistration, check_open, registration_status};
+use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, events, exhibitors, registrations, venues};
+
+const PER_PAGE: u64 = 20;
+
+/// Scripts are not used at all; styles come from our own stylesheet; forms post to us only.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn page(status: StatusCode, template: &str, context: Value, set_cookie: Option<String>) -> Response {
+    let body = match render(template, &context) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a page");
+            return Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body("Something went wrong on our side.");
+        }
+    };
+    let mut builder = Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .header("Content-Security-Policy", CSP)
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Referrer-Policy", "no-referrer")
+        .header(header::CACHE_CONTROL, "no-store");
+    if let Some(cookie) = set_cookie {
+        builder = builder.header(header::SET_COOKIE, cookie);
+    }
+    builder.body(body)
+}
+
+fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    page(status, "message.html", json!({"title": title, "text": text}), None)
+}
+
+fn not_found() -> Response {
+    message(StatusCode::NOT_FOUND, "Page not found", "We could not find that page. It may have been removed, or the link may be mistyped.")
+}
+
+fn failed(err: &ServiceError) -> Response {
+    match err {
+        ServiceError::NotFound => not_found(),
+        err => {
+            tracing::error!(error = %err, "a page failed");
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side. Please try again in a few minutes.",
+            )
+        }
+    }
+}
+
+fn expired_form() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "Please try again",
+        "This form had expired or did not come from this site, so nothing was sent. Go back, reload the page and send it again.",
+    )
+}
+
+fn secure(svc: &Services) -> bool {
+    svc.settings.public_url().starts_with("https://")
+}
+
+/// Field errors by field name, as the templates show them next to each field.
+fn errors_by_field(errors: &ValidationErrors) -> HashMap<String, String> {
+    let mut by_field = HashMap::new();
+    for e in &errors.0 {
+        by_field.entry(e.field.clone()).or_insert_with(|| e.message.clone());
+    }
+    by_field
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match EventKind::parse(kind) {
+        Ok(EventKind::RecruitmentFair) => "Recruitment fair",
+        Ok(EventKind::CampaignEvent) => "Campaign event",
+        Ok(EventKind::SchoolEngagement) => "School engagement",
+        Ok(EventKind::Training) => "Training",
+        Ok(EventKind::InformationSession) => "Information session",
+        Err(_) => "Event",
+    }
+}
+
+fn when(event: &Event) -> String {
+    let tz = TimeZone::parse(&event.timezone).unwrap_or(TimeZone::LONDON).tz();
+    describe_span(event.starts_at, event.ends_at, tz)
+}
+
+/// What a list shows of an event.
+fn summary(event: &Event) -> Value {
+    json!({
+        "id": event.id, "title": event.title, "kind": kind_label(&event.kind), "when": when(event),
+        "cancelled": status_of(event) == EventStatus::Cancelled,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct IndexQuery {
+    kind: Option<String>,
+    campaign: Option<String>,
+    page: Option<u64>,
+}
+
+/// `GET /`: upcoming published events, filtered by kind and campaign, 20 a page.
+#[handler]
+pub async fn index(svc: Data<&Services>, Query(q): Query<IndexQuery>) -> Response {
+    let kind = q.kind.as_deref().filter(|k| !k.is_empty()).and_then(|k| EventKind::parse(k).ok());
+    let campaign_list = match campaigns::list(&svc, PageRequest { limit: 200, offset: 0 }).await {
+        Ok(list) => list.items,
+        Err(err) => return failed(&err),
+    };
+    let campaign = q.campaign.as_deref().and_then(|slug| campaign_list.iter().find(|c| c.slug == slug));
+    let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
+    let filter = EventFilter { kind, campaign_id: campaign.map(|c| c.id), from: Some(svc.clock.now()), ..EventFilter::default() };
+    let found = match events::list(&svc, filter, PageRequest { limit: PER_PAGE, offset: (page_no - 1) * PER_PAGE }).await {
+        Ok(found) => found,
+        Err(err) => return failed(&err),
+    };
+    let pages = found.total.div_ceil(PER_PAGE).max(1);
+    let kinds: Vec<Value> = EventKind::ALL
+        .iter()
+        .filter(|k| **k != EventKind::SchoolEngagement)
+        .map(|k| json!({"value": k.as_str(), "label": kind_label(k.as_str()), "selected": Some(*k) == kind}))
+        .collect();
+    let campaigns: Vec<Value> =
+        campaign_list.iter().map(|c| json!({"slug": c.slug, "name": c.name, "selected": campaign.is_some_and(|s| s.id == c.id)})).collect();
+    let link = |n: u64| {
+        let mut parts = vec![format!("page={n}")];
+        if let Some(k) = kind {
+            parts.push(format!("kind={}", k.as_str()));
+        }
+        if let Some(c) = campaign {
+            parts.push(format!("campaign={}", c.slug));
+        }
+        format!("/?{}", parts.join("&"))
+    };
+    let context = json!({
+        "events": found.items.iter().map(summary).collect::<Vec<_>>(),
+        "total": found.total, "kinds": kinds, "campaigns": campaigns,
+        "page": page_no, "pages": pages,
+        "previous": (page_no > 1).then(|| link(page_no - 1)),
+        "next": (page_no < pages).then(|| link(page_no + 1)),
+    });
+    page(StatusCode::OK, "index.html", context, None)
+}
+
+/// Everything the event page shows about an event.
+async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceError> {
+    let venue = match event.venue_id {
+        Some(id) => Some(venues::get(svc, id).await?),
+        None => None,
+    };
+    let map_url = venue.as_ref().map(|v| match (v.latitude, v.longitude) {
+        (Some(lat), Some(lon)) => format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"),
+        _ => format!("https://www.openstreetmap.org/search?query={}", v.postcode.replace(' ', "+")),
+    });
+    let stands = if EventKind::parse(&event.kind) == Ok(EventKind::RecruitmentFair) {
+        exhibitors::list(svc, None, event.id).await?
+    } else {
+        Vec::new()
+    };
+    let stands: Vec<Value> = stands
+        .into_iter()
+        .map(|s| json!({"name": s.employer.name, "stand": s.exhibitor.stand_label, "roles": exhibitors::roles_of(&s.exhibitor), "website": s.employer.website}))
+        .collect();
+    let open = check_open(event, svc.clock.now());
+    let places_left = event.capacity.map(|c| (c - event.confirmed_count).max(0));
+    Ok(json!({
+        "id": event.id, "title": event.title, "kind": kind_label(&event.kind),
+        "paragraphs": event.description.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+        "when": when(event), "timezone": event.timezone,
+        "venue": venue.as_ref().map(|v| json!({"name": v.name, "address": v.address, "postcode": v.postcode, "accessibility": v.accessibility})),
+        "map_url": map_url, "online_url": event.online_url,
+        "cancelled": status_of(event) == EventStatus::Cancelled, "cancel_reason": event.cancel_reason,
+        "places_left": places_left, "full": places_left == Some(0),
+        "ics_url": format!("/calendar/events/{}.ics", event.id),
+        "exhibitors": stands,
+        "open": open.is_ok(),
+        "closed_reason": open.err().map(|e| match e { ServiceError::Conflict(m) => m, _ => String::new() }),
+    }))
+}
+
+async fn event_page(svc: &Services, req: &Request, id: Uuid, status: StatusCode, form: Value) -> Response {
+    let event = match events::get(svc, id, false).await {
+        Ok(event) => event,
+        Err(err) => return failed(&err),
+    };
+    let mut context = match event_context(svc, &event).await {
+        Ok(context) => context,
+        Err(err) => return failed(&err),
+    };
+    let csrf = csrf::token(req, secure(svc));
+    context["csrf"] = json!(csrf.token);
+    context["form"] = form;
+    page(status, "event.html", context, csrf.set_cookie)
+}
+
+/// `GET /events/{id}`: the event, who will be there, and the registration form.
+#[handler]
+pub async fn show_event(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<Uuid>() else { return not_found() };
+    event_page(&svc, req, id, StatusCode::OK, json!({"values": {}, "errors": {}})).await
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    postcode: String,
+    consent_marketing: Option<String>,
+}
+
+fn optional(s: &str) -> Option<String> {
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// `POST /events/{id}/register`: the form's outcome, or the form again with what was typed.
+#[handler]
+pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String>, Form(form): Form<RegisterForm>) -> Response {
+    let Ok(id) = id.parse::<Uuid>() else { return not_found() };
+    if !csrf::verify(req, &form.csrf) {
+        return expired_form();
+    }
+    let values = json!({"name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode, "consent_marketing": form.consent_marketing.is_some()});
+    let input = RegistrationCreate {
+        name: form.name.clone(),
+        email: form.email.clone(),
+        phone: optional(&form.phone),
+        postcode: optional(&form.postcode),
+        interests: Vec::new(),
+        consent_marketing: form.consent_marketing.is_some(),
+        source: Some("web".into()),
+    };
+    let person = match Person::try_from(input) {
+        Ok(person) => person,
+        Err(errors) => {
+            let form = json!({"values": values, "errors": errors_by_field(&errors)});
+            return event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, form).await;
+        }
+    };
+    match svc.registrar.register(RegisterRequest { event_id: id, person, idempotency: None }).await {
+        Ok(registered) => {
+            let event = match events::get(&svc, id, false).await {
+                Ok(event) => event,
+                Err(err) => return failed(&err),
+            };
+            let manage_path = registered.manage_url.rsplit_once("/r/").map(|(_, token)| format!("/r/{token}")).unwrap_or_default();
+            let context = json!({
+                "event": summary(&event), "status": registered.status, "position": registered.position,
+                "manage_url": manage_path, "ics_url": format!("/calendar/events/{id}.ics"),
+            });
+            page(StatusCode::CREATED, "registered.html", context, None)
+        }
+        Err(ServiceError::Conflict(problem)) => {
+            let problem = if problem.contains("already registered") {
+                "This email address already has a place (or a place on the waiting list) for this event. The email we sent has a link to manage it.".to_owned()
+            } else {
+                format!("Sorry, {problem}.")
+            };
+            event_page(&svc, req, id, StatusCode::CONFLICT, json!({"values": values, "errors": {}, "problem": problem})).await
+        }
+        Err(ServiceError::Invalid(errors)) => {
+            event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, json!({"values": values, "errors": errors_by_field(&errors)})).await
+        }
+        Err(err) => failed(&err),
+    }
+}
+
+fn held_context(held: &HeldRegistration, token: &str) -> Value {
+    let status = registration_status(&held.detail.registration);
+    json!({
+        "event": summary(&held.event), "status": status.as_str(), "position": held.detail.position,
+        "name": held.detail.candidate.name,
+        "cancelled": status == crate::domain::RegistrationStatus::Cancelled,
+        "ics_url": format!("/calendar/registrations/{token}.ics"),
+        "cancel_url": format!("/r/{token}/cancel"),
+        "manage_url": format!("/r/{token}"),
+    })
+}
+
+/// `GET /r/{token}`: the holder's place.
+#[handler]
+pub async fn manage(svc: Data<&Services>, Path(token): Path<String>) -> Response {
+    match registrations::held(&svc, &token).await {
+        Ok(held) => page(StatusCode::OK, "manage.html", held_context(&held, &token), None),
+        Err(err) => failed(&err),
+    }
+}
+
+/// `GET /r/{token}/cancel`: asks to confirm before cancelling.
+#[handler]
+pub async fn confirm_cancel(req: &Request, svc: Data<&Services>, Path(token): Path<String>) -> Response {
+    match registrations::held(&svc, &token).await {
+        Ok(held) => {
+            let csrf = csrf::token(req, secure(&svc));
+            let mut context = held_context(&held, &token);
+            context["csrf"] = json!(csrf.token);
+            page(StatusCode::OK, "cancel.html", context, csrf.set_cookie)
+        }
+        Err(err) => failed(&err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /r/{token}/cancel`: cancels, and shows the place as it now is.
+#[handler]
+pub async fn cancel(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+    if !csrf::verify(req, &form.csrf) {
+        return expired_form();
+    }
+    match registrations::cancel_by_token(&svc, &token).await {
+        Ok(held) => {
+            let mut context = held_context(&held, &token);
+            context["just_cancelled"] = json!(true);
+            page(StatusCode::OK, "manage.html", context, None)
+        }
+        Err(err) => failed(&err),
+    }
+}
+
+/// `GET /campaigns/{slug}`: the campaign, its upcoming events and its feed.
+#[handler]
+pub async fn show_campaign(svc: Data<&Services>, Path(slug): Path<String>) -> Response {
+    let campaign = match campaigns::get_by_slug(&svc, &slug).await {
+        Ok(campaign) => campaign,
+        Err(err) => return failed(&err),
+    };
+    let filter = EventFilter { campaign_id: Some(campaign.id), from: Some(svc.clock.now()), ..EventFilter::default() };
+    let found = match events::list(&svc, filter, PageRequest { limit: 200, offset: 0 }).await {
+        Ok(found) => found,
+        Err(err) => return failed(&err),
+    };
+    let feed = format!("{}/calendar/campaigns/{}.ics", svc.settings.public_url(), campaign.slug);
+    let webcal = feed.replacen("https://", "webcal://", 1).replacen("http://", "webcal://", 1);
+    let context = json!({
+        "name": campaign.name, "description": campaign.description,
+        "starts_on": campaign.starts_on.format("%-d %B %Y").to_string(), "ends_on": campaign.ends_on.format("%-d %B %Y").to_string(),
+        "events": found.items.iter().map(summary).collect::<Vec<_>>(),
+        "feed_url": feed, "webcal_url": webcal,
+    });
+    page(StatusCode::OK, "campaign.html", context, None)
+}
+
+fn provider_types(selected: &str) -> Vec<Value> {
+    ProviderType::ALL
+        .iter()
+        .map(|p| json!({"value": p.as_str(), "label": p.as_str().replace('_', " "), "selected": p.as_str() == selected}))
+        .collect()
+}
+
+/// `GET /employers/signup`
+#[handler]
+pub async fn signup_form(req: &Request, svc: Data<&Services>) -> Response {
+    let csrf = csrf::token(req, secure(&svc));
+    let context = json!({"csrf": csrf.token, "values": {}, "errors": {}, "provider_types": provider_types("")});
+    page(StatusCode::OK, "signup.html", context, csrf.set_cookie)
+}
+
+#[derive(Deserialize, serde::Serialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    provider_type: String,
+    #[serde(default)]
+    cqc_location_id: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    postcode: String,
+    #[serde(default)]
+    website: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_email: String,
+    #[serde(default)]
+    user_name: String,
+    #[serde(default)]
+    user_email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /employers/signup`: a pending employer and its first user, or the form again with each
+/// problem next to its field and everything typed kept (but the password).
+#[handler]
+pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<SignupForm>) -> Response {
+    if !csrf::verify(req, &form.csrf) {
+        return expired_form();
+    }
+    let input = EmployerSignup {
+        employer: EmployerCreate {
+            name: form.name.clone(),
+            provider_type: form.provider_type.clone(),
+            cqc_location_id: optional(&form.cqc_location_id),
+            address: form.address.clone(),
+            postcode: form.postcode.clone(),
+            latitude: None,
+            longitude: None,
+            website: optional(&form.website),
+            contact_name: form.contact_name.clone(),
+            contact_email: form.contact_email.clone(),
+        },
+        user: SignupUser { email: form.user_email.clone(), name: form.user_name.clone(), password: form.password.clone() },
+    };
+    let again = |status: StatusCode, errors: HashMap<String, String>, problem: Option<String>| {
+        let csrf = csrf::token(req, secure(&svc));
+        let mut values = serde_json::to_value(&form).unwrap_or_default();
+        values["password"] = json!("");
+        let context = json!({"csrf": csrf.token, "values": values, "errors": errors, "problem": problem, "provider_types": provider_types(&form.provider_type)});
+        page(status, "signup.html", context, csrf.set_cookie)
+    };
+    let (employer, user) = match parse_signup(input) {
+        Ok(parsed) => parsed,
+        Err(errors) => return again(StatusCode::UNPROCESSABLE_ENTITY, errors_by_field(&errors), None),
+    };
+    match employers::sign_up(&svc, employer, user).await {
+        Ok(created) => page(StatusCode::CREATED, "signed_up.html", json!({"name": created.name}), None),
+        Err(ServiceError::Conflict(_)) => again(
+            StatusCode::CONFLICT,
+            HashMap::new(),
+            Some("An employer with this CQC location id, or a user with this sign-in email, is already registered.".into()),
+        ),
+        Err(ServiceError::Invalid(errors)) => again(StatusCode::UNPROCESSABLE_ENTITY, errors_by_field(&errors), None),
+        Err(err) => failed(&err),
+    }
+}
+
+/// `GET /static/style.css`
+#[handler]
+pub fn stylesheet() -> Response {
+    Response::builder().content_type("text/css; charset=utf-8").header(header::CACHE_CONTROL, "public, max-age=3600").body(STYLESHEET)
+}

@@ -1,0 +1,51 @@
+//! The page templates of `templates/web/`, built into the binary. Every `.html` template escapes
+//! every value it shows.
+
+use std::sync::LazyLock;
+
+use minijinja::Environment;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+const SOURCES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/web/layout.html")),
+    ("form.html", include_str!("../../templates/web/form.html")),
+    ("index.html", include_str!("../../templates/web/index.html")),
+    ("event.html", include_str!("../../templates/web/event.html")),
+    ("registered.html", include_str!("../../templates/web/registered.html")),
+    ("manage.html", include_str!("../../templates/web/manage.html")),
+    ("cancel.html", include_str!("../../templates/web/cancel.html")),
+    ("campaign.html", include_str!("../../templates/web/campaign.html")),
+    ("signup.html", include_str!("../../templates/web/signup.html")),
+    ("signed_up.html", include_str!("../../templates/web/signed_up.html")),
+    ("message.html", include_str!("../../templates/web/message.html")),
+];
+
+/// The stylesheet, served at `/static/style.css`.
+pub const STYLESHEET: &str = include_str!("../../templates/web/style.css");
+
+static PAGES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in SOURCES {
+        env.add_template(name, source).map_err(|e| format!("template {name}: {e}"))?;
+    }
+    Ok(env)
+});
+
+/// Renders one page.
+pub fn render(name: &str, context: &impl Serialize) -> Result<String, String> {
+    let env = PAGES.as_ref().map_err(Clone::clone)?;
+    let template = env.get_template(name).map_err(|e| format!("{name}: {e}"))?;
+    template.render(Serde(context)).map_err(|e| format!("rendering {name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_page_template_compiles() {
+        for (name, _) in super::SOURCES {
+            let env = super::PAGES.as_ref().unwrap_or_else(|e| panic!("{e}"));
+            env.get_template(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}
