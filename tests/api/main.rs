@@ -3,6 +3,7 @@
 //! database when DATABASE_URL is set).
 
 mod auth;
+mod browser;
 mod calendar;
 mod campaigns;
 mod cli;
