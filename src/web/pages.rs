@@ -90,6 +90,30 @@ fn errors_by_field(errors: &ValidationErrors) -> HashMap<String, String> {
     by_field
 }
 
+/// The problems as the summary at the top of a form lists them: each with its field's label.
+fn summary_of(errors: &HashMap<String, String>) -> Vec<Value> {
+    let label = |field: &str| match field {
+        "name" => "Name",
+        "email" => "Email address",
+        "phone" => "Phone number",
+        "postcode" => "Postcode",
+        "provider_type" => "Kind of care",
+        "cqc_location_id" => "CQC location id",
+        "address" => "Address",
+        "website" => "Website",
+        "contact_name" => "Contact name",
+        "contact_email" => "Contact email",
+        "user.name" => "Your name",
+        "user.email" => "Sign-in email",
+        "user.password" => "Password",
+        _ => "",
+    };
+    let mut items: Vec<Value> =
+        errors.iter().map(|(field, message)| json!({"field": field, "label": label(field), "message": message})).collect();
+    items.sort_by_key(|v| v["field"].as_str().unwrap_or_default().to_owned());
+    items
+}
+
 fn kind_label(kind: &str) -> &'static str {
     match EventKind::parse(kind) {
         Ok(EventKind::RecruitmentFair) => "Recruitment fair",
@@ -211,6 +235,9 @@ async fn event_page(svc: &Services, req: &Request, id: Uuid, status: StatusCode,
     };
     let csrf = csrf::token(req, secure(svc));
     context["csrf"] = json!(csrf.token);
+    if let Some(errors) = form.get("errors").and_then(|e| serde_json::from_value::<HashMap<String, String>>(e.clone()).ok()) {
+        context["summary"] = json!(summary_of(&errors));
+    }
     context["form"] = form;
     page(status, "event.html", context, csrf.set_cookie)
 }
@@ -442,7 +469,8 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
         let csrf = csrf::token(req, secure(&svc));
         let mut values = serde_json::to_value(&form).unwrap_or_default();
         values["password"] = json!("");
-        let context = json!({"csrf": csrf.token, "values": values, "errors": errors, "problem": problem, "provider_types": provider_types(&form.provider_type)});
+        let summary = summary_of(&errors);
+        let context = json!({"csrf": csrf.token, "values": values, "errors": errors, "summary": summary, "problem": problem, "provider_types": provider_types(&form.provider_type)});
         page(status, "signup.html", context, csrf.set_cookie)
     };
     let (employer, user) = match parse_signup(input) {

@@ -40,7 +40,8 @@ struct Browser {
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
-    async fn start(width: u32) -> Option<Self> {
+    /// A phone-sized (360 px, by Chrome's device emulation) or desktop-sized browser.
+    async fn start(phone: bool) -> Option<Self> {
         let Some(chromedriver) =
             ["chromedriver", "/usr/bin/chromedriver"].into_iter().find(|p| Command::new(p).arg("--version").output().is_ok())
         else {
@@ -63,7 +64,11 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let mut options = json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", format!("--window-size={width},900")]});
+        let mut options =
+            json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"]});
+        if phone {
+            options["mobileEmulation"] = json!({"deviceMetrics": {"width": 360, "height": 780, "pixelRatio": 1.0}});
+        }
         if std::path::Path::new("/usr/bin/chromium").exists() {
             options["binary"] = json!("/usr/bin/chromium");
         }
@@ -142,7 +147,7 @@ impl Browser {
 
 #[tokio::test]
 async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
-    let Some(browser) = Browser::start(360).await else { return };
+    let Some(browser) = Browser::start(true).await else { return };
     let app = TestApp::spawn().await;
     let organiser = app.organiser_token().await;
     let campaign = id_of(&app.create_campaign(&organiser, "gift-of-care").await);
@@ -224,4 +229,13 @@ async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
     browser.screenshot("signed-up").await;
     browser.close().await;
     app.login("sam.login@willow.example", "a-long-password").await;
+
+    // The same pages read on a desktop.
+    let Some(desktop) = Browser::start(false).await else { return };
+    desktop.goto(&app.url(&format!("/events/{fair}"))).await;
+    assert!(desktop.text().await.contains("Who will be there"));
+    desktop.screenshot("desktop-event").await;
+    desktop.goto(&app.url("/")).await;
+    desktop.screenshot("desktop-home").await;
+    desktop.close().await;
 }
