@@ -87,6 +87,17 @@ impl From<Event> for EventView {
 
 list_of!(EventList, EventView);
 
+impl EventView {
+    /// What the caller may see: a school's risk-assessment reference is for organisers (who
+    /// plan the engagement) only.
+    fn for_viewer(mut self, auth: &OptionalAuth) -> Self {
+        if !auth.is_organiser() {
+            self.engagement.risk_assessment_ref = None;
+        }
+        self
+    }
+}
+
 /// A new event; it starts as a draft.
 #[derive(Object, serde::Deserialize)]
 pub struct EventCreate {
@@ -337,16 +348,27 @@ impl EventsApi {
             return Err(v.into_errors().into());
         };
         v.finish()?;
-        let filter = EventFilter { kind, campaign_id: campaign.0, status, from, to, q: q.0, include_unpublished: auth.is_organiser() };
+        let filter = EventFilter {
+            kind,
+            campaign_id: campaign.0,
+            status,
+            from,
+            to,
+            q: q.0,
+            include_unpublished: auth.is_organiser(),
+            ..EventFilter::default()
+        };
         let list = events::list(&self.svc, filter, page).await?;
-        Ok(EventListAnswer::Ok(Json(list.into())))
+        let mut list: EventList = list.into();
+        list.items = list.items.into_iter().map(|e| e.for_viewer(&auth)).collect();
+        Ok(EventListAnswer::Ok(Json(list)))
     }
 
     /// One event. Drafts are visible to organisers only.
     #[oai(path = "/events/:id", method = "get", operation_id = "get_event")]
     async fn get(&self, auth: OptionalAuth, id: Path<Uuid>) -> Result<EventAnswer, ApiError> {
         let event = events::get(&self.svc, id.0, auth.is_organiser()).await?;
-        Ok(EventAnswer::Ok(Json(event.into())))
+        Ok(EventAnswer::Ok(Json(EventView::from(event).for_viewer(&auth))))
     }
 
     /// Change an event (organisers). Changing the time, place or title of a published event

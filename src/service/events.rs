@@ -57,6 +57,9 @@ pub struct EventChanges {
 #[derive(Default)]
 pub struct EventFilter {
     pub kind: Option<EventKind>,
+    /// Leaves one kind out (the public pages leave out school engagements, which are for the
+    /// school's own pupils).
+    pub except_kind: Option<EventKind>,
     pub campaign_id: Option<Uuid>,
     pub status: Option<EventStatus>,
     pub from: Option<DateTime<Utc>>,
@@ -198,6 +201,9 @@ pub async fn list(svc: &Services, filter: EventFilter, page: PageRequest) -> Ser
     }
     if let Some(kind) = filter.kind {
         cond = cond.add(event::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(kind) = filter.except_kind {
+        cond = cond.add(event::Column::Kind.ne(kind.as_str()));
     }
     if let Some(campaign_id) = filter.campaign_id {
         cond = cond.add(event::Column::CampaignId.eq(campaign_id));

@@ -155,7 +155,13 @@ pub async fn index(svc: Data<&Services>, Query(q): Query<IndexQuery>) -> Respons
     };
     let campaign = q.campaign.as_deref().and_then(|slug| campaign_list.iter().find(|c| c.slug == slug));
     let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
-    let filter = EventFilter { kind, campaign_id: campaign.map(|c| c.id), from: Some(svc.clock.now()), ..EventFilter::default() };
+    let filter = EventFilter {
+        kind,
+        except_kind: Some(EventKind::SchoolEngagement),
+        campaign_id: campaign.map(|c| c.id),
+        from: Some(svc.clock.now()),
+        ..EventFilter::default()
+    };
     let found = match events::list(&svc, filter, PageRequest { limit: PER_PAGE, offset: (page_no - 1) * PER_PAGE }).await {
         Ok(found) => found,
         Err(err) => return failed(&err),
@@ -384,7 +390,12 @@ pub async fn show_campaign(svc: Data<&Services>, Path(slug): Path<String>) -> Re
         Ok(campaign) => campaign,
         Err(err) => return failed(&err),
     };
-    let filter = EventFilter { campaign_id: Some(campaign.id), from: Some(svc.clock.now()), ..EventFilter::default() };
+    let filter = EventFilter {
+        campaign_id: Some(campaign.id),
+        except_kind: Some(EventKind::SchoolEngagement),
+        from: Some(svc.clock.now()),
+        ..EventFilter::default()
+    };
     let found = match events::list(&svc, filter, PageRequest { limit: 200, offset: 0 }).await {
         Ok(found) => found,
         Err(err) => return failed(&err),

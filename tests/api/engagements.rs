@@ -88,6 +88,14 @@ async fn outcomes_are_recorded_after_the_day_by_the_school_and_counted_in_the_re
     let mut body = engagement(&x, &[&employer]);
     body["campaign_id"] = json!(campaign);
     let talk = id_of(&app.create_published_event(&organiser, body).await);
+    // The school's risk-assessment reference is for organisers; the public pages leave school
+    // engagements out (they are for the school's own pupils).
+    assert_eq!(app.get(&format!("/api/v1/events/{talk}"), Some(&organiser)).await.json["risk_assessment_ref"], "RA-14");
+    let public = app.get(&format!("/api/v1/events/{talk}"), None).await;
+    assert!(public.json["risk_assessment_ref"].is_null() && public.json["activity"] == "careers_talk", "{}", public.text);
+    assert!(app.get("/api/v1/events", None).await.json["items"][0]["risk_assessment_ref"].is_null());
+    let home = app.client.get(app.url("/")).send().await.unwrap_or_else(|e| panic!("{e}")).text().await.unwrap_or_default();
+    assert!(home.contains("Upcoming events") && !home.contains("Careers in care"), "{home}");
     let outcome = json!({"pupils_reached": 57, "meaningful": {"purpose_briefed": true, "learning_outcomes": true, "two_way_interaction": true, "reflection": true}});
     let path = format!("/api/v1/events/{talk}/outcome");
     app.post(&path, Some(&organiser), outcome.clone()).await.assert_problem(StatusCode::CONFLICT);
