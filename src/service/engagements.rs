@@ -75,6 +75,15 @@ pub(crate) async fn apply(
             let field = if plan.activity.is_some() { "activity" } else { "employer_ids" };
             return Err(ServiceError::invalid(field, "is only for a school_engagement"));
         }
+        if !before.is_empty() || !creating {
+            // A draft that stops being a school engagement keeps none of its details.
+            engagement_employer::Entity::delete_many().filter(engagement_employer::Column::EventId.eq(event_id)).exec(txn).await?;
+            for column in [&mut model.activity, &mut model.employer_ids, &mut model.year_groups, &mut model.risk_assessment_ref] {
+                *column = Set(None);
+            }
+            model.expected_pupils = Set(None);
+            model.supervised = Set(None);
+        }
         return Ok(());
     }
     let Some(school_id) = school_id else { return Err(ServiceError::invalid("school_id", "is required for a school_engagement")) };

@@ -73,6 +73,10 @@ async fn an_engagement_takes_employers_from_active_links_only() {
     let changed = app.patch(&format!("/api/v1/events/{id}"), Some(&organiser), json!({"employer_ids": [linked, asked]})).await;
     changed.assert_invalid(&["employer_ids"]);
     assert_eq!(app.get(&format!("/api/v1/events/{id}"), Some(&organiser)).await.json["employer_ids"], json!([linked]));
+    // A draft that becomes a fair keeps none of the engagement's details.
+    let fair = app.patch(&format!("/api/v1/events/{id}"), Some(&organiser), json!({"kind": "recruitment_fair", "school_id": null})).await;
+    fair.assert_status(StatusCode::OK);
+    assert!(fair.json["activity"].is_null() && fair.json["employer_ids"].is_null() && fair.json["supervised"].is_null(), "{}", fair.text);
 }
 
 #[tokio::test]
