@@ -87,26 +87,36 @@ impl Browser {
         Some(Self { http, session, shots, _driver: driver })
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    async fn try_command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, Value> {
         let url = format!("{}/session/{}{path}", self._driver.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(body) = body {
             req = req.json(&body);
         }
         let answer: Value = req.send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_else(|e| panic!("{e}"));
-        if answer["value"]["error"].is_string() {
-            panic!("webdriver {path}: {answer}");
-        }
-        answer["value"].clone()
+        if answer["value"]["error"].is_string() { Err(answer) } else { Ok(answer["value"].clone()) }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_command(method, path, body).await.unwrap_or_else(|answer| panic!("webdriver {path}: {answer}"))
     }
 
     async fn goto(&self, url: &str) {
         self.command(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
     }
 
+    /// The element `css` selects, waiting up to five seconds for a page still loading.
     async fn find(&self, css: &str) -> String {
-        let found = self.command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
-        found[ELEMENT].as_str().unwrap_or_else(|| panic!("no {css}")).to_owned()
+        let query = json!({"using": "css selector", "value": css});
+        for _ in 0..50 {
+            if let Ok(found) = self.try_command(reqwest::Method::POST, "/element", Some(query.clone())).await
+                && let Some(id) = found[ELEMENT].as_str()
+            {
+                return id.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no element {css} on the page")
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -124,10 +134,24 @@ impl Browser {
         self.command(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or_default().to_owned()
     }
 
-    /// The page's visible text.
-    async fn text(&self) -> String {
-        let body = self.find("body").await;
-        self.command(reqwest::Method::GET, &format!("/element/{body}/text"), None).await.as_str().unwrap_or_default().to_owned()
+    /// The page's visible text once it holds `needle` (a click that submits a form starts a
+    /// navigation the browser may not have finished), or after five seconds whatever it holds.
+    async fn text_with(&self, needle: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..50 {
+            let body = self.try_command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": "body"}))).await;
+            if let Ok(body) = body
+                && let Some(id) = body[ELEMENT].as_str()
+                && let Ok(found) = self.try_command(reqwest::Method::GET, &format!("/element/{id}/text"), None).await
+            {
+                text = found.as_str().unwrap_or_default().to_owned();
+                if text.contains(needle) {
+                    return text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        text
     }
 
     async fn screenshot(&self, name: &str) {
@@ -165,33 +189,34 @@ async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
         .await;
 
     browser.goto(&app.url("/")).await;
-    assert!(browser.text().await.contains("Chelmsford Care Jobs Fair"));
+    assert!(browser.text_with("Chelmsford Care Jobs Fair").await.contains("Chelmsford Care Jobs Fair"));
     browser.screenshot("home").await;
     browser.goto(&app.url("/campaigns/gift-of-care")).await;
-    assert!(browser.text().await.contains("Subscribe in your calendar"));
+    assert!(browser.text_with("Subscribe in your calendar").await.contains("Subscribe in your calendar"));
     browser.screenshot("campaign").await;
 
     // Book a place.
     browser.goto(&app.url(&format!("/events/{fair}"))).await;
-    let page = browser.text().await;
+    let page = browser.text_with("Oak Lodge Care").await;
     assert!(page.contains("Oak Lodge Care") && page.contains("Tuesday 5 January 2027, 10:00 to 13:00"), "{page}");
     browser.screenshot("event").await;
     browser.type_into("#f-name", "Ann Lee").await;
     browser.type_into("#f-email", "ann@example.org").await;
     browser.click("#f-consent_marketing").await;
     browser.click("form[action$='/register'] button[type=submit]").await;
-    let booked = browser.text().await;
+    let booked = browser.text_with("Your place is booked").await;
     assert!(booked.contains("Your place is booked"), "{booked}");
     browser.screenshot("registered").await;
 
     // Manage it, and cancel.
     browser.click("a[href^='/r/']").await;
-    assert!(browser.text().await.contains("Booked"));
+    assert!(browser.text_with("Your booking").await.contains("Booked"));
     browser.screenshot("manage").await;
     browser.click("a[href$='/cancel']").await;
+    assert!(browser.text_with("Cancel your place?").await.contains("Yes, cancel my place"));
     browser.screenshot("cancel").await;
     browser.click("button.warning").await;
-    let cancelled = browser.text().await;
+    let cancelled = browser.text_with("Your place is cancelled").await;
     assert!(cancelled.contains("Your place is cancelled"), "{cancelled}");
     let listed = app.get(&format!("/api/v1/events/{fair}/registrations?status=cancelled"), Some(&organiser)).await;
     assert_eq!(listed.json["total"], 1);
@@ -217,14 +242,14 @@ async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
     browser.type_into("[id='f-user.email']", "sam.login@willow.example").await;
     browser.type_into("[id='f-user.password']", "a-long-password").await;
     browser.click("form[action='/employers/signup'] button[type=submit]").await;
-    let wrong = browser.text().await;
+    let wrong = browser.text_with("There is a problem").await;
     assert!(wrong.contains("There is a problem") && wrong.contains("valid UK postcode"), "{wrong}");
     assert!(browser.source().await.contains(r#"value="Willow Care""#), "what was typed is kept");
     browser.screenshot("signup-error").await;
     browser.type_into("#f-postcode", "CM8 2AA").await;
     browser.type_into("[id='f-user.password']", "a-long-password").await;
     browser.click("form[action='/employers/signup'] button[type=submit]").await;
-    let done = browser.text().await;
+    let done = browser.text_with("Thank you for signing up").await;
     assert!(done.contains("Thank you for signing up"), "{done}");
     browser.screenshot("signed-up").await;
     browser.close().await;
@@ -233,7 +258,7 @@ async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
     // The same pages read on a desktop.
     let Some(desktop) = Browser::start(false).await else { return };
     desktop.goto(&app.url(&format!("/events/{fair}"))).await;
-    assert!(desktop.text().await.contains("Who will be there"));
+    assert!(desktop.text_with("Who will be there").await.contains("Who will be there"));
     desktop.screenshot("desktop-event").await;
     desktop.goto(&app.url("/")).await;
     desktop.screenshot("desktop-home").await;
