@@ -27,6 +27,11 @@ use crate::store::entity::{candidate, event, registration};
 
 /// Messages claimed in one round.
 const BATCH: u64 = 200;
+/// How long a round may wait for a registration rush in this process to pause, and how often it
+/// looks. The worker and the registration writer share the CPU; a message can wait a moment, the
+/// people waiting for their place should not.
+const RUSH_HOLD: StdDuration = StdDuration::from_secs(2);
+const RUSH_STEP: StdDuration = StdDuration::from_millis(50);
 /// How long a claim holds. Far longer than a round can take (every SMTP command times out well
 /// before), so a live worker's messages are never claimed twice.
 const LEASE_MINUTES: i64 = 10;
@@ -66,6 +71,10 @@ impl MailWorker {
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            let held = std::time::Instant::now();
+            while self.svc.registrar.is_busy() && held.elapsed() < RUSH_HOLD && !*shutdown.borrow() {
+                tokio::time::sleep(RUSH_STEP).await;
             }
             let claimed = match self.run_once().await {
                 Ok(n) => n,

@@ -90,6 +90,17 @@ struct Job {
 #[derive(Clone)]
 pub struct Registrar {
     tx: mpsc::Sender<Job>,
+    /// Registrations handed over and not yet answered.
+    in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a registration as in flight until it is answered, however that ends.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 struct Writer {
@@ -121,11 +132,18 @@ impl Registrar {
             // Without the thread every registration answers 500 ("writer has stopped"); say why.
             tracing::error!(error = %err, "could not start the registration writer");
         }
-        Self { tx }
+        Self { tx, in_flight: Default::default() }
+    }
+
+    /// Whether registrations are waiting for the writer or being written: a rush is on.
+    pub fn is_busy(&self) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     /// Registers one person, answering once the registration is committed.
     pub async fn register(&self, request: RegisterRequest) -> ServiceResult<Registered> {
+        self.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _counted = InFlight(&self.in_flight);
         let (reply, answer) = oneshot::channel();
         self.tx.send(Job { request, reply }).await.map_err(|_| anyhow::anyhow!("the registration writer has stopped"))?;
         answer.await.map_err(|_| anyhow::anyhow!("the registration writer dropped a request"))?
