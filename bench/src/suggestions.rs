@@ -12,7 +12,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use carefair::domain::LinkStatus;
 use carefair::domain::geo::{LatLon, distance_km};
+use carefair::service::suggestions::LINK_PENALTY_KM;
 use carefair::store::entity::{school, school_link};
 use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
@@ -120,7 +122,7 @@ async fn full_scan(db: &sea_orm::DatabaseConnection, here: LatLon, linked: &[Uui
         .select_only()
         .column(school_link::Column::SchoolId)
         .column_as(school_link::Column::Id.count(), "n")
-        .filter(school_link::Column::Status.eq("active"))
+        .filter(school_link::Column::Status.eq(LinkStatus::Active.as_str()))
         .group_by(school_link::Column::SchoolId)
         .into_tuple::<(Uuid, i64)>()
         .all(db)
@@ -132,7 +134,7 @@ async fn full_scan(db: &sea_orm::DatabaseConnection, here: LatLon, linked: &[Uui
         .filter(|s| !linked.contains(&s.id))
         .filter_map(|s| {
             let d = distance_km(here, LatLon { lat: s.latitude?, lon: s.longitude? });
-            Some((d + 2.0 * counts.get(&s.id).copied().unwrap_or(0) as f64, d, s.id))
+            Some((d + LINK_PENALTY_KM * counts.get(&s.id).copied().unwrap_or(0) as f64, d, s.id))
         })
         .collect();
     scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));

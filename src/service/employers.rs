@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::auth::{Password, hash_password, new_token};
 use super::outbox::{self, MessageKind};
+use super::venues::check_coordinates;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services, scope_employer};
 use crate::domain::{Actor, CqcLocationId, EmailAddress, EmployerStatus, Postcode, ProviderType, Role, Text, Url, new_id};
 use crate::store::entity::{employer, user};
@@ -58,14 +59,6 @@ pub struct EmployerFilter {
 
 pub fn status_of(e: &Employer) -> EmployerStatus {
     EmployerStatus::parse(&e.status).unwrap_or(EmployerStatus::Pending)
-}
-
-pub(crate) fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -> ServiceResult<()> {
-    if latitude.is_some() != longitude.is_some() {
-        let missing = if latitude.is_none() { "latitude" } else { "longitude" };
-        return Err(ServiceError::invalid(missing, "latitude and longitude go together"));
-    }
-    Ok(())
 }
 
 fn active_model(new: NewEmployer, status: EmployerStatus, now: chrono::DateTime<chrono::Utc>) -> employer::ActiveModel {
@@ -148,7 +141,7 @@ pub async fn list(svc: &Services, actor: &Actor, filter: EmployerFilter, page: P
         query = query.filter(employer::Column::ProviderType.eq(provider_type.as_str()));
     }
     if let Some(q) = filter.q.filter(|q| !q.trim().is_empty()) {
-        let pattern = format!("%{}%", q.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = crate::store::like_containing(&q.trim().to_lowercase());
         query = query.filter(Func::lower(Expr::col(employer::Column::Name)).like(LikeExpr::new(pattern).escape('\\')));
     }
     let total = query.clone().count(&svc.db.read).await?;

@@ -216,7 +216,7 @@ pub async fn list(svc: &Services, filter: EventFilter, page: PageRequest) -> Ser
         cond = cond.add(event::Column::StartsAt.lt(to));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        let pattern = crate::store::like_containing(&q.to_lowercase());
         cond = cond.add(
             Condition::any()
                 .add(Expr::expr(Func::lower(Expr::col(event::Column::Title))).like(LikeExpr::new(pattern.clone()).escape('\\')))
@@ -233,10 +233,6 @@ pub async fn list(svc: &Services, filter: EventFilter, page: PageRequest) -> Ser
         .all(&svc.db.read)
         .await?;
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Loads an event for a change, locking its row on PostgreSQL so concurrent changes to one event

@@ -4,7 +4,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
-use super::employers::check_coordinates;
+use super::venues::check_coordinates;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services, scope_school};
 use crate::domain::{Actor, EmailAddress, Postcode, Role, Text, Urn, new_id};
 use crate::store::entity::school;
@@ -79,7 +79,7 @@ pub async fn list(svc: &Services, actor: &Actor, q: Option<String>, page: PageRe
         Role::Employer => return Err(ServiceError::Forbidden),
     }
     if let Some(q) = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = crate::store::like_containing(&q);
         query = query.filter(
             sea_orm::Condition::any()
                 .add(Func::lower(Expr::col(school::Column::Name)).like(LikeExpr::new(pattern).escape('\\')))

@@ -33,7 +33,8 @@ pub struct VenueChanges {
     pub accessibility: Option<Option<Text>>,
 }
 
-fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -> ServiceResult<()> {
+/// Latitude and longitude come as a pair (venues, employers and schools alike).
+pub(crate) fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -> ServiceResult<()> {
     if latitude.is_some() != longitude.is_some() {
         let missing = if latitude.is_none() { "latitude" } else { "longitude" };
         return Err(ServiceError::invalid(missing, "latitude and longitude go together"));

@@ -92,6 +92,12 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
 }
 
+/// A `LIKE` pattern matching values that contain `text`, with `%`, `_` and `\` in it taken
+/// literally (use with `ESCAPE '\'`).
+pub fn like_containing(text: &str) -> String {
+    format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// Rows per INSERT when writing many: well inside SQLite's limit on bound values.
 const INSERT_CHUNK: usize = 500;
 
