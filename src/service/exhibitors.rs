@@ -131,15 +131,14 @@ pub async fn confirm(svc: &Services, event_id: Uuid, id: Uuid, stand_label: Text
     let event = fair(&txn, true, event_id, true).await?;
     let x =
         exhibitor::Entity::find_by_id(id).filter(exhibitor::Column::EventId.eq(event_id)).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     match status_of(&x) {
         ExhibitorStatus::Requested => {}
         ExhibitorStatus::Confirmed if x.stand_label.as_deref() == Some(stand_label.as_str()) => {
-            let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
             return Ok(StandDetail { exhibitor: x, employer });
         }
         status => return Err(ServiceError::conflict(format!("the stand is {}", status.as_str()))),
     }
-    let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if EmployerStatus::parse(&employer.status) != Ok(EmployerStatus::Approved) {
         return Err(ServiceError::conflict("the employer is not approved"));
     }
