@@ -18,11 +18,13 @@ use crate::middleware;
 use crate::ops::{self, Metrics};
 use crate::service::mail_worker::MailWorker;
 use crate::service::{Services, auth, reminders};
-use crate::store::Db;
+use crate::store::{self, Db};
 use crate::web;
 
 /// How long a shutdown waits for requests in flight before it gives up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often SQLite's write-ahead log is copied back into the database (`store::checkpoint_wal`).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// A bound, migrated, ready-to-run server.
 pub struct Application {
@@ -67,7 +69,10 @@ impl Application {
     /// flight finish (up to 30 s) and lets the mail worker finish the round it is in.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let mut background = vec![tokio::spawn(reminders::run(self.services.clone(), stopped.clone()))];
+        let mut background = vec![
+            tokio::spawn(reminders::run(self.services.clone(), stopped.clone())),
+            tokio::spawn(store::checkpoint_wal(self.services.db.clone(), CHECKPOINT_EVERY, stopped.clone())),
+        ];
         if self.services.settings.mail.run_worker {
             background.push(tokio::spawn(MailWorker::new(self.services.clone(), self.mailer).run(stopped)));
         }

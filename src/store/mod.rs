@@ -27,14 +27,20 @@ impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         if url.starts_with("sqlite:") {
             ensure_sqlite_dir(url)?;
-            let read = Database::connect(sqlite_options(url, max_connections)).await?;
-            let write = Database::connect(sqlite_options(url, 1)).await?;
+            let read = Database::connect(sqlite_options(url, max_connections, false)).await?;
+            let write = Database::connect(sqlite_options(url, 1, true)).await?;
             Ok(Self { read, write })
         } else {
             let mut opts = ConnectOptions::new(url.to_owned());
-            opts.max_connections(max_connections).connect_timeout(Duration::from_secs(10)).sqlx_logging(false).map_sqlx_postgres_pool_opts(
-                |o| o.after_connect(|_, _| Box::pin(async { nodelay::set_on_all_sockets().map_err(sea_orm::sqlx::Error::Io) })),
-            );
+            // A connection is pinged before use only after sitting idle (sqlx pings on every checkout by
+            // default, one more round trip for each transaction of a rush).
+            opts.max_connections(max_connections)
+                .connect_timeout(Duration::from_secs(10))
+                .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
+                .sqlx_logging(false)
+                .map_sqlx_postgres_pool_opts(|o| {
+                    o.after_connect(|_, _| Box::pin(async { nodelay::set_on_all_sockets().map_err(sea_orm::sqlx::Error::Io) }))
+                });
             let pool = Database::connect(opts).await?;
             Ok(Self { read: pool.clone(), write: pool })
         }
@@ -59,16 +65,59 @@ impl Db {
     }
 }
 
-fn sqlite_options(url: &str, max_connections: u32) -> ConnectOptions {
+/// A PostgreSQL connection idle this long is pinged before it is used again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
+/// Rows buffered between SQLite's thread and the task reading them: a registration batch's
+/// RETURNING in one go.
+const ROW_BUFFER: usize = 512;
+
+fn sqlite_options(url: &str, max_connections: u32, writer: bool) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.max_connections(max_connections).min_connections(1).sqlx_logging(false).map_sqlx_sqlite_opts(|o| {
-        o.create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-    });
+    // A file's connection does not go stale, so it is not pinged each time it is taken from the
+    // pool (sqlx's default: one more round trip to SQLite's thread for every transaction).
+    opts.max_connections(max_connections).min_connections(1).test_before_acquire(false).sqlx_logging(false).map_sqlx_sqlite_opts(
+        move |o| {
+            let o = o
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                // Statement journals (a multi-row insert that may fail halfway needs one) stay in
+                // memory instead of a temporary file opened and written for each batch.
+                .pragma("temp_store", "memory")
+                // Rows come back from SQLite's thread through a bounded channel; at sqlx's default of
+                // 50 the thread stops and waits several times while a batch's RETURNING is read.
+                .row_buffer_size(ROW_BUFFER);
+            // The writer never checkpoints: `checkpoint_wal` does, beside it.
+            if writer { o.pragma("wal_autocheckpoint", "0") } else { o }
+        },
+    );
     opts
+}
+
+/// Copies SQLite's write-ahead log back into the database file every `every`, from a reading
+/// connection, until `stop` turns true; on PostgreSQL it returns at once.
+///
+/// Left to itself SQLite checkpoints inside the commit that crosses 1,000 pages of log, and waits
+/// for the disk there: during a registration rush that stalled one batch in ten, and every
+/// request waiting behind it. Here the checkpoint runs on another connection while the writer
+/// goes on (a passive checkpoint never blocks it), and the log restarts from the beginning once
+/// a checkpoint has caught up.
+pub async fn checkpoint_wal(db: Db, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if db.backend() != DbBackend::Sqlite {
+        return;
+    }
+    while !*stop.borrow() {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+        if let Err(err) = db.read.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            tracing::warn!(error = %err, "checkpointing the database log failed");
+        }
+    }
 }
 
 /// `sqlite://var/carefair.db` must work on a fresh checkout, where `var/` does not exist yet.
