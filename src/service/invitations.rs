@@ -82,6 +82,7 @@ pub async fn invite(svc: &Services, event_id: Uuid, recipients: Vec<Recipient>, 
     }
     let mut invitations = Vec::with_capacity(recipients.len());
     let mut messages = Vec::with_capacity(recipients.len());
+    let mut subjects = outbox::Subjects::default();
     for recipient in &recipients {
         let id = new_id();
         let (token, token_hash) = new_token();
@@ -104,7 +105,7 @@ pub async fn invite(svc: &Services, event_id: Uuid, recipients: Vec<Recipient>, 
             "decline_url": rsvp_url(public_url, &token, Answer::Decline),
             "message": message.as_ref().map(Text::as_str),
         });
-        messages.push(outbox::message(public_url, now, recipient.email.as_str(), MessageKind::Invitation, &event.title, payload));
+        messages.push(subjects.message(public_url, now, recipient.email.as_str(), MessageKind::Invitation, &event.title, payload));
     }
     insert_all(&txn, invitations).await?;
     outbox::queue(&txn, messages).await?;

@@ -21,7 +21,7 @@ use crate::store::entity::{candidate, event, outbox, registration};
 pub type OutboxMessage = outbox::Model;
 
 /// What a message is about; it names the templates the worker renders it from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageKind {
     Invitation,
     RegistrationConfirmed,
@@ -117,24 +117,55 @@ pub fn message(
     event_title: &str,
     payload: Value,
 ) -> outbox::ActiveModel {
-    let context = json!({"event": {"title": event_title}, "position": payload.get("position")});
-    pending(public_url, now, to, kind, &context, payload)
+    Subjects::default().message(public_url, now, to, kind, event_title, payload)
+}
+
+/// Subjects of messages about events, each rendered once per kind and title: whoever queues
+/// many messages at once (a batch of registrations, a thousand invitations) keeps one of these
+/// for the batch instead of rendering the same subject for every row.
+#[derive(Default)]
+pub struct Subjects(std::collections::HashMap<(MessageKind, String), String>);
+
+impl Subjects {
+    /// As `message`, with the subject rendered at most once per kind and title.
+    pub fn message(
+        &mut self,
+        public_url: &str,
+        now: DateTime<Utc>,
+        to: &str,
+        kind: MessageKind,
+        event_title: &str,
+        payload: Value,
+    ) -> outbox::ActiveModel {
+        let subject = match self.0.get(&(kind, event_title.to_owned())) {
+            Some(subject) => subject.clone(),
+            None => {
+                let subject = subject(kind, &json!({"event": {"title": event_title}}));
+                self.0.insert((kind, event_title.to_owned()), subject.clone());
+                subject
+            }
+        };
+        pending(public_url, now, to, kind, subject, payload)
+    }
 }
 
 /// A pending outbox row about an organisation rather than a person's place at an event
 /// (employer approved, school links, stands): everything its templates show is in `context`,
 /// kept in the payload, so the worker renders it without reading the database.
 pub fn notice(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind, context: Value) -> outbox::ActiveModel {
-    let payload = json!({ "context": context });
-    pending(public_url, now, to, kind, &context, payload)
+    let subject = subject(kind, &context);
+    pending(public_url, now, to, kind, subject, json!({ "context": context }))
 }
 
-fn pending(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind, context: &Value, payload: Value) -> outbox::ActiveModel {
-    let id = new_id();
-    let subject = templates().and_then(|t| t.subject(kind.as_str(), context)).unwrap_or_else(|err| {
+fn subject(kind: MessageKind, context: &Value) -> String {
+    templates().and_then(|t| t.subject(kind.as_str(), context)).unwrap_or_else(|err| {
         tracing::error!(error = %err, "rendering a subject");
         kind.as_str().replace('_', " ")
-    });
+    })
+}
+
+fn pending(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind, subject: String, payload: Value) -> outbox::ActiveModel {
+    let id = new_id();
     outbox::ActiveModel {
         id: Set(id),
         to_address: Set(to.to_owned()),

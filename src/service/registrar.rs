@@ -20,7 +20,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
     Statement, TransactionTrait,
@@ -83,13 +83,50 @@ pub struct Registered {
 
 struct Job {
     request: RegisterRequest,
+    prepared: Prepared,
     reply: oneshot::Sender<ServiceResult<Registered>>,
+}
+
+/// What a registration needs that does not depend on the decision: its manage token and the
+/// candidate row in case the email is new. (Its id is made by the writer: ids are in time
+/// order, and the organisers' lists show registrations in the order the writer took them.) Made on the handler's task, in parallel,
+/// so that the one writer does as little per registration as it can.
+struct Prepared {
+    token_hash: String,
+    manage_url: String,
+    candidate: candidate::ActiveModel,
+}
+
+impl Prepared {
+    fn new(public_url: &str, person: &Person, now: DateTime<Utc>) -> Self {
+        let (token, token_hash) = new_token();
+        Self {
+            token_hash,
+            manage_url: manage_url(public_url, &token),
+            candidate: candidate::ActiveModel {
+                id: Set(new_id()),
+                email: Set(person.email.as_str().to_owned()),
+                name: Set(person.name.as_str().to_owned()),
+                phone: Set(person.phone.as_ref().map(|p| p.as_str().to_owned())),
+                postcode: Set(person.postcode.as_ref().map(|p| p.as_str().to_owned())),
+                interests: Set(serde_json::Value::from(person.interests.clone()).to_string()),
+                consent_marketing: Set(person.consent_marketing),
+                consent_at: Set(person.consent_marketing.then_some(now)),
+                source: Set(person.source.as_ref().map(|s| s.as_str().to_owned())),
+                erased_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            },
+        }
+    }
 }
 
 /// The handle through which requests reach the writer task.
 #[derive(Clone)]
 pub struct Registrar {
     tx: mpsc::Sender<Job>,
+    clock: std::sync::Arc<dyn Clock>,
+    public_url: std::sync::Arc<str>,
     /// Registrations handed over and not yet answered.
     in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -120,7 +157,7 @@ impl Registrar {
     /// connection may be polled from any runtime while both run.
     pub fn spawn(db: Db, clock: std::sync::Arc<dyn Clock>, settings: &Settings, mail_wake: std::sync::Arc<tokio::sync::Notify>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let writer = Writer { db, clock, public_url: settings.public_url().to_owned(), mail_wake };
+        let writer = Writer { db, clock: clock.clone(), public_url: settings.public_url().to_owned(), mail_wake };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
         let started = runtime.map_err(anyhow::Error::from).and_then(|runtime| {
             std::thread::Builder::new()
@@ -132,7 +169,7 @@ impl Registrar {
             // Without the thread every registration answers 500 ("writer has stopped"); say why.
             tracing::error!(error = %err, "could not start the registration writer");
         }
-        Self { tx, in_flight: Default::default() }
+        Self { tx, clock, public_url: settings.public_url().into(), in_flight: Default::default() }
     }
 
     /// Whether registrations are waiting for the writer or being written: a rush is on.
@@ -144,8 +181,9 @@ impl Registrar {
     pub async fn register(&self, request: RegisterRequest) -> ServiceResult<Registered> {
         self.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let _counted = InFlight(&self.in_flight);
+        let prepared = Prepared::new(&self.public_url, &request.person, self.clock.now());
         let (reply, answer) = oneshot::channel();
-        self.tx.send(Job { request, reply }).await.map_err(|_| anyhow::anyhow!("the registration writer has stopped"))?;
+        self.tx.send(Job { request, prepared, reply }).await.map_err(|_| anyhow::anyhow!("the registration writer has stopped"))?;
         answer.await.map_err(|_| anyhow::anyhow!("the registration writer dropped a request"))?
     }
 }
@@ -159,9 +197,9 @@ impl Writer {
     }
 
     async fn process(&self, jobs: Vec<Job>) {
-        let requests: Vec<&RegisterRequest> = jobs.iter().map(|j| &j.request).collect();
+        let all: Vec<&Job> = jobs.iter().collect();
         let started = std::time::Instant::now();
-        let decided = self.decide(&requests).await;
+        let decided = self.decide(&all).await;
         tracing::debug!(size = jobs.len(), ms = started.elapsed().as_secs_f64() * 1000.0, "registration batch");
         match decided {
             Ok(results) => {
@@ -174,7 +212,7 @@ impl Writer {
             Err(err) if jobs.len() > 1 => {
                 tracing::warn!(error = %err, size = jobs.len(), "registration batch failed; retrying one by one");
                 for job in jobs {
-                    let result = match self.decide(&[&job.request]).await {
+                    let result = match self.decide(&[&job]).await {
                         Ok(mut results) => results.pop().unwrap_or_else(|| Err(anyhow::anyhow!("no result").into())),
                         Err(err) => Err(err),
                     };
@@ -190,9 +228,10 @@ impl Writer {
     }
 
     /// Decides and writes a batch in one transaction; the results are in request order.
-    #[tracing::instrument(skip_all, fields(size = requests.len()))]
-    async fn decide(&self, requests: &[&RegisterRequest]) -> ServiceResult<Vec<ServiceResult<Registered>>> {
+    #[tracing::instrument(skip_all, fields(size = jobs.len()))]
+    async fn decide(&self, jobs: &[&Job]) -> ServiceResult<Vec<ServiceResult<Registered>>> {
         let now = self.clock.now();
+        let requests: Vec<&RegisterRequest> = jobs.iter().map(|j| &j.request).collect();
         let txn = self.db.write.begin().await?;
         let mut results: Vec<Option<ServiceResult<Registered>>> = requests.iter().map(|_| None).collect();
 
@@ -220,29 +259,35 @@ impl Writer {
             }
         }
 
-        let followers = self.replay_idempotent(&txn, requests, &mut results).await?;
+        let followers = self.replay_idempotent(&txn, &requests, &mut results).await?;
         let pending: Vec<usize> = (0..requests.len()).filter(|i| results[*i].is_none() && !followers.contains_key(i)).collect();
-        let candidates = self.upsert_candidates(&txn, requests, &pending, now).await?;
+        let candidates = upsert_candidates(&txn, jobs, &pending, now).await?;
 
-        let candidate_ids: Vec<Uuid> = candidates.values().copied().collect();
-        let mut live: HashSet<(Uuid, Uuid)> = registration::Entity::find()
-            .filter(registration::Column::EventId.is_in(event_ids))
-            .filter(registration::Column::CandidateId.is_in(candidate_ids))
-            .filter(registration::Column::Status.ne(RegistrationStatus::Cancelled.as_str()))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|r| (r.event_id, r.candidate_id))
-            .collect();
+        // Only someone who was a candidate before this batch can hold a live registration
+        // already; in a rush of new people there is nobody to look up.
+        let mut live: HashSet<(Uuid, Uuid)> = if candidates.existing.is_empty() {
+            HashSet::new()
+        } else {
+            registration::Entity::find()
+                .filter(registration::Column::EventId.is_in(event_ids))
+                .filter(registration::Column::CandidateId.is_in(candidates.existing))
+                .filter(registration::Column::Status.ne(RegistrationStatus::Cancelled.as_str()))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|r| (r.event_id, r.candidate_id))
+                .collect()
+        };
 
         let mut registrations = Vec::new();
         let mut tokens = Vec::new();
         let mut messages = Vec::new();
+        let mut subjects = outbox::Subjects::default();
         let mut replays = Vec::new();
         let mut touched: HashSet<Uuid> = HashSet::new();
         for i in pending {
-            let request = requests[i];
-            let Some(&candidate_id) = candidates.get(request.person.email.as_str()) else {
+            let (request, prepared) = (&jobs[i].request, &jobs[i].prepared);
+            let Some(&candidate_id) = candidates.ids.get(request.person.email.as_str()) else {
                 results[i] = Some(Err(anyhow::anyhow!("candidate {} was not stored", request.person.email).into()));
                 continue;
             };
@@ -254,13 +299,12 @@ impl Writer {
             touched.insert(event.id);
             let (status, seq, position) = take_place(event);
             let id = new_id();
-            let (token, token_hash) = new_token();
             let registered = Registered {
                 id,
                 event_id: event.id,
                 status: status.as_str().to_owned(),
                 position,
-                manage_url: manage_url(&self.public_url, &token),
+                manage_url: prepared.manage_url.clone(),
             };
             registrations.push(registration::ActiveModel {
                 id: Set(id),
@@ -271,14 +315,18 @@ impl Writer {
                 created_at: Set(now),
                 updated_at: Set(now),
             });
-            tokens.push(registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(id), created_at: Set(now) });
+            tokens.push(registration_token::ActiveModel {
+                token_hash: Set(prepared.token_hash.clone()),
+                registration_id: Set(id),
+                created_at: Set(now),
+            });
             let kind = match status {
                 RegistrationStatus::Confirmed => MessageKind::RegistrationConfirmed,
                 _ => MessageKind::RegistrationWaitlisted,
             };
             let payload =
                 serde_json::json!({"registration_id": id, "event_id": event.id, "position": position, "manage_url": registered.manage_url});
-            messages.push(outbox::message(&self.public_url, now, request.person.email.as_str(), kind, &event.title, payload));
+            messages.push(subjects.message(&self.public_url, now, request.person.email.as_str(), kind, &event.title, payload));
             if let Some(key) = &request.idempotency {
                 replays.push(idempotency_key::ActiveModel {
                     event_id: Set(event.id),
@@ -362,64 +410,74 @@ impl Writer {
         }
         Ok(followers)
     }
+}
 
-    /// Finds or creates the candidates of the pending requests in one statement, returning
-    /// their ids by email. Marketing consent, once given, is recorded with its time.
-    async fn upsert_candidates(
-        &self,
-        txn: &DatabaseTransaction,
-        requests: &[&RegisterRequest],
-        pending: &[usize],
-        now: DateTime<Utc>,
-    ) -> ServiceResult<HashMap<String, Uuid>> {
-        let mut seen = HashSet::new();
-        let mut rows = Vec::new();
-        let mut consenting = HashSet::new();
-        for &i in pending {
-            let person = &requests[i].person;
-            if person.consent_marketing {
-                consenting.insert(person.email.as_str().to_owned());
+/// The candidates of a batch: ids by email, and which of them were candidates before it.
+struct StoredCandidates {
+    ids: HashMap<String, Uuid>,
+    existing: Vec<Uuid>,
+}
+
+/// Finds or creates the candidates of the pending requests in one statement. Marketing consent,
+/// once given, is recorded with its time.
+async fn upsert_candidates(
+    txn: &DatabaseTransaction,
+    jobs: &[&Job],
+    pending: &[usize],
+    now: DateTime<Utc>,
+) -> ServiceResult<StoredCandidates> {
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    let mut offered: HashSet<Uuid> = HashSet::new();
+    let mut consenting = HashSet::new();
+    for &i in pending {
+        let person = &jobs[i].request.person;
+        if person.consent_marketing {
+            consenting.insert(person.email.as_str());
+        }
+        if seen.insert(person.email.as_str()) {
+            let row = jobs[i].prepared.candidate.clone();
+            if let sea_orm::ActiveValue::Set(id) = row.id {
+                offered.insert(id);
             }
-            if !seen.insert(person.email.as_str()) {
-                continue;
-            }
-            rows.push(candidate::ActiveModel {
-                id: Set(new_id()),
-                email: Set(person.email.as_str().to_owned()),
-                name: Set(person.name.as_str().to_owned()),
-                phone: Set(person.phone.as_ref().map(|p| p.as_str().to_owned())),
-                postcode: Set(person.postcode.as_ref().map(|p| p.as_str().to_owned())),
-                interests: Set(serde_json::Value::from(person.interests.clone()).to_string()),
-                consent_marketing: Set(person.consent_marketing),
-                consent_at: Set(person.consent_marketing.then_some(now)),
-                source: Set(person.source.as_ref().map(|s| s.as_str().to_owned())),
-                erased_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
+            rows.push(row);
         }
-        if rows.is_empty() {
-            return Ok(HashMap::new());
-        }
-        // An existing candidate keeps the details they first gave: anyone can register with any
-        // email, so a registration must not overwrite someone's name or phone number. The no-op
-        // update makes RETURNING hand back existing rows as well as new ones.
-        let stored = candidate::Entity::insert_many(rows)
-            .on_conflict(OnConflict::column(candidate::Column::Email).update_column(candidate::Column::UpdatedAt).to_owned())
-            .exec_with_returning(txn)
-            .await?;
-        let newly_consenting: Vec<Uuid> =
-            stored.iter().filter(|c| !c.consent_marketing && consenting.contains(&c.email)).map(|c| c.id).collect();
-        if !newly_consenting.is_empty() {
-            candidate::Entity::update_many()
-                .col_expr(candidate::Column::ConsentMarketing, Expr::value(true))
-                .col_expr(candidate::Column::ConsentAt, Expr::value(now))
-                .filter(candidate::Column::Id.is_in(newly_consenting))
-                .exec(txn)
-                .await?;
-        }
-        Ok(stored.into_iter().map(|c| (c.email, c.id)).collect())
     }
+    let mut stored = StoredCandidates { ids: HashMap::new(), existing: Vec::new() };
+    if rows.is_empty() {
+        return Ok(stored);
+    }
+    // An existing candidate keeps the details they first gave: anyone can register with any
+    // email, so a registration must not overwrite someone's name or phone number. The no-op
+    // update makes RETURNING hand back existing rows as well as new ones; a returned id that is
+    // not the one offered is someone who was there before.
+    let mut insert = candidate::Entity::insert_many(rows)
+        .on_conflict(OnConflict::column(candidate::Column::Email).update_column(candidate::Column::UpdatedAt).to_owned())
+        .into_query();
+    insert.returning(Query::returning().columns([candidate::Column::Id, candidate::Column::Email, candidate::Column::ConsentMarketing]));
+    let returned = txn.query_all(&insert).await?;
+    let mut newly_consenting = Vec::new();
+    for row in returned {
+        let id: Uuid = row.try_get("", "id")?;
+        let email: String = row.try_get("", "email")?;
+        let consent: bool = row.try_get("", "consent_marketing")?;
+        if !offered.contains(&id) {
+            stored.existing.push(id);
+        }
+        if !consent && consenting.contains(email.as_str()) {
+            newly_consenting.push(id);
+        }
+        stored.ids.insert(email, id);
+    }
+    if !newly_consenting.is_empty() {
+        candidate::Entity::update_many()
+            .col_expr(candidate::Column::ConsentMarketing, Expr::value(true))
+            .col_expr(candidate::Column::ConsentAt, Expr::value(now))
+            .filter(candidate::Column::Id.is_in(newly_consenting))
+            .exec(txn)
+            .await?;
+    }
+    Ok(stored)
 }
 
 /// Takes a place at `event` for one more person, in memory: confirmed while there is room,

@@ -205,12 +205,20 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
         .collect();
     let mut tokens = Vec::new();
     let mut messages = Vec::new();
+    let mut subjects = outbox::Subjects::default();
     for r in &promoted {
         let (token, token_hash) = new_token();
         tokens.push(registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(r.id), created_at: Set(now) });
         if let Some(email) = emails.get(&r.candidate_id) {
             let payload = serde_json::json!({"registration_id": r.id, "event_id": event.id, "manage_url": manage_url(svc.settings.public_url(), &token)});
-            messages.push(outbox::message(svc.settings.public_url(), now, email, MessageKind::RegistrationPromoted, &event.title, payload));
+            messages.push(subjects.message(
+                svc.settings.public_url(),
+                now,
+                email,
+                MessageKind::RegistrationPromoted,
+                &event.title,
+                payload,
+            ));
         }
     }
     registration_token::Entity::insert_many(tokens).exec(txn).await?;

@@ -48,6 +48,7 @@ pub async fn queue_due(svc: &Services) -> ServiceResult<usize> {
         let people = outbox::registrants(&txn, id, &[RegistrationStatus::Confirmed]).await?;
         let mut tokens = Vec::with_capacity(people.len());
         let mut messages = Vec::with_capacity(people.len());
+        let mut subjects = outbox::Subjects::default();
         for (registration_id, email) in &people {
             let (token, token_hash) = new_token();
             tokens.push(registration_token::ActiveModel {
@@ -57,7 +58,7 @@ pub async fn queue_due(svc: &Services) -> ServiceResult<usize> {
             });
             let payload =
                 json!({"event_id": id, "registration_id": registration_id, "manage_url": manage_url(svc.settings.public_url(), &token)});
-            messages.push(outbox::message(svc.settings.public_url(), now, email, MessageKind::Reminder, &event.title, payload));
+            messages.push(subjects.message(svc.settings.public_url(), now, email, MessageKind::Reminder, &event.title, payload));
         }
         event::Entity::update_many()
             .col_expr(event::Column::ReminderQueuedAt, Expr::value(Some(now)))
