@@ -137,15 +137,9 @@ impl Subjects {
         event_title: &str,
         payload: Value,
     ) -> outbox::ActiveModel {
-        let subject = match self.0.get(&(kind, event_title.to_owned())) {
-            Some(subject) => subject.clone(),
-            None => {
-                let subject = subject(kind, &json!({"event": {"title": event_title}}));
-                self.0.insert((kind, event_title.to_owned()), subject.clone());
-                subject
-            }
-        };
-        pending(public_url, now, to, kind, subject, payload)
+        let subject =
+            self.0.entry((kind, event_title.to_owned())).or_insert_with(|| subject(kind, &json!({"event": {"title": event_title}})));
+        pending(public_url, now, to, kind, subject.clone(), payload)
     }
 }
 

@@ -602,3 +602,39 @@ async fn organisations_are_told_of_approval_links_and_stands_in_plain_multipart_
     let confirmed = confirmed.unwrap_or_default();
     assert!(confirmed.contains("stand B7") && confirmed.contains("Tuesday 5 January 2027, 10:00 to 13:00"), "{confirmed}");
 }
+
+/// A batch of registrations renders each subject once per kind and title: the confirmed and the
+/// waitlisted of one rush each get their own kind's subject, with the event's title.
+#[tokio::test]
+async fn a_rush_queues_each_kind_with_its_own_subject() {
+    let smtp = TestSmtp::start();
+    let app = TestApp::spawn_with(move |s| {
+        smtp_on(s, smtp.port);
+        s.mail.run_worker = false;
+    })
+    .await;
+    let organiser = app.organiser_token().await;
+    let admin = app.admin_token().await;
+    let event = app.create_published_event(&organiser, json!({"title": "Subject & <Fair>", "capacity": 2})).await;
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    let mut handles = Vec::new();
+    for i in 0..6 {
+        let req =
+            app.client.post(app.url(&format!("/api/v1/events/{id}/registrations"))).json(&person("Subject", &format!("s{i}@example.org")));
+        handles.push(tokio::spawn(async move { req.send().await.map(|r| r.status()).ok() }));
+    }
+    for h in handles {
+        assert_eq!(h.await.ok().flatten(), Some(StatusCode::CREATED));
+    }
+    let outbox = app.get("/api/v1/outbox?limit=50", Some(&admin)).await;
+    let mut subjects: Vec<(String, String)> = outbox.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| (m["kind"].as_str().unwrap_or("").to_owned(), m["subject"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    subjects.sort();
+    let confirmed = ("registration_confirmed".to_owned(), "Your place is booked: Subject & <Fair>".to_owned());
+    let waitlisted = ("registration_waitlisted".to_owned(), "You are on the waiting list: Subject & <Fair>".to_owned());
+    assert_eq!(subjects, vec![confirmed.clone(), confirmed, waitlisted.clone(), waitlisted.clone(), waitlisted.clone(), waitlisted]);
+}
