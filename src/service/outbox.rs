@@ -104,30 +104,19 @@ impl MessageStatus {
     }
 }
 
-/// A pending outbox row. Its `Message-ID` is fixed now, so it stays the same across retries; its
-/// subject is rendered now from `{kind}/subject.txt` with the event's title, so admins see it.
-///
-/// `payload` says what the message is about (`event_id`, `registration_id`, links); the worker
-/// renders the rest from the database when it sends.
-pub fn message(
-    public_url: &str,
-    now: DateTime<Utc>,
-    to: &str,
-    kind: MessageKind,
-    event_title: &str,
-    payload: Value,
-) -> outbox::ActiveModel {
-    Subjects::default().message(public_url, now, to, kind, event_title, payload)
-}
-
-/// Subjects of messages about events, each rendered once per kind and title: whoever queues
-/// many messages at once (a batch of registrations, a thousand invitations) keeps one of these
-/// for the batch instead of rendering the same subject for every row.
+/// Makes pending outbox rows about events, rendering each subject once per kind and title:
+/// whoever queues many messages at once (a batch of registrations, a thousand invitations) keeps
+/// one of these for the batch; a single message takes `Subjects::default()`.
 #[derive(Default)]
 pub struct Subjects(std::collections::HashMap<(MessageKind, String), String>);
 
 impl Subjects {
-    /// As `message`, with the subject rendered at most once per kind and title.
+    /// A pending outbox row. Its `Message-ID` is fixed now, so it stays the same across
+    /// retries; its subject is rendered from `{kind}/subject.txt` with the event's title (once
+    /// per kind and title), so admins see it.
+    ///
+    /// `payload` says what the message is about (`event_id`, `registration_id`, links); the
+    /// worker renders the rest from the database when it sends.
     pub fn message(
         &mut self,
         public_url: &str,
@@ -216,11 +205,12 @@ pub async fn queue_to_registrants(
     kind: MessageKind,
 ) -> ServiceResult<usize> {
     let people = registrants(conn, event.id, statuses).await?;
+    let mut subjects = Subjects::default();
     let messages: Vec<_> = people
         .iter()
         .map(|(registration_id, email)| {
             let payload = json!({"event_id": event.id, "registration_id": registration_id});
-            message(public_url, now, email, kind, &event.title, payload)
+            subjects.message(public_url, now, email, kind, &event.title, payload)
         })
         .collect();
     let n = messages.len();

@@ -150,7 +150,8 @@ pub async fn cancel(svc: &Services, event_id: Uuid, registration_id: Uuid) -> Se
     // Manage links of a cancelled place keep working, so the holder can see it is cancelled.
     if let Some(candidate) = candidate::Entity::find_by_id(cancelled.candidate_id).one(&txn).await? {
         let payload = serde_json::json!({"registration_id": cancelled.id, "event_id": event.id});
-        outbox::message(svc.settings.public_url(), now, &candidate.email, MessageKind::RegistrationCancelled, &event.title, payload)
+        outbox::Subjects::default()
+            .message(svc.settings.public_url(), now, &candidate.email, MessageKind::RegistrationCancelled, &event.title, payload)
             .insert(&txn)
             .await?;
     }

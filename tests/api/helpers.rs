@@ -374,6 +374,11 @@ impl TestApp {
 
     /// The kinds of the messages in the outbox, oldest first.
     pub async fn outbox_kinds(&self) -> Vec<(String, String)> {
+        self.outbox_by_kind("to").await
+    }
+
+    /// Every outbox message as (kind, `field`), sorted.
+    pub async fn outbox_by_kind(&self, field: &str) -> Vec<(String, String)> {
         let admin = self.admin_token().await;
         let answer = self.get("/api/v1/outbox?limit=200", Some(&admin)).await;
         answer.assert_status(StatusCode::OK);
@@ -381,7 +386,7 @@ impl TestApp {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|m| (m["kind"].as_str().unwrap_or("").to_owned(), m["to"].as_str().unwrap_or("").to_owned()))
+            .map(|m| (m["kind"].as_str().unwrap_or("").to_owned(), m[field].as_str().unwrap_or("").to_owned()))
             .collect();
         items.sort();
         items

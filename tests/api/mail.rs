@@ -614,7 +614,6 @@ async fn a_rush_queues_each_kind_with_its_own_subject() {
     })
     .await;
     let organiser = app.organiser_token().await;
-    let admin = app.admin_token().await;
     let event = app.create_published_event(&organiser, json!({"title": "Subject & <Fair>", "capacity": 2})).await;
     let id = event["id"].as_str().unwrap_or_default().to_owned();
     let mut handles = Vec::new();
@@ -626,14 +625,7 @@ async fn a_rush_queues_each_kind_with_its_own_subject() {
     for h in handles {
         assert_eq!(h.await.ok().flatten(), Some(StatusCode::CREATED));
     }
-    let outbox = app.get("/api/v1/outbox?limit=50", Some(&admin)).await;
-    let mut subjects: Vec<(String, String)> = outbox.json["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| (m["kind"].as_str().unwrap_or("").to_owned(), m["subject"].as_str().unwrap_or("").to_owned()))
-        .collect();
-    subjects.sort();
+    let subjects = app.outbox_by_kind("subject").await;
     let confirmed = ("registration_confirmed".to_owned(), "Your place is booked: Subject & <Fair>".to_owned());
     let waitlisted = ("registration_waitlisted".to_owned(), "You are on the waiting list: Subject & <Fair>".to_owned());
     assert_eq!(subjects, vec![confirmed.clone(), confirmed, waitlisted.clone(), waitlisted.clone(), waitlisted.clone(), waitlisted]);
