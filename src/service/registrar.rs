@@ -88,9 +88,10 @@ struct Job {
 }
 
 /// What a registration needs that does not depend on the decision: its manage token and the
-/// candidate row in case the email is new. (Its id is made by the writer: ids are in time
-/// order, and the organisers' lists show registrations in the order the writer took them.) Made on the handler's task, in parallel,
-/// so that the one writer does as little per registration as it can.
+/// candidate row in case the email is new. Made on the handler's task, in parallel, so that the
+/// one writer does as little per registration as it can. (The registration's id is made by the
+/// writer: ids are in time order, and the organisers' lists show registrations in the order the
+/// writer took them.)
 struct Prepared {
     token_hash: String,
     manage_url: String,
@@ -437,9 +438,7 @@ async fn upsert_candidates(
         }
         if seen.insert(person.email.as_str()) {
             let row = jobs[i].prepared.candidate.clone();
-            if let sea_orm::ActiveValue::Set(id) = row.id {
-                offered.insert(id);
-            }
+            offered.extend(row.id.try_as_ref().copied());
             rows.push(row);
         }
     }
