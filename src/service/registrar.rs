@@ -4,8 +4,8 @@
 //! a transaction of its own (lock or count, insert, commit) makes every request wait for a commit,
 //! and commits are what a database does slowest. So handlers hand their request to this task,
 //! which takes whatever has queued up (up to `MAX_BATCH`), decides every one of them in memory
-//! against the counters on the event row, writes them with a few multi-row statements, commits
-//! once and only then answers each request.
+//! against the counters on the event row, writes them all in one statement (`store::bulk`),
+//! commits once and only then answers each request.
 //!
 //! Correctness does not rest on there being one task:
 //! - On PostgreSQL the batch first locks the rows of the events it touches (`SELECT … FOR
@@ -20,10 +20,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
-    Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -37,6 +37,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{EmailAddress, Phone, Postcode, RegistrationStatus, Text, ValidationErrors, new_id};
 use crate::store::Db;
+use crate::store::bulk::{execute_together, insert_rows};
 use crate::store::entity::{candidate, event, idempotency_key, registration, registration_token};
 
 /// The most registrations decided in one transaction. Large enough that commits stop being the
@@ -341,15 +342,15 @@ impl Writer {
         }
 
         let backend = txn.get_database_backend();
-        let mut writes = Vec::new();
-        if !registrations.is_empty() {
-            writes.push(registration::Entity::insert_many(registrations).build(backend));
-            writes.push(registration_token::Entity::insert_many(tokens).build(backend));
-            writes.push(crate::store::entity::outbox::Entity::insert_many(messages).build(backend));
-        }
-        if !replays.is_empty() {
-            writes.push(idempotency_key::Entity::insert_many(replays).build(backend));
-        }
+        let mut writes: Vec<Statement> = [
+            insert_rows(backend, registrations, "")?,
+            insert_rows(backend, tokens, "")?,
+            insert_rows(backend, messages, "")?,
+            insert_rows(backend, replays, "")?,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         for id in touched {
             if let Some(event) = events.get(&id) {
                 writes.push(counters_update(event).build(backend));
@@ -450,11 +451,10 @@ async fn upsert_candidates(
     // email, so a registration must not overwrite someone's name or phone number. The no-op
     // update makes RETURNING hand back existing rows as well as new ones; a returned id that is
     // not the one offered is someone who was there before.
-    let mut insert = candidate::Entity::insert_many(rows)
-        .on_conflict(OnConflict::column(candidate::Column::Email).update_column(candidate::Column::UpdatedAt).to_owned())
-        .into_query();
-    insert.returning(Query::returning().columns([candidate::Column::Id, candidate::Column::Email, candidate::Column::ConsentMarketing]));
-    let returned = txn.query_all(&insert).await?;
+    let upsert =
+        r#"ON CONFLICT ("email") DO UPDATE SET "updated_at" = "excluded"."updated_at" RETURNING "id", "email", "consent_marketing""#;
+    let Some(insert) = insert_rows(txn.get_database_backend(), rows, upsert)? else { return Ok(stored) };
+    let returned = txn.query_all_raw(insert).await?;
     let mut newly_consenting = Vec::new();
     for row in returned {
         let id: Uuid = row.try_get("", "id")?;
@@ -505,30 +505,6 @@ fn counters_update(event: &event::Model) -> sea_orm::UpdateMany<event::Entity> {
 /// Writes an event's counters back after its registrations changed.
 pub async fn store_counters(txn: &DatabaseTransaction, event: &event::Model) -> ServiceResult<()> {
     counters_update(event).exec(txn).await?;
-    Ok(())
-}
-
-/// Runs a batch's writes. On SQLite they go to the database thread as one multi-statement
-/// command: each command is a round trip between threads, and those round trips, not SQLite's
-/// work, were what bounded the rush. PostgreSQL's protocol takes one statement with parameters
-/// at a time, so there they run one after another.
-async fn execute_together(txn: &DatabaseTransaction, writes: Vec<Statement>) -> ServiceResult<()> {
-    if txn.get_database_backend() != DbBackend::Sqlite {
-        for statement in writes {
-            txn.execute_raw(statement).await?;
-        }
-        return Ok(());
-    }
-    let mut sql = String::new();
-    let mut values = Vec::new();
-    for statement in writes {
-        sql.push_str(&statement.sql);
-        sql.push_str(";\n");
-        values.extend(statement.values.map(|v| v.0).unwrap_or_default());
-    }
-    if !sql.is_empty() {
-        txn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await?;
-    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The database: connections, migrations and the entities.
 
+pub mod bulk;
 pub mod entity;
 mod nodelay;
 
