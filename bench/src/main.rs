@@ -3,6 +3,7 @@
 //! numbers mean something on any machine. See bench/README.md.
 
 mod feed;
+mod load;
 mod mail;
 mod rush;
 mod server;

@@ -1,12 +1,13 @@
 //! The registration rush (SPEC §7): 10,000 registrations from 200 concurrent clients for one
 //! fair of capacity 500, against the same server's `GET /healthz` throughput.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+use crate::load::{self, Request};
 use crate::server::Server;
 
 #[derive(clap::Args)]
@@ -27,63 +28,6 @@ pub struct Options {
     /// SQLite in a temporary file when left out.
     #[arg(long)]
     postgres: Option<String>,
-}
-
-struct Load {
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    errors: usize,
-    bodies: Vec<Value>,
-}
-
-/// Sends `total` requests from `clients` concurrent clients; `make(i)` builds request `i`.
-async fn load<F>(clients: usize, total: usize, keep_bodies: bool, make: F) -> Load
-where
-    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
-{
-    let make = Arc::new(make);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for _ in 0..clients {
-        let make = make.clone();
-        let next = next.clone();
-        handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut bodies = Vec::new();
-            let mut errors = 0;
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
-                let t = Instant::now();
-                match make(i).send().await {
-                    Ok(resp) if resp.status().is_success() => {
-                        if keep_bodies {
-                            bodies.push(resp.json::<Value>().await.unwrap_or(Value::Null));
-                        } else {
-                            let _ = resp.bytes().await;
-                        }
-                        latencies.push(t.elapsed());
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (latencies, bodies, errors)
-        }));
-    }
-    let mut out = Load { elapsed: Duration::ZERO, latencies: Vec::new(), errors: 0, bodies: Vec::new() };
-    for h in handles {
-        if let Ok((l, b, e)) = h.await {
-            out.latencies.extend(l);
-            out.bodies.extend(b);
-            out.errors += e;
-        }
-    }
-    out.elapsed = started.elapsed();
-    out.latencies.sort_unstable();
-    out
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -123,14 +67,14 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
 async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
     let server = Server::start(database)?;
     let base = server.base.clone();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(o.clients).build()?;
+    let client = reqwest::Client::new();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (idle_rss, _) = server.memory_kib();
 
     // The reference: the HTTP stack's ceiling on this machine, in this run.
-    let health_url = format!("{base}/healthz");
-    let c = client.clone();
-    let health = load(o.clients, o.health_requests, false, move |_| c.get(&health_url)).await;
+    let address: SocketAddr = base.trim_start_matches("http://").parse().context("the server's address")?;
+    let health =
+        load::run(address, o.clients, o.health_requests, false, |_| Request { method: "GET", path: "/healthz".into(), body: None })?;
     let health_rate = o.health_requests as f64 / health.elapsed.as_secs_f64();
 
     let token = server.admin_token(&client).await?;
@@ -148,20 +92,19 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
 
     let server_cpu_before = server.cpu_seconds();
     let own_cpu_before = crate::server::cpu_seconds_of("/proc/self/stat");
-    let register_url = format!("{base}/api/v1/events/{event_id}/registrations");
-    let c = client.clone();
-    let rush = load(o.clients, o.registrations, true, move |i| {
-        c.post(&register_url).json(
-            &json!({"name": format!("Candidate {i}"), "email": format!("candidate{i}@bench.example"), "consent_marketing": i % 2 == 0}),
-        )
-    })
-    .await;
+    let register_path = format!("/api/v1/events/{event_id}/registrations");
+    let rush = load::run(address, o.clients, o.registrations, true, move |i| Request {
+        method: "POST",
+        path: register_path.clone(),
+        body: Some(format!(r#"{{"name":"Candidate {i}","email":"candidate{i}@bench.example","consent_marketing":{}}}"#, i % 2 == 0)),
+    })?;
     let (_, peak_rss) = server.memory_kib();
     let server_cpu = server.cpu_seconds() - server_cpu_before;
     let own_cpu = crate::server::cpu_seconds_of("/proc/self/stat") - own_cpu_before;
 
-    let confirmed = rush.bodies.iter().filter(|b| b["status"] == "confirmed").count();
-    let waitlisted = rush.bodies.iter().filter(|b| b["status"] == "waitlisted").count();
+    let answers: Vec<Value> = rush.bodies.iter().map(|b| serde_json::from_slice(b).unwrap_or(Value::Null)).collect();
+    let confirmed = answers.iter().filter(|b| b["status"] == "confirmed").count();
+    let waitlisted = answers.iter().filter(|b| b["status"] == "waitlisted").count();
     let count = |status: &'static str| {
         let c = client.clone();
         let url = format!("{base}/api/v1/events/{event_id}/registrations?status={status}&limit=1");
