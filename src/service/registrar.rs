@@ -234,7 +234,7 @@ impl Writer {
     async fn decide(&self, jobs: &[&Job]) -> ServiceResult<Vec<ServiceResult<Registered>>> {
         let now = self.clock.now();
         let requests: Vec<&RegisterRequest> = jobs.iter().map(|j| &j.request).collect();
-        let txn = self.db.write.begin().await?;
+        let txn = self.db.registrar.begin().await?;
         let mut results: Vec<Option<ServiceResult<Registered>>> = requests.iter().map(|_| None).collect();
 
         let mut event_ids: Vec<Uuid> = requests.iter().map(|r| r.event_id).collect();
