@@ -88,19 +88,24 @@ impl Application {
     }
 }
 
-/// `carefair worker`: the mail worker alone, until `shutdown` completes (the round under way is
-/// finished first).
+/// `carefair worker`: the mail worker alone (with SQLite's log checkpoint, as in `serve`), until
+/// `shutdown` completes (the round under way is finished first).
 pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database.url, settings.database.max_connections).await.with_context(|| "connecting to database.url")?;
     db.migrate_up().await.context("running migrations")?;
     let mailer = Mailer::from_settings(&settings.mail)?;
     let services = Services::new(db, clock, Arc::new(settings));
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(MailWorker::new(services.clone(), mailer).run(stopped));
+    let background = [
+        tokio::spawn(store::checkpoint_wal(services.db.clone(), CHECKPOINT_EVERY, stopped.clone())),
+        tokio::spawn(MailWorker::new(services.clone(), mailer).run(stopped)),
+    ];
     tracing::info!("mail worker started");
     shutdown.await;
     let _ = stop.send(true);
-    let _ = worker.await;
+    for task in background {
+        let _ = task.await;
+    }
     services.db.close().await;
     Ok(())
 }

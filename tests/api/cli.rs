@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::database_url;
+use crate::helpers::{count_in_file_alone, database_url, sqlite_file};
 
 pub fn carefair(db_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carefair"));
@@ -149,9 +149,16 @@ async fn the_worker_alone_sends_what_a_server_without_one_queued_and_stops_on_si
     let files: Vec<_> = std::fs::read_dir(&mail_dir).map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect()).unwrap_or_default();
     assert_eq!(files.len(), 1, "the worker wrote the confirmation");
     assert!(std::fs::read_to_string(&files[0]).unwrap_or_default().contains("To: Ann <ann@essex.test>"));
+    // On SQLite the worker also copies the log back into the database file while it runs (the
+    // write connection never does): the file alone shows the message sent.
+    let sent_in_file = match sqlite_file(&db) {
+        Some(file) => Some(count_in_file_alone(&file, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent'", 1).await),
+        None => None,
+    };
 
     let status = terminate(&mut worker);
     assert!(status.is_some_and(|s| s.success()), "exit status {status:?}");
+    assert!(sent_in_file.is_none_or(|n| n == 1), "the database file itself records the message as sent: {sent_in_file:?}");
 }
 
 /// Sends SIGTERM and waits (up to 20 s) for the process to end; `None` if it did not.

@@ -393,6 +393,32 @@ impl TestApp {
     }
 }
 
+/// The SQLite database file of a `sqlite://` URL; `None` on PostgreSQL.
+pub fn sqlite_file(database_url: &str) -> Option<String> {
+    database_url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()).map(str::to_owned)
+}
+
+/// Copies a SQLite database file alone, without its write-ahead log (what a backup of the file
+/// would hold), until `count` (`SELECT COUNT(*) AS n …`) reads `want` from the copy or 10 s
+/// have passed; returns the last count read.
+pub async fn count_in_file_alone(file: &str, count: &str, want: i64) -> i64 {
+    let copy_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let copy = copy_dir.path().join("copy.db");
+    let mut counted = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        std::fs::copy(file, &copy).unwrap_or_else(|e| panic!("copying {file}: {e}"));
+        let Ok(db) = Database::connect(format!("sqlite://{}?mode=ro", copy.display())).await else { continue };
+        let row = db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, count.to_owned())).await;
+        counted = row.ok().flatten().and_then(|row| row.try_get::<i64>("", "n").ok()).unwrap_or(0);
+        let _ = db.close().await;
+        if counted == want {
+            break;
+        }
+    }
+    counted
+}
+
 /// The `id` of a created resource.
 pub fn id_of(v: &Value) -> String {
     v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_owned()

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, person};
+use crate::helpers::{TestApp, count_in_file_alone, person, sqlite_file};
 
 async fn statuses(app: &TestApp, token: &str, event: &str) -> (Vec<Value>, Vec<Value>) {
     let confirmed = app.get(&format!("/api/v1/events/{event}/registrations?status=confirmed&limit=200"), Some(token)).await;
@@ -123,7 +123,7 @@ async fn two_servers_sharing_postgres_confirm_exactly_the_capacity() {
 #[tokio::test]
 async fn on_sqlite_registrations_reach_the_database_file_while_the_server_runs() {
     let app = TestApp::spawn().await;
-    let Some(file) = app.database_url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()).map(str::to_owned) else {
+    let Some(file) = sqlite_file(&app.database_url) else {
         eprintln!("not SQLite: nothing to check");
         return;
     };
@@ -133,24 +133,6 @@ async fn on_sqlite_registrations_reach_the_database_file_while_the_server_runs()
     let answers = rush(&[&app], &event, (0..8).map(|i| format!("file{i}@example.org"))).await;
     assert_eq!(answers.len(), 8);
 
-    let copy_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let copy = copy_dir.path().join("copy.db");
-    let mut in_file = 0;
-    for _ in 0..50 {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        std::fs::copy(&file, &copy).unwrap_or_else(|e| panic!("copying {file}: {e}"));
-        let db = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", copy.display())).await;
-        let Ok(db) = db else { continue };
-        let counted = sea_orm::ConnectionTrait::query_one_raw(
-            &db,
-            sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT COUNT(*) AS n FROM registrations".to_owned()),
-        )
-        .await;
-        in_file = counted.ok().flatten().and_then(|row| row.try_get::<i64>("", "n").ok()).unwrap_or(0);
-        let _ = db.close().await;
-        if in_file == 8 {
-            break;
-        }
-    }
+    let in_file = count_in_file_alone(&file, "SELECT COUNT(*) AS n FROM registrations", 8).await;
     assert_eq!(in_file, 8, "the database file itself holds every registration");
 }
