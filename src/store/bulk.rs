@@ -36,21 +36,24 @@ where
         return Ok(Some(statement));
     }
 
+    let table = A::Entity::default().table_name();
     let columns: Vec<<A::Entity as EntityTrait>::Column> =
         <A::Entity as EntityTrait>::Column::iter().filter(|column| !rows[0].get(*column).is_not_set()).collect();
     let mut records = Vec::with_capacity(rows.len());
     for row in rows {
         let mut record = serde_json::Map::with_capacity(columns.len());
-        for column in &columns {
-            let value = row.get(*column).into_value().ok_or_else(|| {
-                DbErr::Custom(format!("a row for {} leaves {} unset", A::Entity::default().table_name(), column.as_str()))
-            })?;
-            record.insert(column.as_str().to_owned(), json_of(value)?);
+        for column in <A::Entity as EntityTrait>::Column::iter() {
+            let included = columns.iter().any(|c| c.as_str() == column.as_str());
+            match row.get(column).into_value() {
+                Some(value) if included => {
+                    record.insert(column.as_str().to_owned(), json_of(value)?);
+                }
+                None if !included => {}
+                _ => return Err(DbErr::Custom(format!("rows for {table} differ in whether they set {}", column.as_str()))),
+            }
         }
         records.push(serde_json::Value::Object(record));
     }
-
-    let table = A::Entity::default().table_name();
     let names = columns.iter().map(|c| format!(r#""{}""#, c.as_str())).collect::<Vec<_>>().join(", ");
     let sql = format!(r#"INSERT INTO "{table}" ({names}) SELECT {names} FROM json_populate_recordset(NULL::"{table}", $1::json) {tail}"#);
     let records = serde_json::Value::Array(records).to_string();
@@ -146,10 +149,56 @@ fn shift_placeholders(sql: &str, offset: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::ActiveValue::{NotSet, Set};
+    use uuid::Uuid;
+
     use super::*;
+    use crate::store::entity::registration;
 
     fn statement(sql: &str, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    }
+
+    fn registration(seq: Option<i64>) -> registration::ActiveModel {
+        let at = chrono::DateTime::parse_from_rfc3339("2027-01-04T09:30:00.123456789Z").map(|t| t.to_utc()).unwrap_or_default();
+        registration::ActiveModel {
+            id: Set(Uuid::nil()),
+            event_id: Set(Uuid::max()),
+            candidate_id: Set(Uuid::nil()),
+            status: Set("waitlisted".into()),
+            waitlist_seq: Set(seq),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+    }
+
+    #[test]
+    fn postgres_rows_travel_as_one_json_parameter_with_their_nulls() {
+        let rows = vec![registration(Some(7)), registration(None)];
+        let Ok(Some(insert)) = insert_rows(DbBackend::Postgres, rows, r#"RETURNING "id""#) else { panic!("no statement") };
+        let names = r#""id", "event_id", "candidate_id", "status", "waitlist_seq", "created_at", "updated_at""#;
+        assert_eq!(
+            insert.sql,
+            format!(
+                r#"INSERT INTO "registrations" ({names}) SELECT {names} FROM json_populate_recordset(NULL::"registrations", $1::json) RETURNING "id""#
+            )
+        );
+        let values = insert.values.map(|v| v.0).unwrap_or_default();
+        let [Value::String(Some(json))] = values.as_slice() else { panic!("one JSON parameter: {values:?}") };
+        let records: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+        assert_eq!(records[0]["waitlist_seq"], serde_json::json!(7));
+        assert_eq!(records[1]["waitlist_seq"], serde_json::Value::Null);
+        assert_eq!(records[1]["created_at"], serde_json::json!("2027-01-04T09:30:00.123456Z"));
+        assert_eq!(records[1]["event_id"], serde_json::json!("ffffffff-ffff-ffff-ffff-ffffffffffff"));
+    }
+
+    #[test]
+    fn rows_that_set_different_columns_are_refused() {
+        let mut partial = registration(None);
+        partial.waitlist_seq = NotSet;
+        let refused = insert_rows(DbBackend::Postgres, vec![registration(None), partial], "");
+        assert!(matches!(refused, Err(DbErr::Custom(ref m)) if m.contains("waitlist_seq")), "{refused:?}");
+        assert!(matches!(insert_rows::<registration::ActiveModel>(DbBackend::Postgres, Vec::new(), ""), Ok(None)));
     }
 
     #[test]
