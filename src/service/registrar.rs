@@ -4,8 +4,8 @@
 //! a transaction of its own (lock or count, insert, commit) makes every request wait for a commit,
 //! and commits are what a database does slowest. So handlers hand their request to this task,
 //! which takes whatever has queued up (up to `MAX_BATCH`), decides every one of them in memory
-//! against the counters on the event row, writes them all in one statement (`store::bulk`),
-//! commits once and only then answers each request.
+//! against the counters on the event row, writes them with two statements (the candidates, then
+//! everything else: `store::bulk`), commits once and only then answers each request.
 //!
 //! Correctness does not rest on there being one task:
 //! - On PostgreSQL the batch first locks the rows of the events it touches (`SELECT … FOR

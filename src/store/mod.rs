@@ -26,8 +26,9 @@ pub struct Db {
     /// it is a pool of its own with both of its two connections kept open: sqlx returns a
     /// connection to its pool in the background, pinging it first, and a writer that found
     /// none free at the start of a batch waited for the shared pool to open one (50–100 ms, which
-    /// was the rush's p99 in about one run of three). With two of its own, one is always free, and
-    /// both keep the writer's prepared statements.
+    /// was the rush's p99 in about one run of three). With two of its own, one is free while the
+    /// other is on its way back, nothing else takes them, and both keep the writer's prepared
+    /// statements.
     pub registrar: DatabaseConnection,
 }
 
