@@ -45,6 +45,8 @@ use crate::store::entity::{candidate, event, idempotency_key, registration, regi
 const MAX_BATCH: usize = 256;
 /// Requests waiting for the writer; beyond this, handlers wait to hand theirs over.
 const QUEUE: usize = 8192;
+/// A batch taking longer than this is logged with the time of each of its steps.
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The person registering, as they gave their details.
 #[derive(Debug, Clone)]
@@ -200,9 +202,7 @@ impl Writer {
 
     async fn process(&self, jobs: Vec<Job>) {
         let all: Vec<&Job> = jobs.iter().collect();
-        let started = std::time::Instant::now();
         let decided = self.decide(&all).await;
-        tracing::debug!(size = jobs.len(), ms = started.elapsed().as_secs_f64() * 1000.0, "registration batch");
         match decided {
             Ok(results) => {
                 for (job, result) in jobs.into_iter().zip(results) {
@@ -234,7 +234,9 @@ impl Writer {
     async fn decide(&self, jobs: &[&Job]) -> ServiceResult<Vec<ServiceResult<Registered>>> {
         let now = self.clock.now();
         let requests: Vec<&RegisterRequest> = jobs.iter().map(|j| &j.request).collect();
+        let mut steps = Steps::start();
         let txn = self.db.registrar.begin().await?;
+        steps.mark("begin");
         let mut results: Vec<Option<ServiceResult<Registered>>> = requests.iter().map(|_| None).collect();
 
         let mut event_ids: Vec<Uuid> = requests.iter().map(|r| r.event_id).collect();
@@ -249,6 +251,7 @@ impl Writer {
             .into_iter()
             .map(|e| (e.id, e))
             .collect();
+        steps.mark("lock");
 
         for (i, request) in requests.iter().enumerate() {
             match events.get(&request.event_id) {
@@ -264,6 +267,7 @@ impl Writer {
         let followers = self.replay_idempotent(&txn, &requests, &mut results).await?;
         let pending: Vec<usize> = (0..requests.len()).filter(|i| results[*i].is_none() && !followers.contains_key(i)).collect();
         let candidates = upsert_candidates(&txn, jobs, &pending, now).await?;
+        steps.mark("candidates");
 
         // Only someone who was a candidate before this batch can hold a live registration
         // already; in a rush of new people there is nobody to look up.
@@ -356,8 +360,17 @@ impl Writer {
                 writes.push(counters_update(event).build(backend));
             }
         }
+        steps.mark("decide");
         execute_together(&txn, writes).await?;
+        steps.mark("write");
         txn.commit().await?;
+        steps.mark("commit");
+        if steps.total() > SLOW_BATCH {
+            // One slow batch holds up every request in it and every one queued behind it.
+            tracing::warn!(size = jobs.len(), steps = %steps, "a registration batch was slow");
+        } else {
+            tracing::debug!(size = jobs.len(), ms = steps.total().as_secs_f64() * 1000.0, steps = %steps, "registration batch");
+        }
         self.mail_wake.notify_one();
 
         for (follower, first) in followers {
@@ -508,6 +521,40 @@ pub async fn store_counters(txn: &DatabaseTransaction, event: &event::Model) -> 
     Ok(())
 }
 
+/// How long each step of a batch took, for the log when one is slow.
+struct Steps {
+    started: std::time::Instant,
+    last: std::time::Instant,
+    taken: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Steps {
+    fn start() -> Self {
+        let now = std::time::Instant::now();
+        Self { started: now, last: now, taken: Vec::with_capacity(6) }
+    }
+
+    fn mark(&mut self, step: &'static str) {
+        let now = std::time::Instant::now();
+        self.taken.push((step, now - self.last));
+        self.last = now;
+    }
+
+    fn total(&self) -> std::time::Duration {
+        self.last - self.started
+    }
+}
+
+impl std::fmt::Display for Steps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (step, took)) in self.taken.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{step} {:.1} ms", took.as_secs_f64() * 1000.0)?;
+        }
+        Ok(())
+    }
+}
+
 fn key_reused() -> ServiceError {
     ServiceError::Invalid(ValidationErrors::single("Idempotency-Key", "was already used with a different request"))
 }
@@ -526,5 +573,22 @@ fn follow(
         _ if !same => Err(key_reused()),
         Some(Ok(registered)) => Ok(registered.clone()),
         _ => Err(ServiceError::conflict("the first request with this Idempotency-Key failed; send it again")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_reports_its_steps_in_order() {
+        let mut steps = Steps::start();
+        steps.mark("begin");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        steps.mark("commit");
+        let text = steps.to_string();
+        assert!(text.starts_with("begin ") && text.contains(" ms, commit ") && text.ends_with(" ms"), "{text}");
+        assert!(steps.total() >= std::time::Duration::from_millis(2));
+        assert_eq!(steps.taken.iter().map(|(_, took)| *took).sum::<std::time::Duration>(), steps.total());
     }
 }
