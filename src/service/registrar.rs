@@ -457,9 +457,6 @@ async fn upsert_candidates(
         }
     }
     let mut stored = StoredCandidates { ids: HashMap::new(), existing: Vec::new() };
-    if rows.is_empty() {
-        return Ok(stored);
-    }
     // An existing candidate keeps the details they first gave: anyone can register with any
     // email, so a registration must not overwrite someone's name or phone number. The no-op
     // update makes RETURNING hand back existing rows as well as new ones; a returned id that is

@@ -1,4 +1,6 @@
 //! Inserting many rows with one statement whose text does not depend on how many there are.
+//! Every insert of many rows goes through `insert_rows`: the registration writer's batches, and
+//! through `insert_all` invitations, reminders, the outbox, engagements and register imports.
 //!
 //! The registration writer inserts a batch of rows into four tables per transaction. As a
 //! multi-row `VALUES` list, each batch size is a statement of its own text with up to a thousand
@@ -16,6 +18,26 @@ use chrono::SecondsFormat;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, QueryTrait, Statement, Value,
 };
+
+/// Rows per statement when inserting any number: well inside SQLite's limit on bound values.
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts any number of rows, a few hundred per statement.
+pub async fn insert_all<A>(conn: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    let backend = conn.get_database_backend();
+    let mut rows = rows;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(INSERT_CHUNK));
+        if let Some(statement) = insert_rows(backend, rows, "")? {
+            conn.execute_raw(statement).await?;
+        }
+        rows = rest;
+    }
+    Ok(())
+}
 
 /// An `INSERT` of `rows` followed by `tail`, an `ON CONFLICT` or `RETURNING` clause written so
 /// that both databases accept it. `None` when there are no rows. Every row must set the same
@@ -67,6 +89,10 @@ fn json_of(value: Value) -> Result<serde_json::Value, DbErr> {
         Value::Bool(v) => v.map_or(Json::Null, Json::Bool),
         Value::Int(v) => v.map_or(Json::Null, Json::from),
         Value::BigInt(v) => v.map_or(Json::Null, Json::from),
+        Value::Double(None) => Json::Null,
+        Value::Double(Some(x)) => {
+            serde_json::Number::from_f64(x).map(Json::Number).ok_or_else(|| DbErr::Custom(format!("{x} has no JSON form")))?
+        }
         Value::String(v) => v.map_or(Json::Null, Json::String),
         Value::Uuid(v) => v.map_or(Json::Null, |id| Json::String(id.to_string())),
         // Microseconds, PostgreSQL's own precision, cut as a bound parameter would be (text
@@ -190,6 +216,13 @@ mod tests {
         assert_eq!(records[1]["waitlist_seq"], serde_json::Value::Null);
         assert_eq!(records[1]["created_at"], serde_json::json!("2027-01-04T09:30:00.123456Z"));
         assert_eq!(records[1]["event_id"], serde_json::json!("ffffffff-ffff-ffff-ffff-ffffffffffff"));
+    }
+
+    #[test]
+    fn coordinates_travel_as_json_numbers_and_only_finite_ones() {
+        assert_eq!(json_of(Value::Double(Some(51.7356))).ok(), Some(serde_json::json!(51.7356)));
+        assert_eq!(json_of(Value::Double(None)).ok(), Some(serde_json::Value::Null));
+        assert!(json_of(Value::Double(Some(f64::NAN))).is_err());
     }
 
     #[test]

@@ -4,12 +4,14 @@ pub mod bulk;
 pub mod entity;
 mod nodelay;
 
+pub use bulk::insert_all;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait, SqlErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
 
 /// The connections to the database.
 ///
@@ -165,21 +167,4 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
 /// literally (use with `ESCAPE '\'`).
 pub fn like_containing(text: &str) -> String {
     format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-}
-
-/// Rows per INSERT when writing many: well inside SQLite's limit on bound values.
-const INSERT_CHUNK: usize = 500;
-
-/// Inserts any number of rows, a few hundred per statement.
-pub async fn insert_all<A>(conn: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait + Send,
-{
-    let mut rows = rows;
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(INSERT_CHUNK));
-        <A::Entity as EntityTrait>::insert_many(rows).exec_without_returning(conn).await?;
-        rows = rest;
-    }
-    Ok(())
 }
