@@ -25,12 +25,12 @@ pub struct Db {
     pub read: DatabaseConnection,
     pub write: DatabaseConnection,
     /// The registration writer's (`service::registrar`). On SQLite it is `write`. On PostgreSQL
-    /// it is a pool of its own with both of its two connections kept open: sqlx returns a
-    /// connection to its pool in the background, pinging it first, and a writer that found
-    /// none free at the start of a batch waited for the shared pool to open one (50–100 ms, which
-    /// was the rush's p99 in about one run of three). With two of its own, one is free while the
-    /// other is on its way back, nothing else takes them, and both keep the writer's prepared
-    /// statements.
+    /// it is a pool of its own with all three of its connections kept open: the writer has two
+    /// batches in flight, and sqlx returns a connection to its pool in the background, pinging
+    /// it first, so the third is free while another is on its way back. A writer that found none
+    /// free at the start of a batch waited for the shared pool to open one (50–100 ms, which was
+    /// the rush's p99 in about one run of three). Nothing else takes them, and all keep the
+    /// writer's prepared statements.
     pub registrar: DatabaseConnection,
 }
 
@@ -70,8 +70,8 @@ impl Db {
     }
 }
 
-/// See `Db::registrar`.
-const REGISTRAR_CONNECTIONS: u32 = 2;
+/// See `Db::registrar`: two batches in flight and one connection on its way back.
+const REGISTRAR_CONNECTIONS: u32 = 3;
 
 fn postgres_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());

@@ -316,8 +316,25 @@ impl TestApp {
         self.post(&format!("/api/v1/events/{event_id}/registrations"), None, body).await
     }
 
+    /// A published fair with `capacity` places: its id, and an organiser's token.
+    pub async fn published_fair(&self, capacity: i64) -> (String, String) {
+        let organiser = self.organiser_token().await;
+        let event = self.create_published_event(&organiser, json!({"capacity": capacity})).await;
+        (id_of(&event), organiser)
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
+    }
+
+    /// What `count` (`SELECT COUNT(*) AS n …`) reads from the app's database, for what the API
+    /// does not show (rows that must not exist).
+    pub async fn count_rows(&self, count: &str) -> i64 {
+        let db = Database::connect(&self.database_url).await.unwrap_or_else(|e| panic!("connecting to the app's database: {e}"));
+        let statement = sea_orm::Statement::from_string(db.get_database_backend(), count.to_owned());
+        let row = db.query_one_raw(statement).await.unwrap_or_else(|e| panic!("{count}: {e}"));
+        let _ = db.close().await;
+        row.and_then(|row| row.try_get::<i64>("", "n").ok()).unwrap_or_else(|| panic!("{count}: no count"))
     }
 }
 

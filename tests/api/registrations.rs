@@ -14,9 +14,7 @@ fn token_of(manage_url: &Value) -> String {
 
 /// A published fair with `capacity` places, and an organiser's token.
 async fn fair(app: &TestApp, capacity: i64) -> (String, String) {
-    let organiser = app.organiser_token().await;
-    let event = app.create_published_event(&organiser, json!({"capacity": capacity})).await;
-    (id(&event), organiser)
+    app.published_fair(capacity).await
 }
 
 #[tokio::test]
@@ -104,11 +102,39 @@ async fn an_idempotency_key_replays_the_first_answer() {
     assert_eq!(text, again_text, "the same body");
 
     assert_eq!(send(person("Someone else", "eve@example.org"), "key-1").await, Some(StatusCode::UNPROCESSABLE_ENTITY));
+    assert_eq!(
+        app.count_rows("SELECT COUNT(*) AS n FROM candidates WHERE email = 'eve@example.org'").await,
+        0,
+        "a refused request leaves no candidate behind"
+    );
     // Without the key, the same request is a duplicate.
     app.register(&event, body).await.assert_problem(StatusCode::CONFLICT);
     assert_eq!(app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await.json["total"], 1);
     let bad_key = app.client.post(app.url(&path)).header("Idempotency-Key", "has space").json(&person("X", "x@example.org")).send().await;
     assert_eq!(bad_key.ok().map(|r| r.status()), Some(StatusCode::UNPROCESSABLE_ENTITY));
+}
+
+#[tokio::test]
+async fn marketing_consent_is_recorded_only_with_an_accepted_registration() {
+    let app = TestApp::spawn().await;
+    let (first, organiser) = fair(&app, 10).await;
+    let second = id(&app.create_published_event(&organiser, json!({"capacity": 10})).await);
+    app.register(&first, person("Ada", "ada@example.org")).await.assert_status(StatusCode::CREATED);
+    let list = app.get(&format!("/api/v1/events/{first}/registrations"), Some(&organiser)).await;
+    let candidate = list.json["items"][0]["candidate_id"].as_str().unwrap_or_default().to_owned();
+    let export_path = format!("/api/v1/candidates/{candidate}/export");
+    let export = || app.get(&export_path, Some(&organiser));
+
+    let consenting = json!({"name": "Ada", "email": "ada@example.org", "consent_marketing": true});
+    app.register(&first, consenting.clone()).await.assert_problem(StatusCode::CONFLICT);
+    let refused = export().await;
+    assert_eq!(refused.json["consent_marketing"], false, "a refused registration records no consent");
+    assert_eq!(refused.json["consent_at"], json!(null));
+
+    app.register(&second, consenting).await.assert_status(StatusCode::CREATED);
+    let accepted = export().await;
+    assert_eq!(accepted.json["consent_marketing"], true);
+    assert!(accepted.json["consent_at"].is_string(), "{}", accepted.text);
 }
 
 #[tokio::test]
