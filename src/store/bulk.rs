@@ -59,27 +59,46 @@ where
     }
 
     let table = A::Entity::default().table_name();
-    let columns: Vec<<A::Entity as EntityTrait>::Column> =
-        <A::Entity as EntityTrait>::Column::iter().filter(|column| !rows[0].get(*column).is_not_set()).collect();
-    let mut records = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut record = serde_json::Map::with_capacity(columns.len());
-        for column in <A::Entity as EntityTrait>::Column::iter() {
-            let included = columns.iter().any(|c| c.as_str() == column.as_str());
-            match row.get(column).into_value() {
-                Some(value) if included => {
-                    record.insert(column.as_str().to_owned(), json_of(value)?);
+    let columns: Vec<<A::Entity as EntityTrait>::Column> = <A::Entity as EntityTrait>::Column::iter().collect();
+    let included: Vec<bool> = columns.iter().map(|column| !rows[0].get(*column).is_not_set()).collect();
+    let keys: Vec<String> = columns.iter().map(|column| format!("{}:", json_text(column.as_str()))).collect();
+    // Written straight out, key by key: the registration writer builds these for every batch
+    // while the event's lock is held, and a map per row would allocate each key again.
+    let mut records: Vec<u8> = Vec::with_capacity(rows.len() * 64 * columns.len().max(1));
+    records.push(b'[');
+    for (n, row) in rows.into_iter().enumerate() {
+        if n > 0 {
+            records.push(b',');
+        }
+        records.push(b'{');
+        let mut first = true;
+        for (i, column) in columns.iter().enumerate() {
+            match (row.get(*column).into_value(), included[i]) {
+                (Some(value), true) => {
+                    if !first {
+                        records.push(b',');
+                    }
+                    first = false;
+                    records.extend_from_slice(keys[i].as_bytes());
+                    serde_json::to_writer(&mut records, &json_of(value)?).map_err(|e| DbErr::Custom(e.to_string()))?;
                 }
-                None if !included => {}
+                (None, false) => {}
                 _ => return Err(DbErr::Custom(format!("rows for {table} differ in whether they set {}", column.as_str()))),
             }
         }
-        records.push(serde_json::Value::Object(record));
+        records.push(b'}');
     }
-    let names = columns.iter().map(|c| format!(r#""{}""#, c.as_str())).collect::<Vec<_>>().join(", ");
+    records.push(b']');
+    let records = String::from_utf8(records).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let names =
+        columns.iter().zip(&included).filter(|(_, set)| **set).map(|(c, _)| format!(r#""{}""#, c.as_str())).collect::<Vec<_>>().join(", ");
     let sql = format!(r#"INSERT INTO "{table}" ({names}) SELECT {names} FROM json_populate_recordset(NULL::"{table}", $1::json) {tail}"#);
-    let records = serde_json::Value::Array(records).to_string();
     Ok(Some(Statement::from_sql_and_values(DbBackend::Postgres, sql.trim_end(), [Value::String(Some(records))])))
+}
+
+/// `text` as a JSON string.
+fn json_text(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
 }
 
 /// A column's value as PostgreSQL reads it from JSON into the column's type.
@@ -200,7 +219,9 @@ mod tests {
 
     #[test]
     fn postgres_rows_travel_as_one_json_parameter_with_their_nulls() {
-        let rows = vec![registration(Some(7)), registration(None)];
+        let mut awkward = registration(None);
+        awkward.status = Set("a \"quoted\" line\r\nand a tab\t, é ✓ \\".into());
+        let rows = vec![registration(Some(7)), registration(None), awkward];
         let Ok(Some(insert)) = insert_rows(DbBackend::Postgres, rows, r#"RETURNING "id""#) else { panic!("no statement") };
         let names = r#""id", "event_id", "candidate_id", "status", "waitlist_seq", "created_at", "updated_at""#;
         assert_eq!(
@@ -216,6 +237,9 @@ mod tests {
         assert_eq!(records[1]["waitlist_seq"], serde_json::Value::Null);
         assert_eq!(records[1]["created_at"], serde_json::json!("2027-01-04T09:30:00.123456Z"));
         assert_eq!(records[1]["event_id"], serde_json::json!("ffffffff-ffff-ffff-ffff-ffffffffffff"));
+        assert_eq!(records[2]["status"], serde_json::json!("a \"quoted\" line\r\nand a tab\t, é ✓ \\"), "{json}");
+        assert_eq!(records.as_array().map(Vec::len), Some(3));
+        assert_eq!(records[0].as_object().map(|r| r.len()), Some(7), "every column set, and no other");
     }
 
     #[test]
