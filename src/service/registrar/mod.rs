@@ -207,11 +207,10 @@ impl Registrar {
 /// the next batch runs its first stage while the one before writes and commits. Two rules keep
 /// that safe and in order:
 /// - The next batch is taken from the queue once the one before has decided, just before its
-///   writes. Their candidates' upserts never overlap: a later batch's upsert may wait for an
-///   earlier one's commit (the same email in both), never the other way round, so the writer
-///   cannot wait on itself in a way PostgreSQL would not see as a deadlock. Taken then, and not
-///   sooner, the next batch also holds the requests of the people the batch before last has
-///   just answered, instead of a handful of them.
+///   writes, so their candidates' upserts never overlap: a later batch's upsert may wait for an
+///   earlier one's commit (the same email in both), never the other way round, and the writer
+///   cannot wait on itself in a way PostgreSQL would not see as a deadlock. (Taking it as soon
+///   as the one before had stored its candidates, which is as safe, measured no faster.)
 /// - A batch asks for its events' locks only once the batch before holds them; PostgreSQL then
 ///   grants them in that order, so registrations are decided in the order they were taken.
 ///
@@ -260,8 +259,6 @@ impl Writer {
         let mut running = tokio::task::JoinSet::new();
         let mut decided_before: Option<oneshot::Receiver<()>> = None;
         let mut locked_before: Option<oneshot::Receiver<()>> = None;
-        // The sizes of the last two batches taken.
-        let (mut last, mut before_last) = (0, 0);
         loop {
             while running.len() >= most {
                 running.join_next().await;
@@ -273,18 +270,6 @@ impl Writer {
             if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
                 break;
             }
-            // The batch before last has just answered its people, and in a rush most of them
-            // come straight back. While the last batch is still at work, wait for half of them
-            // rather than start a batch of a handful, whose fixed costs would then hold up the
-            // next (see `Turn`).
-            while jobs.len() < before_last / 2 && !running.is_empty() {
-                let room = MAX_BATCH - jobs.len();
-                tokio::select! {
-                    taken = rx.recv_many(&mut jobs, room) => if taken == 0 { break },
-                    _ = running.join_next() => {}
-                }
-            }
-            (before_last, last) = (last, jobs.len());
             let (decided, decided_rx) = oneshot::channel();
             let (locked, locked_rx) = oneshot::channel();
             decided_before = Some(decided_rx);
