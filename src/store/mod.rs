@@ -73,17 +73,27 @@ impl Db {
 /// See `Db::registrar`: two batches in flight and one connection on its way back.
 const REGISTRAR_CONNECTIONS: u32 = 3;
 
-fn postgres_options(url: &str, max_connections: u32) -> ConnectOptions {
+/// Connection options shared by every pool, on both databases.
+///
+/// No idle timeout and no maximum lifetime, so sqlx starts no maintenance task. sqlx 0.9's
+/// task loops `for _ in 0..pool.num_idle()` without yielding, and the idle count it reads can
+/// be one below zero for a moment (a connection being returned is already in the queue and
+/// taken again before the count is raised), which wraps it to `usize::MAX`: the task then spins
+/// a core forever and the pool never closes. A one-shot `carefair migrate status` was seen
+/// hanging that way. A PostgreSQL connection that sat idle is pinged before use instead.
+fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections).idle_timeout(None).max_lifetime(None).sqlx_logging(false);
+    opts
+}
+
+fn postgres_options(url: &str, max_connections: u32) -> ConnectOptions {
+    let mut opts = pool_options(url, max_connections);
     // A connection is pinged before use only after sitting idle (sqlx pings on every checkout by
     // default, one more round trip for each transaction of a rush).
-    opts.max_connections(max_connections)
-        .connect_timeout(Duration::from_secs(10))
-        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
-        .sqlx_logging(false)
-        .map_sqlx_postgres_pool_opts(|o| {
-            o.after_connect(|_, _| Box::pin(async { nodelay::set_on_all_sockets().map_err(sea_orm::sqlx::Error::Io) }))
-        });
+    opts.connect_timeout(Duration::from_secs(10)).test_before_acquire_if_idle_for(IDLE_BEFORE_PING).map_sqlx_postgres_pool_opts(|o| {
+        o.after_connect(|_, _| Box::pin(async { nodelay::set_on_all_sockets().map_err(sea_orm::sqlx::Error::Io) }))
+    });
     opts
 }
 
@@ -95,27 +105,25 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 const ROW_BUFFER: usize = 512;
 
 fn sqlite_options(url: &str, max_connections: u32, writer: bool) -> ConnectOptions {
-    let mut opts = ConnectOptions::new(url.to_owned());
+    let mut opts = pool_options(url, max_connections);
     // A file's connection does not go stale, so it is not pinged each time it is taken from the
     // pool (sqlx's default: one more round trip to SQLite's thread for every transaction).
-    opts.max_connections(max_connections).min_connections(1).test_before_acquire(false).sqlx_logging(false).map_sqlx_sqlite_opts(
-        move |o| {
-            let o = o
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                // Statement journals (a multi-row insert that may fail halfway needs one) stay in
-                // memory instead of a temporary file opened and written for each batch.
-                .pragma("temp_store", "memory")
-                // Rows come back from SQLite's thread through a bounded channel; at sqlx's default of
-                // 50 the thread stops and waits several times while a batch's RETURNING is read.
-                .row_buffer_size(ROW_BUFFER);
-            // The writer never checkpoints: `checkpoint_wal` does, beside it.
-            if writer { o.pragma("wal_autocheckpoint", "0") } else { o }
-        },
-    );
+    opts.min_connections(1).test_before_acquire(false).map_sqlx_sqlite_opts(move |o| {
+        let o = o
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // Statement journals (a multi-row insert that may fail halfway needs one) stay in
+            // memory instead of a temporary file opened and written for each batch.
+            .pragma("temp_store", "memory")
+            // Rows come back from SQLite's thread through a bounded channel; at sqlx's default of
+            // 50 the thread stops and waits several times while a batch's RETURNING is read.
+            .row_buffer_size(ROW_BUFFER);
+        // The writer never checkpoints: `checkpoint_wal` does, beside it.
+        if writer { o.pragma("wal_autocheckpoint", "0") } else { o }
+    });
     opts
 }
 
@@ -167,4 +175,21 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
 /// literally (use with `ESCAPE '\'`).
 pub fn like_containing(text: &str) -> String {
     format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_pool_runs_sqlx_maintenance_task() {
+        for opts in [
+            postgres_options("postgres://localhost/carefair", 8),
+            sqlite_options("sqlite://var/carefair.db", 8, false),
+            sqlite_options("sqlite://var/carefair.db", 1, true),
+        ] {
+            assert_eq!(opts.get_idle_timeout(), Some(None), "{opts:?}");
+            assert_eq!(opts.get_max_lifetime(), Some(None), "{opts:?}");
+        }
+    }
 }

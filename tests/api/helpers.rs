@@ -43,7 +43,7 @@ impl Drop for PgDatabase {
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async {
-                if let Ok(conn) = Database::connect(&admin_url).await {
+                if let Ok(conn) = connect(&admin_url).await {
                     let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                 }
             });
@@ -58,7 +58,7 @@ pub async fn database_url(dir: &Path) -> (String, Option<PgDatabase>) {
     match std::env::var("DATABASE_URL") {
         Ok(admin_url) if admin_url.starts_with("postgres") => {
             let name = format!("carefair_test_{}", uuid::Uuid::now_v7().simple());
-            let conn = Database::connect(&admin_url).await.unwrap_or_else(|e| panic!("connecting to DATABASE_URL: {e}"));
+            let conn = connect(&admin_url).await.unwrap_or_else(|e| panic!("connecting to DATABASE_URL: {e}"));
             conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap_or_else(|e| panic!("creating {name}: {e}"));
             let _ = conn.close().await;
             let base = admin_url.split('?').next().unwrap_or(&admin_url);
@@ -330,7 +330,7 @@ impl TestApp {
     /// What `count` (`SELECT COUNT(*) AS n …`) reads from the app's database, for what the API
     /// does not show (rows that must not exist).
     pub async fn count_rows(&self, count: &str) -> i64 {
-        let db = Database::connect(&self.database_url).await.unwrap_or_else(|e| panic!("connecting to the app's database: {e}"));
+        let db = connect(&self.database_url).await.unwrap_or_else(|e| panic!("connecting to the app's database: {e}"));
         let statement = sea_orm::Statement::from_string(db.get_database_backend(), count.to_owned());
         let row = db.query_one_raw(statement).await.unwrap_or_else(|e| panic!("{count}: {e}"));
         let _ = db.close().await;
@@ -410,6 +410,14 @@ impl TestApp {
     }
 }
 
+/// A connection of the tests' own to a database, without sqlx's maintenance task (see
+/// `store::pool_options` for why).
+pub async fn connect(url: &str) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
+    let mut opts = sea_orm::ConnectOptions::new(url.to_owned());
+    opts.max_connections(1).idle_timeout(None).max_lifetime(None).sqlx_logging(false);
+    Database::connect(opts).await
+}
+
 /// The SQLite database file of a `sqlite://` URL; `None` on PostgreSQL.
 pub fn sqlite_file(database_url: &str) -> Option<String> {
     database_url.strip_prefix("sqlite://").and_then(|rest| rest.split('?').next()).map(str::to_owned)
@@ -425,7 +433,7 @@ pub async fn count_in_file_alone(file: &str, count: &str, want: i64) -> i64 {
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         std::fs::copy(file, &copy).unwrap_or_else(|e| panic!("copying {file}: {e}"));
-        let Ok(db) = Database::connect(format!("sqlite://{}?mode=ro", copy.display())).await else { continue };
+        let Ok(db) = connect(&format!("sqlite://{}?mode=ro", copy.display())).await else { continue };
         let row = db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, count.to_owned())).await;
         counted = row.ok().flatten().and_then(|row| row.try_get::<i64>("", "n").ok()).unwrap_or(0);
         let _ = db.close().await;
