@@ -240,10 +240,7 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     latencies.sort_unstable();
 
     // The reference, on the same database file.
-    // Without sqlx's maintenance task, as the server's own pools (`store::pool_options`).
-    let mut options = sea_orm::ConnectOptions::new(database.clone());
-    options.idle_timeout(None).max_lifetime(None).sqlx_logging(false);
-    let db = Database::connect(options).await?;
+    let db = Database::connect(carefair::store::pool_options(&database, 1)).await?;
     let mut scans = Vec::new();
     for n in 0..o.scans {
         let i = (n * 31) % employer_ids.len();

@@ -81,7 +81,8 @@ const REGISTRAR_CONNECTIONS: u32 = 3;
 /// taken again before the count is raised), which wraps it to `usize::MAX`: the task then spins
 /// a core forever and the pool never closes. A one-shot `carefair migrate status` was seen
 /// hanging that way. A PostgreSQL connection that sat idle is pinged before use instead.
-fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
+/// Public for the tests' and the benchmarks' own connections.
+pub fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections).idle_timeout(None).max_lifetime(None).sqlx_logging(false);
     opts

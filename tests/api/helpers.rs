@@ -410,12 +410,9 @@ impl TestApp {
     }
 }
 
-/// A connection of the tests' own to a database, without sqlx's maintenance task (see
-/// `store::pool_options` for why).
+/// A connection of the tests' own to a database, with the options of the server's pools.
 pub async fn connect(url: &str) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
-    let mut opts = sea_orm::ConnectOptions::new(url.to_owned());
-    opts.max_connections(1).idle_timeout(None).max_lifetime(None).sqlx_logging(false);
-    Database::connect(opts).await
+    Database::connect(carefair::store::pool_options(url, 1)).await
 }
 
 /// The SQLite database file of a `sqlite://` URL; `None` on PostgreSQL.
