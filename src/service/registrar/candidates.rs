@@ -46,11 +46,13 @@ impl StoredCandidates {
     /// leaves nothing behind.
     pub fn settle(&self, backend: sea_orm::DbBackend, accepted: &[(&str, bool)], now: DateTime<Utc>) -> Vec<Statement> {
         let mut used: HashSet<&str> = HashSet::with_capacity(accepted.len());
-        let mut consenting: Vec<Uuid> = Vec::new();
+        // One email may be accepted for several events in a batch; any of them may carry consent.
+        let mut consenting: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
         for &(email, consent) in accepted {
             let Some(stored) = self.by_email.get(email) else { continue };
-            if used.insert(email) && consent && !stored.consent {
-                consenting.push(stored.id);
+            used.insert(email);
+            if consent && !stored.consent {
+                consenting.insert(stored.id);
             }
         }
         let unused: Vec<Uuid> =
@@ -98,4 +100,35 @@ pub(super) async fn upsert(txn: &DatabaseTransaction, jobs: &[&Job], hopeful: &[
         stored.by_email.insert(email, Stored { id, new: offered.contains(&id), consent });
     }
     Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::DbBackend;
+
+    use super::*;
+
+    fn stored(entries: &[(&str, Stored)]) -> StoredCandidates {
+        StoredCandidates { by_email: entries.iter().map(|(email, c)| ((*email).to_owned(), *c)).collect() }
+    }
+
+    #[test]
+    fn consent_with_any_accepted_registration_is_recorded_once_and_unused_new_candidates_go() {
+        let (ada, eve) = (Uuid::now_v7(), Uuid::now_v7());
+        let candidates = stored(&[
+            ("ada@example.org", Stored { id: ada, new: false, consent: false }),
+            ("eve@example.org", Stored { id: eve, new: true, consent: false }),
+        ]);
+        // Ada accepted for two events in one batch, with consent only the second time; Eve refused.
+        let writes = candidates.settle(DbBackend::Sqlite, &[("ada@example.org", false), ("ada@example.org", true)], Utc::now());
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert!(writes[0].sql.starts_with("UPDATE") && writes[0].sql.contains("consent_marketing"), "{}", writes[0].sql);
+        let update_values = writes[0].values.clone().map(|v| v.0).unwrap_or_default();
+        assert_eq!(update_values.iter().filter(|v| **v == sea_orm::Value::from(ada)).count(), 1, "{update_values:?}");
+        assert!(writes[1].sql.starts_with("DELETE"), "{}", writes[1].sql);
+        assert_eq!(writes[1].values.clone().map(|v| v.0).unwrap_or_default(), vec![sea_orm::Value::from(eve)]);
+
+        let nothing = candidates.settle(DbBackend::Sqlite, &[("ada@example.org", false), ("eve@example.org", false)], Utc::now());
+        assert!(nothing.is_empty(), "no consent given and every new candidate used: {nothing:?}");
+    }
 }

@@ -284,6 +284,7 @@ impl Writer {
     async fn process(&self, jobs: Vec<Job>, mut turn: Turn) {
         let all: Vec<&Job> = jobs.iter().collect();
         let decided = self.decide(&all, &mut turn).await;
+        // Whatever happened, the next batch may go on now, not after any retries below.
         drop(turn);
         match decided {
             Ok(results) => {
