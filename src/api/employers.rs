@@ -12,7 +12,6 @@ use super::campaigns::NAME_MAX;
 use super::common::{ApiTags, list_of, page, patch_optional, patch_required};
 use super::json::JsonBody;
 use super::problem::ApiError;
-use super::schools::SchoolView;
 use super::security::BearerAuth;
 use super::venues::{latitude, longitude};
 use crate::domain::{CqcLocationId, EmailAddress, EmployerStatus, Postcode, ProviderType, Text, Url, Validation, ValidationErrors};
@@ -214,10 +213,23 @@ impl TryFrom<EmployerPatch> for EmployerChanges {
     }
 }
 
+/// What choosing a school needs. The careers leader's contact is not here: an employer sees it
+/// once a link with the school is active.
+#[derive(Object)]
+pub struct SuggestedSchool {
+    pub id: Uuid,
+    /// The DfE Unique Reference Number: six digits.
+    pub urn: String,
+    pub name: String,
+    /// The school's town: the last part of its address.
+    pub town: String,
+    pub district: Option<String>,
+}
+
 /// A school an employer might link with.
 #[derive(Object)]
 pub struct SuggestionView {
-    pub school: SchoolView,
+    pub school: SuggestedSchool,
     /// Great-circle distance from the employer, in kilometres.
     pub distance_km: f64,
     /// How many employers the school is already actively linked with.
@@ -226,7 +238,14 @@ pub struct SuggestionView {
 
 impl From<Suggestion> for SuggestionView {
     fn from(s: Suggestion) -> Self {
-        Self { school: s.school.into(), distance_km: (s.distance_km * 100.0).round() / 100.0, active_links: s.active_links }
+        let school = SuggestedSchool {
+            id: s.school.id,
+            town: crate::service::school_links::town(&s.school.address).unwrap_or_default().to_owned(),
+            urn: s.school.urn,
+            name: s.school.name,
+            district: s.school.district,
+        };
+        Self { school, distance_km: (s.distance_km * 100.0).round() / 100.0, active_links: s.active_links }
     }
 }
 

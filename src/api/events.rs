@@ -178,9 +178,11 @@ fn utc(t: DateTime<FixedOffset>) -> Result<DateTime<Utc>, String> {
 /// An instant in a query string. A `+` of an offset that was not percent-encoded arrives as a
 /// space (form encoding), so a space there is read as the `+` it was.
 fn instant_param(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(&s.trim().replace(' ', "+"))
+    let t = DateTime::parse_from_rfc3339(&s.trim().replace(' ', "+"))
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "must be an RFC 3339 date and time with an offset, like 2027-01-05T10:00:00Z".into())
+        .map_err(|_| String::from("must be an RFC 3339 date and time with an offset, like 2027-01-05T10:00:00Z"))?;
+    crate::domain::check_year(chrono::Datelike::year(&t))?;
+    Ok(t)
 }
 
 fn title(s: String) -> Result<Text, String> {
@@ -355,10 +357,9 @@ impl EventsApi {
             from,
             to,
             q: q.0,
-            include_unpublished: auth.is_organiser(),
             ..EventFilter::default()
         };
-        let list = events::list(&self.svc, filter, page).await?;
+        let list = events::list(&self.svc, auth.actor(), filter, page).await?;
         let mut list: EventList = list.into();
         list.items = list.items.into_iter().map(|e| e.for_viewer(&auth)).collect();
         Ok(EventListAnswer::Ok(Json(list)))
@@ -367,7 +368,7 @@ impl EventsApi {
     /// One event. Drafts are visible to organisers only.
     #[oai(path = "/events/:id", method = "get", operation_id = "get_event")]
     async fn get(&self, auth: OptionalAuth, id: Path<Uuid>) -> Result<EventAnswer, ApiError> {
-        let event = events::get(&self.svc, id.0, auth.is_organiser()).await?;
+        let event = events::get(&self.svc, auth.actor(), id.0).await?;
         Ok(EventAnswer::Ok(Json(EventView::from(event).for_viewer(&auth))))
     }
 

@@ -33,6 +33,8 @@ pub struct CalendarEvent {
     pub url: String,
     pub sequence: i32,
     pub cancelled: bool,
+    /// Not yet certain for this file's holder (a waiting-list place): `STATUS:TENTATIVE`.
+    pub tentative: bool,
     /// A human name for the kind, such as "Recruitment fair".
     pub category: String,
 }
@@ -126,7 +128,14 @@ fn vevent(event: &CalendarEvent, ctx: &Context, attendee: Option<&Person>, metho
     e.push(text_property("CATEGORIES", &event.category));
     e.push(Property::new("SEQUENCE", event.sequence.to_string()));
     let cancelled = event.cancelled || method == Method::Cancel;
-    e.push(Property::new("STATUS", if cancelled { "CANCELLED" } else { "CONFIRMED" }));
+    let status = if cancelled {
+        "CANCELLED"
+    } else if event.tentative {
+        "TENTATIVE"
+    } else {
+        "CONFIRMED"
+    };
+    e.push(Property::new("STATUS", status));
     e.push(Property::new("TRANSP", "OPAQUE"));
     e.push(mailbox("ORGANIZER", &ctx.organizer, &[]));
     if let Some(person) = attendee {
@@ -215,6 +224,19 @@ pub fn request(event: &CalendarEvent, attendee: &Person, ctx: &Context) -> Strin
     calendar(std::iter::once(event), ctx, Method::Request, Some(attendee), None)
 }
 
+/// A waiting-list place: the event as `METHOD:PUBLISH` with `STATUS:TENTATIVE` and the position
+/// in the summary, so a calendar never shows a place that is not held (RFC 5546 gives a
+/// REQUEST to someone expected to attend).
+pub fn waitlisted(event: &CalendarEvent, position: Option<i64>, ctx: &Context) -> String {
+    let mut held = event.clone();
+    held.tentative = true;
+    held.title = match position {
+        Some(n) => format!("Waiting list, number {n}: {}", event.title),
+        None => format!("Waiting list: {}", event.title),
+    };
+    publish(std::slice::from_ref(&held), ctx, None)
+}
+
 /// Withdraws an event from one attendee's calendar (`METHOD:CANCEL`, `STATUS:CANCELLED`, the
 /// same UID); the caller passes the raised sequence.
 pub fn cancel(event: &CalendarEvent, attendee: &Person, ctx: &Context) -> String {
@@ -238,6 +260,7 @@ mod tests {
             ends_at: at("2027-01-05T13:00:00Z"),
             timezone: chrono_tz::Europe::London,
             location: Some("Chelmsford City Hall, Duke Street, Chelmsford, CM1 1JE".into()),
+            tentative: false,
             url: "https://events.example.org/events/01920000-0000-7000-8000-000000000001".into(),
             sequence: 2,
             cancelled: false,

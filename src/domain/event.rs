@@ -1,4 +1,4 @@
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 
 use super::text::parse_enum;
 
@@ -73,6 +73,15 @@ pub struct Schedule {
 /// No event runs longer than this; a longer span is almost always a typo in the year.
 const LONGEST_EVENT_DAYS: i64 = 31;
 
+/// The years carefair takes: a year beyond them is a typing mistake, and one past 9999 cannot be
+/// written in a calendar file or sorted as text.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Refuses a year outside [`YEARS`].
+pub fn check_year(year: i32) -> Result<(), String> {
+    if YEARS.contains(&year) { Ok(()) } else { Err(format!("must be in the years {} to {}", YEARS.start(), YEARS.end())) }
+}
+
 impl Schedule {
     /// Checks the order of the instants; each error names the field to fix.
     pub fn new(
@@ -81,6 +90,17 @@ impl Schedule {
         registration_opens_at: Option<DateTime<Utc>>,
         registration_closes_at: Option<DateTime<Utc>>,
     ) -> Result<Self, (&'static str, String)> {
+        let instants = [
+            ("starts_at", Some(starts_at)),
+            ("ends_at", Some(ends_at)),
+            ("registration_opens_at", registration_opens_at),
+            ("registration_closes_at", registration_closes_at),
+        ];
+        for (field, at) in instants {
+            if let Some(at) = at {
+                check_year(at.year()).map_err(|m| (field, m))?;
+            }
+        }
         if ends_at <= starts_at {
             return Err(("ends_at", "must be after starts_at".into()));
         }

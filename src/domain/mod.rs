@@ -12,7 +12,7 @@ mod validation;
 mod when;
 
 pub use email::EmailAddress;
-pub use event::{EventKind, EventStatus, Schedule};
+pub use event::{EventKind, EventStatus, Schedule, check_year};
 pub use organisation::{Activity, CqcLocationId, EmployerStatus, ExhibitorStatus, LinkStatus, Meaningful, ProviderType, Urn, year_group};
 pub use postcode::Postcode;
 pub use registration::{Phone, RegistrationStatus};

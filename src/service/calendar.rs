@@ -86,6 +86,7 @@ fn calendar_event(svc: &Services, event: &Event, venue: Option<&venue::Model>) -
         url: format!("{}/events/{}", svc.settings.public_url(), event.id),
         sequence: event.sequence,
         cancelled: status_of(event) == EventStatus::Cancelled,
+        tentative: false,
         category: category(&event.kind).to_owned(),
     }
 }
@@ -107,14 +108,22 @@ pub(crate) async fn with_venues(svc: &Services, events: &[Event]) -> ServiceResu
 /// Events the public may hold in a calendar: published ones, and cancelled ones so that
 /// calendars which hold them learn they are off.
 fn visible() -> Condition {
-    Condition::any()
-        .add(event::Column::Status.eq(EventStatus::Published.as_str()))
-        .add(event::Column::Status.eq(EventStatus::Cancelled.as_str()))
+    Condition::all().add(
+        Condition::any()
+            .add(event::Column::Status.eq(EventStatus::Published.as_str()))
+            .add(event::Column::Status.eq(EventStatus::Cancelled.as_str())),
+    )
 }
 
-/// One event as `METHOD:PUBLISH`. Drafts are not found.
+/// What the public's files and feeds hold: [`visible`] events other than school engagements,
+/// which are private to the school and the employers taking part.
+fn public() -> Condition {
+    visible().add(event::Column::Kind.ne(EventKind::SchoolEngagement.as_str()))
+}
+
+/// One event as `METHOD:PUBLISH`. Drafts and school engagements are not found.
 pub async fn event_file(svc: &Services, id: Uuid) -> ServiceResult<CalendarBody> {
-    let found = event::Entity::find_by_id(id).filter(visible()).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let found = event::Entity::find_by_id(id).filter(public()).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let events = with_venues(svc, std::slice::from_ref(&found)).await?;
     Ok(CalendarBody::new(calendar::publish(&events, &context(svc), None)))
 }
@@ -137,6 +146,9 @@ pub async fn registration_file(svc: &Services, token: &str) -> ServiceResult<Cal
         let mut withdrawn = event.clone();
         withdrawn.sequence += 1;
         return Ok(CalendarBody::new(calendar::cancel(&withdrawn, &attendee, &ctx)));
+    }
+    if registration_status(&held.detail.registration) == RegistrationStatus::Waitlisted {
+        return Ok(CalendarBody::new(calendar::waitlisted(event, held.detail.position, &ctx)));
     }
     Ok(CalendarBody::new(calendar::request(event, &attendee, &ctx)))
 }
@@ -211,7 +223,7 @@ async fn feed_stamp(svc: &Services, now: DateTime<Utc>) -> ServiceResult<FeedSta
         .select_only()
         .column_as(event::Column::Id.count(), "events")
         .column_as(event::Column::UpdatedAt.max(), "changed")
-        .filter(visible())
+        .filter(public())
         .filter(event::Column::EndsAt.gt(now))
         .into_tuple()
         .one(&svc.db.read)
@@ -251,7 +263,7 @@ pub async fn public_feed(svc: &Services) -> ServiceResult<CalendarBody> {
 
 /// Every event the public feed shows, read and written afresh.
 async fn load(svc: &Services, now: DateTime<Utc>, venues_changed: Option<DateTime<Utc>>) -> ServiceResult<HeldFeed> {
-    let events = event::Entity::find().filter(visible()).filter(event::Column::EndsAt.gt(now)).all(&svc.db.read).await?;
+    let events = event::Entity::find().filter(public()).filter(event::Column::EndsAt.gt(now)).all(&svc.db.read).await?;
     let mut held = HeldFeed { since: DateTime::<Utc>::UNIX_EPOCH, venues_changed, events: HashMap::new() };
     take_in(svc, &mut held, events, now).await?;
     Ok(held)
@@ -272,7 +284,8 @@ async fn take_in(svc: &Services, held: &mut HeldFeed, events: Vec<Event>, now: D
     for event in events {
         held.since = held.since.max(event.updated_at);
         let status = status_of(&event);
-        if !matches!(status, EventStatus::Published | EventStatus::Cancelled) || event.ends_at <= now {
+        let private = event.kind == EventKind::SchoolEngagement.as_str();
+        if private || !matches!(status, EventStatus::Published | EventStatus::Cancelled) || event.ends_at <= now {
             held.events.remove(&event.id);
             continue;
         }
@@ -287,7 +300,7 @@ async fn take_in(svc: &Services, held: &mut HeldFeed, events: Vec<Event>, now: D
 pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<CalendarBody> {
     let campaign = super::campaigns::get_by_slug(svc, slug).await?;
     let events = event::Entity::find()
-        .filter(visible())
+        .filter(public())
         .filter(event::Column::CampaignId.eq(campaign.id))
         .order_by_asc(event::Column::StartsAt)
         .all(&svc.db.read)

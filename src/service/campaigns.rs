@@ -42,6 +42,9 @@ fn encode_objectives(objectives: &[Objective]) -> String {
 }
 
 fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate) -> ServiceResult<()> {
+    use chrono::Datelike;
+    crate::domain::check_year(starts_on.year()).map_err(|m| ServiceError::invalid("starts_on", m))?;
+    crate::domain::check_year(ends_on.year()).map_err(|m| ServiceError::invalid("ends_on", m))?;
     if ends_on < starts_on {
         return Err(ServiceError::invalid("ends_on", "must not be before starts_on"));
     }

@@ -158,6 +158,17 @@ pub async fn list(svc: &Services, actor: &Actor, filter: EmployerFilter, page: P
 #[tracing::instrument(skip_all, fields(employer_id = %id))]
 pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerChanges) -> ServiceResult<Employer> {
     scope_employer(actor, id)?;
+    if !actor.is_organiser() {
+        // Suggestions measure from the employer's position: an employer that could move it
+        // would sweep the county's schools. Organisers keep positions.
+        let mut v = crate::domain::Validation::new();
+        for (field, given) in [("latitude", changes.latitude.is_some()), ("longitude", changes.longitude.is_some())] {
+            if given {
+                v.fail(field, "is kept by the council's organisers; ask them to change it");
+            }
+        }
+        v.finish()?;
+    }
     let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
     let mut model: employer::ActiveModel = current.into();

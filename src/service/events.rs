@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::engagements::{self, EngagementPlan, Target, employer_ids_of};
 use super::outbox::{self, MessageKind};
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{EventKind, EventStatus, RegistrationStatus, Schedule, Text, TimeZone, Url, new_id};
+use crate::domain::{Actor, EventKind, EventStatus, RegistrationStatus, Role, Schedule, Text, TimeZone, Url, new_id};
 use crate::store::entity::{campaign, event, venue};
 
 pub type Event = event::Model;
@@ -57,15 +57,11 @@ pub struct EventChanges {
 #[derive(Default)]
 pub struct EventFilter {
     pub kind: Option<EventKind>,
-    /// Leaves one kind out (the public pages leave out school engagements, which are for the
-    /// school's own pupils).
-    pub except_kind: Option<EventKind>,
     pub campaign_id: Option<Uuid>,
     pub status: Option<EventStatus>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub q: Option<String>,
-    pub include_unpublished: bool,
 }
 
 pub fn status_of(event: &Event) -> EventStatus {
@@ -181,19 +177,55 @@ pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
     Ok(event)
 }
 
-/// One event. Without `include_unpublished` a draft is not found: the public sees published,
-/// cancelled and completed events (a link to a cancelled fair should say it is cancelled).
-pub async fn get(svc: &Services, id: Uuid, include_unpublished: bool) -> ServiceResult<Event> {
+/// Whether `viewer` (`None`: the public) may see `event`. Organisers see everything. Everyone
+/// else sees events once published (and when cancelled or completed, so a link to a cancelled
+/// fair says so), except school engagements, which only the school and the employers taking
+/// part see: they are for the school's own pupils.
+pub fn may_see(viewer: Option<&Actor>, event: &Event) -> bool {
+    match viewer {
+        Some(actor) if actor.is_organiser() => true,
+        _ if status_of(event) == EventStatus::Draft => false,
+        _ if event.kind != EventKind::SchoolEngagement.as_str() => true,
+        Some(actor) => match actor.role {
+            Role::School => actor.school_id.is_some() && actor.school_id == event.school_id,
+            Role::Employer => actor.employer_id.is_some_and(|id| employer_ids_of(event).contains(&id)),
+            Role::Admin | Role::Organiser => true,
+        },
+        None => false,
+    }
+}
+
+/// The school engagements `viewer` may see, as a condition on events (the rest of
+/// [`may_see`] is the list's status filter).
+fn engagements_visible_to(viewer: Option<&Actor>) -> Condition {
+    let not_engagement = event::Column::Kind.ne(EventKind::SchoolEngagement.as_str());
+    match viewer {
+        Some(actor) if actor.is_organiser() => Condition::all(),
+        Some(Actor { role: Role::School, school_id: Some(school_id), .. }) => {
+            Condition::any().add(not_engagement).add(event::Column::SchoolId.eq(*school_id))
+        }
+        Some(Actor { role: Role::Employer, employer_id: Some(employer_id), .. }) => {
+            // The employers taking part are a JSON array of UUIDs: a UUID's text cannot occur
+            // inside another's.
+            Condition::any().add(not_engagement).add(event::Column::EmployerIds.contains(employer_id.to_string()))
+        }
+        _ => Condition::all().add(not_engagement),
+    }
+}
+
+/// One event, when `viewer` may see it (see [`may_see`]); otherwise not found.
+pub async fn get(svc: &Services, viewer: Option<&Actor>, id: Uuid) -> ServiceResult<Event> {
     let event = event::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    if !include_unpublished && status_of(&event) == EventStatus::Draft {
+    if !may_see(viewer, &event) {
         return Err(ServiceError::NotFound);
     }
     Ok(event)
 }
 
-pub async fn list(svc: &Services, filter: EventFilter, page: PageRequest) -> ServiceResult<Page<Event>> {
-    let mut cond = Condition::all();
-    if !filter.include_unpublished {
+/// The events `viewer` may see that match `filter`; all but organisers see published ones only.
+pub async fn list(svc: &Services, viewer: Option<&Actor>, filter: EventFilter, page: PageRequest) -> ServiceResult<Page<Event>> {
+    let mut cond = Condition::all().add(engagements_visible_to(viewer));
+    if !viewer.is_some_and(Actor::is_organiser) {
         cond = cond.add(event::Column::Status.eq(EventStatus::Published.as_str()));
     }
     if let Some(status) = filter.status {
@@ -201,9 +233,6 @@ pub async fn list(svc: &Services, filter: EventFilter, page: PageRequest) -> Ser
     }
     if let Some(kind) = filter.kind {
         cond = cond.add(event::Column::Kind.eq(kind.as_str()));
-    }
-    if let Some(kind) = filter.except_kind {
-        cond = cond.add(event::Column::Kind.ne(kind.as_str()));
     }
     if let Some(campaign_id) = filter.campaign_id {
         cond = cond.add(event::Column::CampaignId.eq(campaign_id));
@@ -355,6 +384,9 @@ pub async fn publish(svc: &Services, id: Uuid) -> ServiceResult<Event> {
     let status = status_of(&current);
     if status != EventStatus::Draft {
         return Err(ServiceError::conflict(format!("only a draft can be published; this event is {}", status.as_str())));
+    }
+    if current.ends_at <= svc.clock.now() {
+        return Err(ServiceError::conflict("the event is over: change its dates before publishing it"));
     }
     let mut model: event::ActiveModel = current.into();
     model.status = Set(EventStatus::Published.as_str().to_owned());

@@ -17,7 +17,7 @@ use super::events::{Event, status_of};
 use super::outbox::{self, MessageKind};
 use super::registrar::store_counters;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{EventStatus, RegistrationStatus};
+use crate::domain::{EventKind, EventStatus, RegistrationStatus};
 use crate::store::entity::{candidate, event, outbox as outbox_entity, registration, registration_token};
 
 pub type Registration = registration::Model;
@@ -30,6 +30,10 @@ pub fn manage_url(public_url: &str, token: &str) -> String {
 
 /// Whether `event` takes registrations at `now`; a 409 with the reason when not.
 pub fn check_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
+    if event.kind == EventKind::SchoolEngagement.as_str() {
+        // For the school's own pupils: the public cannot book, nor learn that one exists.
+        return Err(ServiceError::NotFound);
+    }
     match status_of(event) {
         EventStatus::Published => {}
         EventStatus::Draft => return Err(ServiceError::conflict("registration is not open: the event is not published yet")),
@@ -287,11 +291,29 @@ pub async fn list(
     Ok(Page { items, total, limit, offset })
 }
 
+/// How long before the start and after the end people can be checked in: a door opens early
+/// and a list is finished late, but a check-in a month away would skew the attendance rate.
+pub const CHECK_IN_MARGIN_HOURS: i64 = 12;
+
+/// Whether `now` is inside `event`'s check-in window; a 409 saying when it is, if not.
+pub fn check_in_window(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
+    let margin = chrono::Duration::hours(CHECK_IN_MARGIN_HOURS);
+    let (opens, closes) = (event.starts_at - margin, event.ends_at + margin);
+    if now < opens {
+        return Err(ServiceError::conflict(format!("check-in opens at {}, 12 hours before the start", opens.to_rfc3339())));
+    }
+    if now > closes {
+        return Err(ServiceError::conflict(format!("check-in closed at {}, 12 hours after the end", closes.to_rfc3339())));
+    }
+    Ok(())
+}
+
 /// Marks a person as attended.
 #[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
 pub async fn check_in(svc: &Services, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
     let txn = svc.db.write.begin().await?;
-    lock_event(&txn, event_id).await?;
+    let event = lock_event(&txn, event_id).await?;
+    check_in_window(&event, svc.clock.now())?;
     let current = registration::Entity::find_by_id(registration_id)
         .filter(registration::Column::EventId.eq(event_id))
         .one(&txn)

@@ -95,7 +95,7 @@ pub async fn request(svc: &Services, actor: &Actor, employer_id: Uuid, school_id
 }
 
 /// The last part of an address, which is its town in the addresses people type here.
-fn town(address: &str) -> Option<&str> {
+pub fn town(address: &str) -> Option<&str> {
     address.rsplit([',', '\n']).map(str::trim).find(|s| !s.is_empty())
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::schools::School;
 use super::{ServiceError, ServiceResult, Services, scope_employer};
 use crate::domain::geo::{LatLon, bounding_box, distance_km};
-use crate::domain::{Actor, LinkStatus};
+use crate::domain::{Actor, EmployerStatus, LinkStatus};
 use crate::store::entity::{employer, school, school_link};
 
 /// How much further away each of a school's active links makes it look, in kilometres.
@@ -41,6 +41,9 @@ pub async fn suggest(svc: &Services, actor: &Actor, employer_id: Uuid, limit: us
     scope_employer(actor, employer_id)?;
     let db = &svc.db.read;
     let employer = employer::Entity::find_by_id(employer_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+    if employer.status != EmployerStatus::Approved.as_str() {
+        return Err(ServiceError::conflict("suggestions are for approved employers; this one is not approved"));
+    }
     let (Some(lat), Some(lon)) = (employer.latitude, employer.longitude) else {
         return Err(ServiceError::conflict("the employer has no latitude and longitude to measure from"));
     };

@@ -157,12 +157,11 @@ pub async fn index(svc: Data<&Services>, Query(q): Query<IndexQuery>) -> Respons
     let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
     let filter = EventFilter {
         kind,
-        except_kind: Some(EventKind::SchoolEngagement),
         campaign_id: campaign.map(|c| c.id),
         from: Some(svc.clock.now()),
         ..EventFilter::default()
     };
-    let found = match events::list(&svc, filter, PageRequest { limit: PER_PAGE, offset: (page_no - 1) * PER_PAGE }).await {
+    let found = match events::list(&svc, None, filter, PageRequest { limit: PER_PAGE, offset: (page_no - 1) * PER_PAGE }).await {
         Ok(found) => found,
         Err(err) => return failed(&err),
     };
@@ -231,7 +230,7 @@ async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceEr
 }
 
 async fn event_page(svc: &Services, req: &Request, id: Uuid, status: StatusCode, form: Value) -> Response {
-    let event = match events::get(svc, id, false).await {
+    let event = match events::get(svc, None, id).await {
         Ok(event) => event,
         Err(err) => return failed(&err),
     };
@@ -300,7 +299,7 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
     };
     match svc.registrar.register(RegisterRequest { event_id: id, person, idempotency: None }).await {
         Ok(registered) => {
-            let event = match events::get(&svc, id, false).await {
+            let event = match events::get(&svc, None, id).await {
                 Ok(event) => event,
                 Err(err) => return failed(&err),
             };
@@ -392,11 +391,10 @@ pub async fn show_campaign(svc: Data<&Services>, Path(slug): Path<String>) -> Re
     };
     let filter = EventFilter {
         campaign_id: Some(campaign.id),
-        except_kind: Some(EventKind::SchoolEngagement),
         from: Some(svc.clock.now()),
         ..EventFilter::default()
     };
-    let found = match events::list(&svc, filter, PageRequest { limit: 200, offset: 0 }).await {
+    let found = match events::list(&svc, None, filter, PageRequest { limit: 200, offset: 0 }).await {
         Ok(found) => found,
         Err(err) => return failed(&err),
     };
