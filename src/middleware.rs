@@ -24,7 +24,8 @@ pub async fn observe<E: Endpoint>(ep: Arc<E>, req: Request, metrics: Arc<Metrics
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
-    let span = tracing::info_span!("request", id = %request_id, method = %method, path = %path);
+    // The route, never the path: paths carry manage, RSVP, feed and other tokens.
+    let span = tracing::info_span!("request", id = %request_id, method = %method, route = %route_template(&path));
 
     let mut resp = async { ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|err| err.into_response()) }
         .instrument(span.clone())
@@ -37,7 +38,7 @@ pub async fn observe<E: Endpoint>(ep: Arc<E>, req: Request, metrics: Arc<Metrics
     };
     let elapsed = started.elapsed();
     metrics.observe(&route, &method, status, elapsed);
-    span.in_scope(|| tracing::info!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "answered"));
+    span.in_scope(|| tracing::info!(status, operation = %route, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "answered"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(REQUEST_ID, value);
     }
@@ -54,5 +55,74 @@ fn route_of(path: &str) -> &'static str {
         "api" => "api_other",
         "calendar" => "calendar",
         _ => "other",
+    }
+}
+
+/// The fixed words of carefair's paths. Any other segment of a path is a value (an id, a slug, a
+/// token) and is logged as a placeholder, so a path that is not listed here still logs no secret.
+const WORDS: &[&str] = &[
+    "api", "v1", "openapi.json", "docs", "auth", "login", "logout", "me", "users", "campaigns", "venues", "events", "publish",
+    "cancel", "registrations", "registrations.csv", "check-in", "check-ins", "walk-ins", "close", "candidates", "export",
+    "invitations", "rsvp", "outbox", "retry", "employers", "signup", "approve", "suspend", "feed", "school-suggestions", "schools",
+    "school-links", "accept", "decline", "end", "exhibitors", "confirm", "withdraw", "outcome", "outcomes", "reports", "healthz",
+    "readyz", "metrics", "calendar", "public.ics", "r", "register", "static", "style.css", "sign-in", "sign-out", "manage",
+    "employer", "school", "door", "door-links", "password", "forgot", "reset", "slots", "questions", "feedback", "claim",
+    "schedule", "answer",
+];
+
+/// Segments after which a value is a secret rather than an id.
+const SECRET_AFTER: &[&str] = &["r", "rsvp", "door", "reset", "feedback"];
+
+/// The route of `path` for logs: every segment that is not one of [`WORDS`] becomes `{token}`
+/// (after a word that introduces a secret, and in calendar files reached by a token) or `{id}`,
+/// keeping a `.ics` or `.csv` extension: `/r/abc…` → `/r/{token}`.
+pub fn route_template(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut out = String::with_capacity(path.len().min(128));
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if segment.is_empty() || WORDS.contains(segment) {
+            out.push_str(segment);
+            continue;
+        }
+        let before = if i > 0 { segments[i - 1] } else { "" };
+        let under_calendar = segments.get(1) == Some(&"calendar");
+        let secret = SECRET_AFTER.contains(&before)
+            || (under_calendar && matches!(before, "registrations" | "employers"))
+            || (before == "registrations" && segments.get(i - 2) == Some(&"v1"));
+        out.push_str(if secret { "{token}" } else { "{id}" });
+        for extension in [".ics", ".csv"] {
+            if segment.ends_with(extension) {
+                out.push_str(extension);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_template;
+
+    #[test]
+    fn routes_name_values_without_showing_them() {
+        let token = "q0C3hOZ3m8l4Nd0tYf3pW2kq4r0xq1kV2m5yHc6W7aE";
+        for (path, route) in [
+            (format!("/r/{token}"), "/r/{token}"),
+            (format!("/r/{token}/cancel"), "/r/{token}/cancel"),
+            (format!("/rsvp/{token}"), "/rsvp/{token}"),
+            (format!("/api/v1/rsvp/{token}"), "/api/v1/rsvp/{token}"),
+            (format!("/api/v1/registrations/{token}"), "/api/v1/registrations/{token}"),
+            (format!("/calendar/registrations/{token}.ics"), "/calendar/registrations/{token}.ics"),
+            (format!("/calendar/employers/{token}.ics"), "/calendar/employers/{token}.ics"),
+            ("/api/v1/events/0192e4c0-0000-7000-8000-000000000001/registrations".into(), "/api/v1/events/{id}/registrations"),
+            ("/calendar/campaigns/gift-of-care.ics".into(), "/calendar/campaigns/{id}.ics"),
+            (format!("/some/{token}/thing"), "/{id}/{id}/{id}"),
+            ("/".into(), "/"),
+        ] {
+            assert_eq!(route_template(&path), route, "{path}");
+        }
     }
 }

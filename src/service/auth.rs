@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::{ServiceError, ServiceResult, Services};
+use super::{ServiceError, ServiceResult, Services, limiter};
 use crate::domain::{Actor, EmailAddress, Role, new_id};
 use crate::store::entity::{auth_token, user};
 
@@ -19,14 +19,19 @@ pub type User = user::Model;
 /// A password as typed: long enough to resist guessing, short enough not to be a hashing DoS.
 pub struct Password(SecretString);
 
+/// The longest password, in characters.
+pub const PASSWORD_MAX: usize = 256;
+/// The same limit in bytes (four to a character at most), checked before hashing a guess.
+const PASSWORD_MAX_BYTES: usize = PASSWORD_MAX * 4;
+
 impl Password {
     pub fn parse(input: &str) -> Result<Self, String> {
         let len = input.chars().count();
         if len < 8 {
             return Err("must be at least 8 characters".into());
         }
-        if len > 256 {
-            return Err("must be at most 256 characters".into());
+        if len > PASSWORD_MAX {
+            return Err(format!("must be at most {PASSWORD_MAX} characters"));
         }
         Ok(Self(SecretString::from(input.to_owned())))
     }
@@ -85,16 +90,23 @@ pub struct Login {
 pub async fn login(svc: &Services, email: &str, password: &str, address: Option<IpAddr>) -> ServiceResult<Login> {
     let now = svc.clock.now();
     let key = email.trim().to_ascii_lowercase();
+    // Counted as a failure before the check, so parallel guesses meet the lock.
     svc.login_limiter.admit(&key, address, now).map_err(|retry_after_secs| ServiceError::TooManyRequests { retry_after_secs })?;
+    if key.len() > limiter::EMAIL_MAX || password.len() > PASSWORD_MAX_BYTES {
+        // No account has such an email or password: nothing to check.
+        return Err(ServiceError::Unauthorized);
+    }
 
     let found = match EmailAddress::parse(email) {
         Ok(email) => user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&svc.db.read).await?,
         Err(_) => None,
     };
     let hash = found.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = verify_password(password.to_owned(), hash).await?;
+    let password_ok = {
+        let _permit = svc.login_limiter.password_checks.acquire().await.map_err(anyhow::Error::from)?;
+        verify_password(password.to_owned(), hash).await?
+    };
     let Some(user) = found.filter(|_| password_ok) else {
-        svc.login_limiter.failed(&key, now);
         return Err(ServiceError::Unauthorized);
     };
     svc.login_limiter.succeeded(&key);

@@ -1,6 +1,13 @@
 //! Login throttling (SPEC §6): five failures for one email within 15 minutes lock that email for
 //! 15 minutes; one client address may try 100 logins a minute.
 //!
+//! A guess is counted as a failure before its password is checked, and forgotten if it turns
+//! out right, so parallel guesses cannot all be checked before the lock takes: at most five
+//! per email and window ever reach Argon2. Password checks run at most
+//! [`CONCURRENT_PASSWORD_CHECKS`] at a time, and the table of emails is bounded: an email over
+//! the length limit is never recorded, and past [`MAX_TRACKED`] emails the least-failed ones
+//! are forgotten first.
+//!
 //! The counts live in this process's memory. Several processes behind one balancer each keep
 //! their own, so the effective limit is per process; the README says so.
 
@@ -16,16 +23,32 @@ const EMAIL_LOCK_MINUTES: i64 = 15;
 const ADDRESS_ATTEMPTS_PER_MINUTE: usize = 100;
 /// Past this many tracked keys, stale entries are swept so memory stays bounded.
 const SWEEP_ABOVE: usize = 10_000;
+/// The most emails tracked at once, whatever a client sends.
+pub const MAX_TRACKED: usize = 20_000;
+/// The longest email a login can be for (RFC 5321's limit on a path); a longer one is no one's.
+pub const EMAIL_MAX: usize = 254;
+/// Argon2 checks running at once; more wait. Each takes a core for tens of milliseconds.
+pub const CONCURRENT_PASSWORD_CHECKS: usize = 4;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LoginLimiter {
     state: Mutex<State>,
+    /// Taken for each password check.
+    pub password_checks: tokio::sync::Semaphore,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self { state: Mutex::default(), password_checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS) }
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
     failures: HashMap<String, EmailState>,
     attempts: HashMap<IpAddr, VecDeque<DateTime<Utc>>>,
+    /// Sweeping reads the whole table, so it is done at most once a second.
+    last_sweep: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default)]
@@ -35,11 +58,12 @@ struct EmailState {
 }
 
 impl LoginLimiter {
-    /// Counts an attempt from `address` and says whether it may go ahead; `Err` carries the
-    /// seconds to wait.
+    /// Counts an attempt from `address` and, for an email within [`EMAIL_MAX`], a failure ahead
+    /// of the check (see [`LoginLimiter::succeeded`]); says whether it may go ahead. `Err`
+    /// carries the seconds to wait.
     pub fn admit(&self, email: &str, address: Option<IpAddr>, now: DateTime<Utc>) -> Result<(), u64> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.attempts.len() + state.failures.len() > SWEEP_ABOVE {
+        if state.attempts.len() + state.failures.len() > SWEEP_ABOVE && state.last_sweep.is_none_or(|t| now - t >= Duration::seconds(1)) {
             state.sweep(now);
         }
         if let Some(address) = address {
@@ -59,13 +83,35 @@ impl LoginLimiter {
         {
             return Err(seconds_until(locked_until, now));
         }
+        if email.len() <= EMAIL_MAX {
+            state.failed(email, now);
+        }
         Ok(())
     }
 
-    /// Records a failed login for `email`, locking it when this is the fifth within the window.
-    pub fn failed(&self, email: &str, now: DateTime<Utc>) {
+    /// A successful login forgets the earlier failures for that email, the one counted ahead
+    /// for it included.
+    pub fn succeeded(&self, email: &str) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = state.failures.entry(email.to_owned()).or_default();
+        state.failures.remove(email);
+    }
+
+    /// How many emails are tracked.
+    pub fn tracked(&self) -> usize {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).failures.len()
+    }
+}
+
+impl State {
+    /// Records a failure for `email`, locking it when this is the fifth within the window.
+    fn failed(&mut self, email: &str, now: DateTime<Utc>) {
+        if !self.failures.contains_key(email) && self.failures.len() >= MAX_TRACKED {
+            self.sweep(now);
+            if self.failures.len() >= MAX_TRACKED {
+                self.forget_least_failed();
+            }
+        }
+        let entry = self.failures.entry(email.to_owned()).or_default();
         let window_start = now - Duration::minutes(EMAIL_WINDOW_MINUTES);
         while entry.failures.front().is_some_and(|t| *t <= window_start) {
             entry.failures.pop_front();
@@ -77,15 +123,19 @@ impl LoginLimiter {
         }
     }
 
-    /// A successful login forgets the earlier failures for that email.
-    pub fn succeeded(&self, email: &str) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.failures.remove(email);
+    /// Makes room for one more email: forgets a tenth of the table, the emails with the fewest
+    /// failures and no lock first, so a flood of made-up emails cannot unlock a real one.
+    fn forget_least_failed(&mut self) {
+        let mut keys: Vec<(bool, usize, String)> =
+            self.failures.iter().map(|(k, s)| (s.locked_until.is_some(), s.failures.len(), k.clone())).collect();
+        keys.sort_unstable();
+        for (_, _, key) in keys.into_iter().take(MAX_TRACKED / 10) {
+            self.failures.remove(&key);
+        }
     }
-}
 
-impl State {
     fn sweep(&mut self, now: DateTime<Utc>) {
+        self.last_sweep = Some(now);
         let minute_ago = now - Duration::minutes(1);
         self.attempts.retain(|_, w| w.back().is_some_and(|t| *t > minute_ago));
         let window_start = now - Duration::minutes(EMAIL_WINDOW_MINUTES);
@@ -110,7 +160,6 @@ mod tests {
         let limiter = LoginLimiter::default();
         for i in 0..5 {
             assert_eq!(limiter.admit("a@x.org", None, t0() + Duration::seconds(i)), Ok(()));
-            limiter.failed("a@x.org", t0() + Duration::seconds(i));
         }
         assert_eq!(limiter.admit("a@x.org", None, t0() + Duration::seconds(5)), Err(15 * 60 - 1));
         assert_eq!(limiter.admit("b@x.org", None, t0() + Duration::seconds(5)), Ok(()));
@@ -123,8 +172,33 @@ mod tests {
         for i in 0..8 {
             let at = t0() + Duration::minutes(4 * i);
             assert_eq!(limiter.admit("a@x.org", None, at), Ok(()));
-            limiter.failed("a@x.org", at);
         }
+    }
+
+    #[test]
+    fn a_right_guess_forgets_the_failure_counted_ahead() {
+        let limiter = LoginLimiter::default();
+        for i in 0..20 {
+            assert_eq!(limiter.admit("a@x.org", None, t0() + Duration::seconds(i)), Ok(()));
+            limiter.succeeded("a@x.org");
+        }
+    }
+
+    #[test]
+    fn the_table_of_emails_stays_bounded() {
+        let limiter = LoginLimiter::default();
+        let long = "x".repeat(EMAIL_MAX + 1);
+        assert_eq!(limiter.admit(&long, None, t0()), Ok(()));
+        assert_eq!(limiter.tracked(), 0, "an email no one can have is not recorded");
+        for _ in 0..4 {
+            assert_eq!(limiter.admit("real@x.org", None, t0()), Ok(()));
+        }
+        for i in 0..(MAX_TRACKED + 500) {
+            let _ = limiter.admit(&format!("u{i}@x.org"), None, t0());
+        }
+        assert!(limiter.tracked() <= MAX_TRACKED);
+        assert_eq!(limiter.admit("real@x.org", None, t0()), Ok(()), "the fifth guess");
+        assert!(limiter.admit("real@x.org", None, t0()).is_err(), "the real email's failures were kept");
     }
 
     #[test]

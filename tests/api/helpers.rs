@@ -226,6 +226,17 @@ impl TestApp {
         answer.json
     }
 
+    /// An event already held (or under way): a past event cannot be published, so it is
+    /// published at the fair's dates and then moved to `changes`' `starts_at` and `ends_at`.
+    pub async fn create_past_event(&self, token: &str, changes: Value) -> Value {
+        let moved = json!({"starts_at": changes["starts_at"], "ends_at": changes["ends_at"]});
+        let future = merge(changes, json!({"starts_at": fair_body()["starts_at"], "ends_at": fair_body()["ends_at"]}));
+        let event = self.create_published_event(token, future).await;
+        let answer = self.patch(&format!("/api/v1/events/{}", id_of(&event)), Some(token), moved).await;
+        answer.assert_status(StatusCode::OK);
+        answer.json
+    }
+
     pub async fn create_published_event(&self, token: &str, changes: Value) -> Value {
         let event = self.create_event(token, changes).await;
         let id = event["id"].as_str().unwrap_or_default();

@@ -14,6 +14,7 @@ mod imports;
 mod mail;
 mod matrix;
 mod openapi;
+mod privacy;
 mod ops;
 mod organisations;
 mod registrations;

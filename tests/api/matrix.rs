@@ -135,7 +135,7 @@ async fn world(app: &TestApp) -> World {
         "activity": "careers_talk", "year_groups": [9], "expected_pupils": 30, "supervised": true,
         "starts_at": "2027-01-01T10:00:00Z", "ends_at": "2027-01-01T11:00:00Z", "campaign_id": campaign
     });
-    let engagement = id_of(&app.create_published_event(&organiser, engagement).await);
+    let engagement = id_of(&app.create_past_event(&organiser, engagement).await);
     let tokens = vec![
         None,
         Some(app.admin_token().await),

@@ -309,6 +309,13 @@ async fn organisers_check_people_in_and_close_the_event() {
     let cy = app.register(&event, person("Cy", "cy@example.org")).await;
     let base = format!("/api/v1/events/{event}/registrations");
 
+    // The day before, more than 12 hours ahead of the start: the door is not open yet.
+    let early = app.post(&format!("{base}/{}/check-in", id(&ada.json)), Some(&organiser), json!({})).await;
+    early.assert_problem(StatusCode::CONFLICT);
+    assert!(early.json["detail"].as_str().is_some_and(|d| d.contains("check-in opens")), "{}", early.text);
+    app.clock.set(chrono::DateTime::parse_from_rfc3339("2027-01-05T09:30:00Z").map(|t| t.to_utc()).unwrap_or_default());
+    let organiser = app.organiser_token().await;
+
     let checked = app.post(&format!("{base}/{}/check-in", id(&ada.json)), Some(&organiser), json!({})).await;
     checked.assert_status(StatusCode::OK);
     assert_eq!(checked.json["status"], "attended");
@@ -326,6 +333,10 @@ async fn organisers_check_people_in_and_close_the_event() {
     let ben_now = app.get(&format!("{base}?status=no_show"), Some(&organiser)).await;
     assert_eq!(ben_now.json["items"][0]["id"], ben.json["id"]);
     assert_eq!(app.get(&format!("/api/v1/events/{event}"), None).await.json["status"], "completed");
+    // Two days on, more than 12 hours after the end: too late to check anyone in.
+    let late = app.post(&format!("{base}/{}/check-in", id(&ben.json)), Some(&organiser), json!({})).await;
+    late.assert_problem(StatusCode::CONFLICT);
+    assert!(late.json["detail"].as_str().is_some_and(|d| d.contains("check-in closed")), "{}", late.text);
 }
 
 #[tokio::test]
