@@ -13,12 +13,47 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub mail: MailSettings,
     pub auth: AuthSettings,
+    #[serde(default)]
+    pub limits: LimitSettings,
+}
+
+/// Limits on what one client may do.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Registrations, signups, RSVP answers and password-reset requests one client address may
+    /// make a minute; 0 turns the limit off.
+    #[serde(default = "default_public_writes")]
+    pub public_writes_per_minute: u32,
+}
+
+fn default_public_writes() -> u32 {
+    60
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self { public_writes_per_minute: default_public_writes() }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub bind: String,
     pub public_url: String,
+    /// Proxies whose `X-Forwarded-For` is believed; from anyone else it is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A connection that sends nothing for this long (a request left half-sent) is closed.
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_secs: u64,
+    /// When set, `GET /metrics` answers only `Authorization: Bearer` with this token (and 404
+    /// to anyone else); when unset, it is not served.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
+}
+
+fn default_read_timeout() -> u64 {
+    30
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +153,9 @@ impl Settings {
             || self.database.url.starts_with("postgresql://"))
         {
             return invalid("database.url", "must start with sqlite: or postgres://");
+        }
+        if self.server.read_timeout_secs == 0 {
+            return invalid("server.read_timeout_secs", "must be at least 1");
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");

@@ -9,9 +9,82 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 use tracing::Instrument;
 
+use crate::config::Settings;
 use crate::ops::Metrics;
 
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// The largest body a page's form may send; JSON bodies have their own limit (`api::json`).
+pub const FORM_MAX_BYTES: usize = 64 * 1024;
+
+/// Who sent a request: the peer's address, or, only when the peer is one of
+/// `server.trusted_proxies`, the last address of `X-Forwarded-For` that is not a trusted proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+fn client_address(req: &Request, trusted: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer))
+}
+
+/// What every answer gets whatever made it, and what every request is held to before a handler
+/// sees it: the client's address; a form body read to at most [`FORM_MAX_BYTES`] (413 beyond);
+/// `Cache-Control: no-store` unless the handler chose otherwise, since most answers are about a
+/// person or to a signed-in caller; HSTS under https; a framing ban and a CSP on the API docs;
+/// and a page, not a problem document, for a browser that asked for a page that is not there.
+pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request, settings: Arc<Settings>) -> poem::Result<Response> {
+    let client = client_address(&req, &settings.server.trusted_proxies);
+    req.set_data(ClientAddress(client));
+    let path = req.uri().path().to_owned();
+    let api = path.starts_with("/api/");
+    let wants_html = req
+        .headers()
+        .get(poem::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !api && matches!(*req.method(), poem::http::Method::POST | poem::http::Method::PUT | poem::http::Method::PATCH) {
+        match req.take_body().into_bytes_limit(FORM_MAX_BYTES).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(crate::web::pages::too_large(FORM_MAX_BYTES)),
+            Err(_) => return Ok(Response::builder().status(poem::http::StatusCode::BAD_REQUEST).body("The request's body could not be read.")),
+        }
+    }
+    let mut resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|err| err.into_response());
+    let is_html = resp.headers().get(poem::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if resp.status() == poem::http::StatusCode::NOT_FOUND && wants_html && !api && !is_html {
+        resp = crate::web::pages::not_found();
+    }
+    let headers = resp.headers_mut();
+    if !headers.contains_key(poem::http::header::CACHE_CONTROL) {
+        headers.insert(poem::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if settings.public_url().starts_with("https://") {
+        headers.insert(poem::http::header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    if path.starts_with("/api/docs") {
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        // Swagger UI's page is built by its own inline script and styles.
+        headers.insert(
+            "content-security-policy",
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        );
+        headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    }
+    Ok(resp)
+}
 
 /// Runs `ep` for `req` inside a span carrying a request id, and records the outcome.
 pub async fn observe<E: Endpoint>(ep: Arc<E>, req: Request, metrics: Arc<Metrics>) -> poem::Result<Response> {

@@ -29,9 +29,22 @@ pub async fn readyz(svc: Data<&Services>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text: HTTP requests and latencies, and the mail outbox.
+/// `GET /metrics`: Prometheus text: HTTP requests and latencies, and the mail outbox. Served
+/// only to `Authorization: Bearer {server.metrics_token}`; anyone else, and everyone when no
+/// token is set, gets a 404, as if there were nothing here.
 #[handler]
-pub async fn metrics(metrics: Data<&std::sync::Arc<Metrics>>, svc: Data<&Services>) -> Response {
+pub async fn metrics(req: &poem::Request, metrics: Data<&std::sync::Arc<Metrics>>, svc: Data<&Services>) -> Response {
+    use secrecy::ExposeSecret;
+    use sha2::{Digest, Sha256};
+    let given = req.headers().get(poem::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // Compared as digests, so the time taken says nothing about how much of the token matched.
+    let allowed = match (&svc.settings.server.metrics_token, given) {
+        (Some(token), Some(given)) => Sha256::digest(token.expose_secret().as_bytes()) == Sha256::digest(given.trim().as_bytes()),
+        _ => false,
+    };
+    if !allowed {
+        return crate::api::problem::Problem::new(StatusCode::NOT_FOUND, "not found").into_response();
+    }
     let mut text = metrics.render();
     text.push_str(&mail_metrics(&svc).await);
     Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)

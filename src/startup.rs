@@ -77,7 +77,11 @@ impl Application {
             background.push(tokio::spawn(MailWorker::new(self.services.clone(), self.mailer).run(stopped)));
         }
         let app = routes(self.services.clone());
-        let result = Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT)).await;
+        let read_timeout = Duration::from_secs(self.services.settings.server.read_timeout_secs);
+        let result = Server::new_with_acceptor(self.acceptor)
+            .idle_timeout(read_timeout)
+            .run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT))
+            .await;
         let _ = stop.send(true);
         for task in background {
             let _ = task.await;
@@ -117,6 +121,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let observed = metrics.clone();
+    let settings = services.settings.clone();
     Route::new()
         .at("/healthz", ops::healthz)
         .at("/readyz", ops::readyz)
@@ -131,6 +136,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/events/:id/register", post(web::pages::register))
         .at("/r/:token", get(web::pages::manage))
         .at("/r/:token/cancel", get(web::pages::confirm_cancel).post(web::pages::cancel))
+        .at("/rsvp/:token", get(web::pages::rsvp_page).post(web::pages::rsvp_answer))
         .at("/campaigns/:slug", get(web::pages::show_campaign))
         .at("/employers/signup", get(web::pages::signup_form).post(web::pages::signup))
         .at("/static/style.css", get(web::pages::stylesheet))
@@ -140,6 +146,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .catch_all_error(api::problem::catch_all)
         .data(services)
         .data(metrics)
+        .around(move |ep, req| middleware::guard(ep, req, settings.clone()))
         .around(move |ep, req| middleware::observe(ep, req, observed.clone()))
 }
 

@@ -58,7 +58,7 @@ impl AuthApi {
     /// five failures for one email within 15 minutes that email gets 429 for 15 minutes.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: JsonBody<LoginRequest>) -> Result<LoginAnswer, ApiError> {
-        let address = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let address = req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0);
         let login = auth::login(&self.svc, &body.0.email, &body.0.password, address).await?;
         Ok(LoginAnswer::Ok(Json(LoginResponse { token: login.token, expires_at: login.expires_at, user: login.user.into() })))
     }

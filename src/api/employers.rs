@@ -151,7 +151,7 @@ fn parse_create(input: EmployerCreate, v: &mut Validation) -> Option<NewEmployer
     let lat = v.check_opt("latitude", input.latitude, latitude);
     let lon = v.check_opt("longitude", input.longitude, longitude);
     let website = v.check_opt("website", input.website, |s| Url::parse(&s));
-    let contact_name = v.check("contact_name", name(input.contact_name));
+    let contact_name = v.check("contact_name", Text::person_name(&input.contact_name));
     let contact_email = v.check("contact_email", EmailAddress::parse(&input.contact_email));
     Some(NewEmployer {
         name: employer_name?,
@@ -183,7 +183,7 @@ pub(crate) fn parse_signup(input: EmployerSignup) -> Result<(NewEmployer, NewEmp
     let mut v = Validation::new();
     let employer = parse_create(input.employer, &mut v);
     let email = v.check("user.email", EmailAddress::parse(&input.user.email));
-    let user_name = v.check("user.name", name(input.user.name));
+    let user_name = v.check("user.name", Text::person_name(&input.user.name));
     let password = v.check("user.password", Password::parse(&input.user.password));
     match (employer, email, user_name, password) {
         (Some(employer), Some(email), Some(name), Some(password)) if v.is_ok() => Ok((employer, NewEmployerUser { email, name, password })),
@@ -294,9 +294,10 @@ impl EmployersApi {
     /// Sign an employer up (anyone): a `pending` employer and its first user, who can sign in
     /// at once; it acts publicly once an organiser approves it.
     #[oai(path = "/employers/signup", method = "post", operation_id = "sign_up_employer")]
-    async fn sign_up(&self, body: JsonBody<EmployerSignup>) -> Result<EmployerAnswer, ApiError> {
+    async fn sign_up(&self, req: &poem::Request, body: JsonBody<EmployerSignup>) -> Result<EmployerAnswer, ApiError> {
         let (employer, user) = parse_signup(body.0)?;
-        let created = employers::sign_up(&self.svc, employer, user).await?;
+        let client = req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0);
+        let created = employers::sign_up(&self.svc, employer, user, client).await?;
         Ok(EmployerAnswer::Created(Json(created.into())))
     }
 

@@ -1,6 +1,8 @@
 //! Invitations and their RSVP links.
 
-use poem_openapi::param::{Path, Query};
+use crate::middleware::ClientAddress;
+use poem::Request;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
@@ -18,7 +20,6 @@ pub struct InvitationsApi {
     pub svc: Services,
 }
 
-const NAME_MAX: usize = 200;
 const MESSAGE_MAX: usize = 2000;
 
 /// Someone to invite.
@@ -86,7 +87,7 @@ fn recipients(input: InvitationsCreate) -> Result<(Vec<Recipient>, Option<Text>)
     let message = v.check_opt("message", input.message.filter(|m| !m.trim().is_empty()), |m| Text::parse(&m, 1, MESSAGE_MAX)).flatten();
     let mut out = Vec::with_capacity(input.recipients.len().min(MAX_RECIPIENTS));
     for (i, r) in input.recipients.into_iter().enumerate().take(MAX_RECIPIENTS) {
-        let name = v.check(&format!("recipients[{i}].name"), Text::one_line(&r.name, 1, NAME_MAX));
+        let name = v.check(&format!("recipients[{i}].name"), Text::person_name(&r.name));
         let email = v.check(&format!("recipients[{i}].email"), EmailAddress::parse(&r.email));
         if let (Some(name), Some(email)) = (name, email) {
             out.push(Recipient { name, email });
@@ -94,6 +95,13 @@ fn recipients(input: InvitationsCreate) -> Result<(Vec<Recipient>, Option<Text>)
     }
     v.finish()?;
     Ok((out, message))
+}
+
+/// An answer to an invitation.
+#[derive(Object, serde::Deserialize)]
+pub struct RsvpRequest {
+    /// `accept` or `decline`.
+    pub answer: String,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Invitations")]
@@ -109,12 +117,14 @@ impl InvitationsApi {
         Ok(QueuedAnswer::Accepted(Json(QueuedView { queued: queued as u64 })))
     }
 
-    /// Answer an invitation from its link: `accept` books a place (or a place on the waiting
-    /// list), `decline` records the refusal. The first answer counts; the same answer again is
-    /// repeated, the other one is a 409.
-    #[oai(path = "/rsvp/:token", method = "get", operation_id = "rsvp")]
-    async fn rsvp(&self, token: Path<String>, answer: Query<String>) -> Result<RsvpAnswer, ApiError> {
-        let answer = Answer::parse(&answer.0).map_err(|m| ApiError::invalid_field("answer", &m))?;
-        Ok(RsvpAnswer::Ok(Json(invitations::rsvp(&self.svc, &token.0, answer).await?.into())))
+    /// Answer an invitation: `accept` books a place (or a place on the waiting list), `decline`
+    /// records the refusal. The first answer counts; the same answer again is repeated, the
+    /// other one is a 409. The invitation's links open a page (`GET /rsvp/{token}`, outside the
+    /// API) that asks; only this POST answers, so a mail scanner following links changes nothing.
+    #[oai(path = "/rsvp/:token", method = "post", operation_id = "rsvp")]
+    async fn rsvp(&self, req: &Request, token: Path<String>, body: JsonBody<RsvpRequest>) -> Result<RsvpAnswer, ApiError> {
+        let answer = Answer::parse(&body.0.answer).map_err(|m| ApiError::invalid_field("answer", &m))?;
+        let client = req.data::<ClientAddress>().and_then(|c| c.0);
+        Ok(RsvpAnswer::Ok(Json(invitations::rsvp(&self.svc, &token.0, answer, client).await?.into())))
     }
 }

@@ -1,6 +1,8 @@
 //! Registrations: candidates register without an account and manage their place by token;
 //! organisers list, export, check in and close.
 
+use crate::middleware::ClientAddress;
+use poem::Request;
 use chrono::{DateTime, Utc};
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Json, PlainText};
@@ -22,7 +24,6 @@ pub struct RegistrationsApi {
     pub svc: Services,
 }
 
-const NAME_MAX: usize = 200;
 const INTERESTS_MAX: usize = 20;
 const INTEREST_MAX: usize = 100;
 const SOURCE_MAX: usize = 100;
@@ -49,7 +50,7 @@ impl TryFrom<RegistrationCreate> for Person {
 
     fn try_from(input: RegistrationCreate) -> Result<Self, Self::Error> {
         let mut v = Validation::new();
-        let name = v.check("name", Text::one_line(&input.name, 1, NAME_MAX));
+        let name = v.check("name", Text::person_name(&input.name));
         let email = v.check("email", EmailAddress::parse(&input.email));
         let phone = v.check_opt("phone", input.phone.filter(|p| !p.trim().is_empty()), |p| Phone::parse(&p));
         let postcode = v.check_opt("postcode", input.postcode.filter(|p| !p.trim().is_empty()), |p| Postcode::parse(&p));
@@ -220,13 +221,15 @@ impl RegistrationsApi {
     #[oai(path = "/events/:id/registrations", method = "post", operation_id = "register")]
     async fn register(
         &self,
+        req: &Request,
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
         body: JsonBody<RegistrationCreate>,
     ) -> Result<RegisterAnswer, ApiError> {
         let idempotency = idempotency_key(key.0, &body.0)?;
         let person = Person::try_from(body.0)?;
-        let registered = self.svc.registrar.register(RegisterRequest { event_id: id.0, person, idempotency }).await?;
+        let client = req.data::<ClientAddress>().and_then(|c| c.0);
+        let registered = registrations::register(&self.svc, client, RegisterRequest { event_id: id.0, person, idempotency }).await?;
         Ok(RegisterAnswer::Created(Json(registered.into())))
     }
 

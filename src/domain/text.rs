@@ -6,6 +6,18 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(String);
 
+/// The longest person's name.
+pub const PERSON_NAME_MAX: usize = 100;
+
+/// `example.com`, `bit.ly/x`: a word whose last dot is followed by a common top-level domain;
+/// initials and names with dots (`J. R.`, `St.John`) are not.
+fn looks_like_domain(word: &str) -> bool {
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let Some((head, tail)) = word.rsplit_once('.') else { return false };
+    let tld: String = tail.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    !head.is_empty() && tld.len() >= 2 && ["com", "net", "org", "uk", "io", "ly", "co", "info", "biz", "ru", "xyz", "me", "app", "link"].contains(&tld.as_str())
+}
+
 impl Text {
     pub fn parse(input: &str, min: usize, max: usize) -> Result<Self, String> {
         let s = input.trim();
@@ -27,6 +39,21 @@ impl Text {
         let text = Self::parse(input, min, max)?;
         if text.0.contains(['\r', '\n']) {
             return Err("must be a single line".into());
+        }
+        Ok(text)
+    }
+
+    /// A person's name, as mail greets them by it: one line of at most [`PERSON_NAME_MAX`]
+    /// characters, with no `@` and nothing that reads as a web address, so the council's sender
+    /// address cannot be made to carry someone's link or text to a stranger.
+    pub fn person_name(input: &str) -> Result<Self, String> {
+        let text = Self::one_line(input, 1, PERSON_NAME_MAX)?;
+        let lower = text.0.to_lowercase();
+        if lower.contains('@') {
+            return Err("must be a name, not an email address".into());
+        }
+        if lower.contains("://") || lower.contains("www.") || lower.split_whitespace().any(looks_like_domain) {
+            return Err("must be a name, without a web address".into());
         }
         Ok(text)
     }
@@ -142,5 +169,31 @@ mod tests {
         for bad in ["ftp://x", "https://", "javascript:alert(1)", "https://a b"] {
             assert!(Url::parse(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod person_name_tests {
+    use super::Text;
+
+    #[test]
+    fn names_are_names() {
+        for ok in ["Ann Smith", "Siobhán O'Neill-Ní Bhriain", "J. R. Hartley", "St.John Smith", "Dr. Kwame Mensah"] {
+            assert!(Text::person_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "Win a prize at https://evil.example",
+            "visit www.evil.test",
+            "ann@example.org",
+            "Click evil.com now",
+            "bit.ly/abc",
+            "Ann\r\nBcc: x",
+            "Ann\nSmith",
+            "",
+        ] {
+            assert!(Text::person_name(&bad).is_err(), "{bad:?}");
+        }
+        assert!(Text::person_name(&"a".repeat(100)).is_ok());
+        assert!(Text::person_name(&"a".repeat(101)).is_err());
     }
 }

@@ -59,7 +59,7 @@ impl Answer {
 
 /// The link that answers an invitation.
 pub fn rsvp_url(public_url: &str, token: &str, answer: Answer) -> String {
-    format!("{public_url}/api/v1/rsvp/{token}?answer={}", answer.as_str())
+    format!("{public_url}/rsvp/{token}?answer={}", answer.as_str())
 }
 
 /// Queues one invitation per distinct address (the first name given for an address is used).
@@ -127,9 +127,30 @@ pub struct RsvpOutcome {
     pub already_answered: bool,
 }
 
+/// An invitation as its page shows it: whom it is for, the event, and any answer given.
+pub struct Invitation {
+    pub name: String,
+    /// `accepted` or `declined`, once answered.
+    pub answer: Option<String>,
+    pub event: super::events::Event,
+}
+
+/// The invitation an RSVP link's token opens; reading it changes nothing (mail scanners follow
+/// links).
+pub async fn invitation(svc: &Services, token: &str) -> ServiceResult<Invitation> {
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash_token(token)))
+        .one(&svc.db.read)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let event = super::events::get(svc, None, found.event_id).await?;
+    Ok(Invitation { name: found.name, answer: found.answer, event })
+}
+
 /// Answers an invitation. The first answer counts: asking the same again repeats it, asking the
-/// other is a conflict.
-pub async fn rsvp(svc: &Services, token: &str, answer: Answer) -> ServiceResult<RsvpOutcome> {
+/// other is a conflict. An answer is a public write from `client`, limited like registrations.
+pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<std::net::IpAddr>) -> ServiceResult<RsvpOutcome> {
+    super::admit_public_write(svc, client)?;
     let found = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(hash_token(token)))
         .one(&svc.db.write)

@@ -1,5 +1,6 @@
 //! Login throttling (SPEC §6): five failures for one email within 15 minutes lock that email for
-//! 15 minutes; one client address may try 100 logins a minute.
+//! 15 minutes; one client address may try 100 logins a minute. And the limit on public writes
+//! (registrations, signups, RSVP answers, password-reset requests) per client address.
 //!
 //! A guess is counted as a failure before its password is checked, and forgotten if it turns
 //! out right, so parallel guesses cannot all be checked before the lock takes: at most five
@@ -20,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 const EMAIL_FAILURES: usize = 5;
 const EMAIL_WINDOW_MINUTES: i64 = 15;
 const EMAIL_LOCK_MINUTES: i64 = 15;
-const ADDRESS_ATTEMPTS_PER_MINUTE: usize = 100;
+const ADDRESS_ATTEMPTS_PER_MINUTE: u32 = 100;
 /// Past this many tracked keys, stale entries are swept so memory stays bounded.
 const SWEEP_ABOVE: usize = 10_000;
 /// The most emails tracked at once, whatever a client sends.
@@ -33,22 +34,62 @@ pub const CONCURRENT_PASSWORD_CHECKS: usize = 4;
 #[derive(Debug)]
 pub struct LoginLimiter {
     state: Mutex<State>,
+    addresses: AddressLimiter,
     /// Taken for each password check.
     pub password_checks: tokio::sync::Semaphore,
 }
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self { state: Mutex::default(), password_checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS) }
+        Self {
+            state: Mutex::default(),
+            addresses: AddressLimiter::new(ADDRESS_ATTEMPTS_PER_MINUTE),
+            password_checks: tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS),
+        }
     }
 }
 
 #[derive(Debug, Default)]
 struct State {
     failures: HashMap<String, EmailState>,
-    attempts: HashMap<IpAddr, VecDeque<DateTime<Utc>>>,
     /// Sweeping reads the whole table, so it is done at most once a second.
     last_sweep: Option<DateTime<Utc>>,
+}
+
+/// At most `per_minute` actions a minute from one client address (a sliding window); 0 means
+/// no limit. The table of addresses is swept of idle ones, at most once a second.
+#[derive(Debug)]
+pub struct AddressLimiter {
+    per_minute: usize,
+    state: Mutex<(HashMap<IpAddr, VecDeque<DateTime<Utc>>>, Option<DateTime<Utc>>)>,
+}
+
+impl AddressLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        Self { per_minute: per_minute as usize, state: Mutex::default() }
+    }
+
+    /// Counts an action from `address` if it may go ahead; `Err` carries the seconds to wait.
+    pub fn admit(&self, address: Option<IpAddr>, now: DateTime<Utc>) -> Result<(), u64> {
+        let (Some(address), true) = (address, self.per_minute > 0) else { return Ok(()) };
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (windows, last_sweep) = &mut *guard;
+        let minute_ago = now - Duration::minutes(1);
+        if windows.len() > SWEEP_ABOVE && last_sweep.is_none_or(|t| now - t >= Duration::seconds(1)) {
+            windows.retain(|_, w| w.back().is_some_and(|t| *t > minute_ago));
+            *last_sweep = Some(now);
+        }
+        let window = windows.entry(address).or_default();
+        while window.front().is_some_and(|t| *t <= minute_ago) {
+            window.pop_front();
+        }
+        if window.len() >= self.per_minute {
+            let oldest = window.front().copied().unwrap_or(now);
+            return Err(seconds_until(oldest + Duration::minutes(1), now));
+        }
+        window.push_back(now);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -62,21 +103,10 @@ impl LoginLimiter {
     /// of the check (see [`LoginLimiter::succeeded`]); says whether it may go ahead. `Err`
     /// carries the seconds to wait.
     pub fn admit(&self, email: &str, address: Option<IpAddr>, now: DateTime<Utc>) -> Result<(), u64> {
+        self.addresses.admit(address, now)?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.attempts.len() + state.failures.len() > SWEEP_ABOVE && state.last_sweep.is_none_or(|t| now - t >= Duration::seconds(1)) {
+        if state.failures.len() > SWEEP_ABOVE && state.last_sweep.is_none_or(|t| now - t >= Duration::seconds(1)) {
             state.sweep(now);
-        }
-        if let Some(address) = address {
-            let window = state.attempts.entry(address).or_default();
-            let minute_ago = now - Duration::minutes(1);
-            while window.front().is_some_and(|t| *t <= minute_ago) {
-                window.pop_front();
-            }
-            if window.len() >= ADDRESS_ATTEMPTS_PER_MINUTE {
-                let oldest = window.front().copied().unwrap_or(now);
-                return Err(seconds_until(oldest + Duration::minutes(1), now));
-            }
-            window.push_back(now);
         }
         if let Some(locked_until) = state.failures.get(email).and_then(|s| s.locked_until)
             && locked_until > now
@@ -136,8 +166,6 @@ impl State {
 
     fn sweep(&mut self, now: DateTime<Utc>) {
         self.last_sweep = Some(now);
-        let minute_ago = now - Duration::minutes(1);
-        self.attempts.retain(|_, w| w.back().is_some_and(|t| *t > minute_ago));
         let window_start = now - Duration::minutes(EMAIL_WINDOW_MINUTES);
         self.failures.retain(|_, s| s.locked_until.is_some_and(|t| t > now) || s.failures.back().is_some_and(|t| *t > window_start));
     }
@@ -199,6 +227,22 @@ mod tests {
         assert!(limiter.tracked() <= MAX_TRACKED);
         assert_eq!(limiter.admit("real@x.org", None, t0()), Ok(()), "the fifth guess");
         assert!(limiter.admit("real@x.org", None, t0()).is_err(), "the real email's failures were kept");
+    }
+
+    #[test]
+    fn public_writes_are_limited_per_address_unless_turned_off() {
+        let limiter = AddressLimiter::new(3);
+        let (a, b): (IpAddr, IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+        for _ in 0..3 {
+            assert_eq!(limiter.admit(Some(a), t0()), Ok(()));
+        }
+        assert_eq!(limiter.admit(Some(a), t0() + Duration::seconds(10)), Err(50));
+        assert_eq!(limiter.admit(Some(b), t0()), Ok(()));
+        assert_eq!(limiter.admit(Some(a), t0() + Duration::seconds(60)), Ok(()));
+        let off = AddressLimiter::new(0);
+        for _ in 0..1000 {
+            assert_eq!(off.admit(Some(a), t0()), Ok(()));
+        }
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<limiter::LoginLimiter>,
+    /// `limits.public_writes_per_minute`, per client address.
+    pub public_writes: Arc<limiter::AddressLimiter>,
     pub registrar: registrar::Registrar,
     pub feed_cache: Arc<calendar::FeedCache>,
     /// Told whenever a change in this process queues mail, so the worker need not wait for
@@ -57,6 +59,7 @@ impl Services {
         let mail_wake = Arc::new(Notify::new());
         let registrar = registrar::Registrar::spawn(db.clone(), clock.clone(), &settings, mail_wake.clone());
         Self {
+            public_writes: Arc::new(limiter::AddressLimiter::new(settings.limits.public_writes_per_minute)),
             db,
             clock,
             settings,
@@ -122,6 +125,12 @@ pub struct Page<T> {
 pub struct PageRequest {
     pub limit: u64,
     pub offset: u64,
+}
+
+/// Counts a public write (a registration, a signup, an RSVP answer, a password-reset request)
+/// from `client`; 429 beyond `limits.public_writes_per_minute`.
+pub(crate) fn admit_public_write(svc: &Services, client: Option<std::net::IpAddr>) -> ServiceResult<()> {
+    svc.public_writes.admit(client, svc.clock.now()).map_err(|retry_after_secs| ServiceError::TooManyRequests { retry_after_secs })
 }
 
 /// Employer records: organisers reach every one, an employer's users their own (another's id is

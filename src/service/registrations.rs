@@ -28,6 +28,17 @@ pub fn manage_url(public_url: &str, token: &str) -> String {
     format!("{public_url}/r/{token}")
 }
 
+/// A registration from the public (the API or a page), from `client`: limited per client
+/// address, then taken by the registration writer.
+pub async fn register(
+    svc: &Services,
+    client: Option<std::net::IpAddr>,
+    request: super::registrar::RegisterRequest,
+) -> ServiceResult<super::registrar::Registered> {
+    super::admit_public_write(svc, client)?;
+    svc.registrar.register(request).await
+}
+
 /// Whether `event` takes registrations at `now`; a 409 with the reason when not.
 pub fn check_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
     if event.kind == EventKind::SchoolEngagement.as_str() {

@@ -19,7 +19,7 @@ use crate::domain::{EventKind, EventStatus, ProviderType, TimeZone, ValidationEr
 use crate::service::events::{Event, EventFilter, status_of};
 use crate::service::registrar::{Person, RegisterRequest};
 use crate::service::registrations::{HeldRegistration, check_open, registration_status};
-use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, events, exhibitors, registrations, venues};
+use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, events, exhibitors, invitations, registrations, venues};
 
 const PER_PAGE: u64 = 20;
 
@@ -51,13 +51,38 @@ fn message(status: StatusCode, title: &str, text: &str) -> Response {
     page(status, "message.html", json!({"title": title, "text": text}), None)
 }
 
-fn not_found() -> Response {
+/// A form over the size a form can be.
+pub fn too_large(limit: usize) -> Response {
+    message(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "That was too much to send",
+        &format!("A form can send at most {} KB, and nothing was saved. Go back and shorten what you typed.", limit / 1024),
+    )
+}
+
+pub fn not_found() -> Response {
     message(StatusCode::NOT_FOUND, "Page not found", "We could not find that page. It may have been removed, or the link may be mistyped.")
+}
+
+/// The client's address, as the guard found it.
+fn client(req: &Request) -> Option<std::net::IpAddr> {
+    req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0)
 }
 
 fn failed(err: &ServiceError) -> Response {
     match err {
         ServiceError::NotFound => not_found(),
+        ServiceError::TooManyRequests { retry_after_secs } => {
+            let mut resp = message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many tries",
+                &format!("Too many forms were sent from your connection. Nothing was saved. Please try again in {} minute(s).", retry_after_secs.div_ceil(60)),
+            );
+            if let Ok(value) = poem::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            resp
+        }
         err => {
             tracing::error!(error = %err, "a page failed");
             message(
@@ -297,7 +322,7 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
             return event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, form).await;
         }
     };
-    match svc.registrar.register(RegisterRequest { event_id: id, person, idempotency: None }).await {
+    match registrations::register(&svc, client(req), RegisterRequest { event_id: id, person, idempotency: None }).await {
         Ok(registered) => {
             let event = match events::get(&svc, None, id).await {
                 Ok(event) => event,
@@ -486,7 +511,7 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
         Ok(parsed) => parsed,
         Err(errors) => return again(StatusCode::UNPROCESSABLE_ENTITY, errors_by_field(&errors), None),
     };
-    match employers::sign_up(&svc, employer, user).await {
+    match employers::sign_up(&svc, employer, user, client(req)).await {
         Ok(created) => page(StatusCode::CREATED, "signed_up.html", json!({"name": created.name}), None),
         Err(ServiceError::Conflict(_)) => again(
             StatusCode::CONFLICT,
@@ -502,4 +527,77 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
 #[handler]
 pub fn stylesheet() -> Response {
     Response::builder().content_type("text/css; charset=utf-8").header(header::CACHE_CONTROL, "public, max-age=3600").body(STYLESHEET)
+}
+
+#[derive(Deserialize)]
+pub struct RsvpQuery {
+    answer: Option<String>,
+}
+
+/// `GET /rsvp/{token}`: the invitation's event and the question. Reading it answers nothing, so
+/// a mail scanner that follows the invitation's links changes nothing.
+#[handler]
+pub async fn rsvp_page(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Query(q): Query<RsvpQuery>) -> Response {
+    let invitation = match invitations::invitation(&svc, &token).await {
+        Ok(invitation) => invitation,
+        Err(err) => return failed(&err),
+    };
+    let csrf = csrf::token(req, secure(&svc));
+    let closed = check_open(&invitation.event, svc.clock.now()).err().map(|e| match e {
+        ServiceError::Conflict(reason) => format!("This event is not taking bookings: {reason}."),
+        _ => "This event is not taking bookings.".to_owned(),
+    });
+    let context = json!({
+        "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,
+        "answered": invitation.answer, "chosen": q.answer, "open": closed.is_none(), "closed": closed,
+    });
+    page(StatusCode::OK, "rsvp.html", context, csrf.set_cookie)
+}
+
+#[derive(Deserialize)]
+pub struct RsvpForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    answer: String,
+}
+
+/// `POST /rsvp/{token}`: answers the invitation, as `POST /api/v1/rsvp/{token}` does.
+#[handler]
+pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Form(form): Form<RsvpForm>) -> Response {
+    if !csrf::verify(req, &form.csrf) {
+        return expired_form();
+    }
+    let Ok(answer) = invitations::Answer::parse(&form.answer) else {
+        return rsvp_page_again(req, &svc, &token, "Choose yes or no.").await;
+    };
+    let outcome = match invitations::rsvp(&svc, &token, answer, client(req)).await {
+        Ok(outcome) => outcome,
+        Err(ServiceError::Conflict(reason)) => return rsvp_page_again(req, &svc, &token, &reason).await,
+        Err(err) => return failed(&err),
+    };
+    let event = match events::get(&svc, None, outcome.event_id).await {
+        Ok(event) => event,
+        Err(err) => return failed(&err),
+    };
+    let registration = outcome.registration.as_ref();
+    let context = json!({
+        "done": true, "event": summary(&event), "answer": outcome.answer,
+        "status": registration.map(|r| r.status.clone()), "position": registration.and_then(|r| r.position),
+        "manage_url": registration.map(|r| r.manage_url.clone()),
+    });
+    page(StatusCode::OK, "rsvp.html", context, None)
+}
+
+async fn rsvp_page_again(req: &Request, svc: &Services, token: &str, problem: &str) -> Response {
+    let invitation = match invitations::invitation(svc, token).await {
+        Ok(invitation) => invitation,
+        Err(err) => return failed(&err),
+    };
+    let csrf = csrf::token(req, secure(svc));
+    let context = json!({
+        "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,
+        "answered": invitation.answer, "open": true, "problem": problem,
+    });
+    page(StatusCode::CONFLICT, "rsvp.html", context, csrf.set_cookie)
 }

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 pub const ADMIN_EMAIL: &str = "admin@carefair.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const PASSWORD: &str = "a-long-password";
+/// `server.metrics_token` in every test server.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
 /// The instant every test starts at: a Monday morning in January 2027.
 pub fn start_of_tests() -> DateTime<Utc> {
@@ -112,6 +114,7 @@ impl TestApp {
         settings.mail.file_dir = dir.path().join("mail").display().to_string();
         settings.auth.bootstrap_admin_email = Some(ADMIN_EMAIL.into());
         settings.auth.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
+        settings.server.metrics_token = Some(METRICS_TOKEN.to_owned().into());
         adjust(&mut settings);
         if settings.database.url != url {
             // Sharing another app's database: that app owns (and drops) it.

@@ -286,7 +286,7 @@ async fn a_rejecting_server_leads_to_failed_and_a_manual_retry_sends() {
     assert_eq!(failed.len(), 1, "failed after max_attempts");
     assert_eq!(failed[0]["attempts"], json!(3));
     assert!(failed[0]["last_error"].as_str().is_some_and(|e| e.contains("550")), "{:?}", failed[0]);
-    let metrics = app.get("/metrics", None).await.text;
+    let metrics = app.get("/metrics", Some(crate::helpers::METRICS_TOKEN)).await.text;
     assert!(metrics.contains("carefair_mail_failed_total 1"), "{metrics}");
     assert!(metrics.contains("carefair_mail_retries_total 2"), "{metrics}");
 
@@ -307,7 +307,7 @@ async fn a_rejecting_server_leads_to_failed_and_a_manual_retry_sends() {
     let sent = wait_outbox(&app, &admin, "sent", 1).await;
     assert_eq!(sent[0]["message_id"].as_str(), Some(received[0].message_id().as_str()));
     app.post(&retry, Some(&admin), json!({})).await.assert_problem(StatusCode::CONFLICT);
-    let metrics = app.get("/metrics", None).await.text;
+    let metrics = app.get("/metrics", Some(crate::helpers::METRICS_TOKEN)).await.text;
     assert!(metrics.contains("carefair_mail_sent_total 1") && metrics.contains("carefair_outbox_depth 0"), "{metrics}");
 }
 

@@ -16,7 +16,7 @@ async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::spawn().await;
     app.get("/api/v1/events", None).await.assert_status(StatusCode::OK);
     app.get("/api/v1/me", None).await.assert_status(StatusCode::UNAUTHORIZED);
-    let metrics = app.get("/metrics", None).await;
+    let metrics = app.get("/metrics", Some(crate::helpers::METRICS_TOKEN)).await;
     metrics.assert_status(StatusCode::OK);
     assert!(metrics.text.contains(r#"carefair_http_requests_total{route="list_events",method="GET",status="200"} 1"#), "{}", metrics.text);
     assert!(metrics.text.contains(r#"carefair_http_requests_total{route="me",method="GET",status="401"} 1"#), "{}", metrics.text);
