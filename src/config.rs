@@ -52,6 +52,10 @@ pub struct ServerSettings {
     pub metrics_token: Option<SecretString>,
 }
 
+fn default_retention_days() -> u32 {
+    30
+}
+
 fn default_read_timeout() -> u64 {
     30
 }
@@ -88,6 +92,9 @@ pub struct MailSettings {
     pub retry_base_ms: u64,
     /// Whether `serve` runs the mail worker; off when separate `carefair worker` processes send.
     pub run_worker: bool,
+    /// How many days a sent message's payload (its links) is kept.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

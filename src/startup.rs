@@ -17,7 +17,7 @@ use crate::mail::Mailer;
 use crate::middleware;
 use crate::ops::{self, Metrics};
 use crate::service::mail_worker::MailWorker;
-use crate::service::{Services, auth, reminders};
+use crate::service::{Services, auth, housekeeping, reminders};
 use crate::store::{self, Db};
 use crate::web;
 
@@ -71,6 +71,7 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let mut background = vec![
             tokio::spawn(reminders::run(self.services.clone(), stopped.clone())),
+            tokio::spawn(housekeeping::run(self.services.clone(), stopped.clone())),
             tokio::spawn(store::checkpoint_wal(self.services.db.clone(), CHECKPOINT_EVERY, stopped.clone())),
         ];
         if self.services.settings.mail.run_worker {
@@ -117,7 +118,9 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: imp
 /// Every route, wrapped in error mapping, request ids and metrics.
 pub fn routes(services: Services) -> impl Endpoint + 'static {
     let metrics = Arc::new(Metrics::default());
-    let api = api::service(&services).server(services.settings.public_url().to_owned() + "/api/v1");
+    // The operations' paths carry `/api/v1` already: the server is the site itself, or Swagger's
+    // "Try it out" would call `/api/v1/api/v1/…`.
+    let api = api::service(&services).server(services.settings.public_url().to_owned());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let observed = metrics.clone();

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::entity::{candidate, event, invitation, outbox, registration, registration_token};
+use crate::store::entity::{idempotency_key, candidate, event, invitation, outbox, registration, registration_token};
 
 /// Everything held about one candidate.
 pub struct CandidateExport {
@@ -52,6 +52,15 @@ pub async fn erase(svc: &Services, id: Uuid) -> ServiceResult<()> {
     invitation::Entity::delete_many().filter(invitation::Column::Email.eq(&current.email)).exec(&txn).await?;
     let registration_ids: Vec<Uuid> =
         registration::Entity::find().filter(registration::Column::CandidateId.eq(id)).all(&txn).await?.into_iter().map(|r| r.id).collect();
+    // An idempotency record holds the first answer (with a manage link) to replay it: none
+    // may replay an erased person's registration.
+    for chunk in registration_ids.chunks(100) {
+        let mut any = sea_orm::Condition::any();
+        for id in chunk {
+            any = any.add(idempotency_key::Column::Response.contains(id.to_string()));
+        }
+        idempotency_key::Entity::delete_many().filter(any).exec(&txn).await?;
+    }
     registration_token::Entity::delete_many().filter(registration_token::Column::RegistrationId.is_in(registration_ids)).exec(&txn).await?;
     let mut model: candidate::ActiveModel = current.into();
     // The email column is unique and required: an address that cannot be anyone's keeps both.

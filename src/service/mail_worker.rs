@@ -4,7 +4,9 @@
 //!
 //! Delivery is at least once: a message is marked sent only after the server took it, so a
 //! worker that dies mid-round leaves its messages `sending` until their lease runs out, and then
-//! another worker sends them.
+//! another worker sends them. Leases are short and renewed while the round goes on, so a dead
+//! worker's messages wait at most [`LEASE_SECS`] for a live one; on SQLite, where one process
+//! owns the database, a starting worker takes back every claimed message at once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,9 +34,11 @@ const BATCH: u64 = 200;
 /// people waiting for their place should not.
 const RUSH_HOLD: StdDuration = StdDuration::from_secs(2);
 const RUSH_STEP: StdDuration = StdDuration::from_millis(50);
-/// How long a claim holds. Far longer than a round can take (every SMTP command times out well
-/// before), so a live worker's messages are never claimed twice.
-const LEASE_MINUTES: i64 = 10;
+/// How long a claim holds without renewal: what a dead worker's messages wait for a live one.
+pub const LEASE_SECS: i64 = 30;
+/// How often a round renews its claims: well inside the lease, so a live worker's messages are
+/// never claimed twice even when a database write is slow.
+const RENEW_EVERY: StdDuration = StdDuration::from_secs(10);
 
 /// Counts since the process started, for `/metrics`.
 #[derive(Debug, Default)]
@@ -68,6 +72,14 @@ impl MailWorker {
     /// this process queued mail.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let poll = StdDuration::from_millis(self.svc.settings.mail.poll_interval_ms);
+        if self.svc.db.is_sqlite() {
+            // One process owns a SQLite database, so anything claimed is a dead worker's.
+            match outbox::release_claims(&self.svc.db.write).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(messages = n, "took back messages a stopped worker had claimed"),
+                Err(err) => tracing::error!(error = %err, "taking back claimed messages failed"),
+            }
+        }
         loop {
             if *shutdown.borrow() {
                 break;
@@ -98,11 +110,12 @@ impl MailWorker {
     /// One round: claim, send, record. Returns how many messages were claimed.
     pub async fn run_once(&self) -> ServiceResult<usize> {
         let svc = &self.svc;
-        let claimed = outbox::claim(&svc.db.write, svc.clock.now(), Duration::minutes(LEASE_MINUTES), BATCH).await?;
+        let claimed = outbox::claim(&svc.db.write, svc.clock.now(), Duration::seconds(LEASE_SECS), BATCH).await?;
         if claimed.is_empty() {
             return Ok(0);
         }
         let count = claimed.len();
+        let ids: Vec<Uuid> = claimed.iter().map(|m| m.id).collect();
         // Each payload is read once, for loading the round and for rendering.
         let claimed: Vec<(OutboxMessage, Option<Value>)> = claimed
             .into_iter()
@@ -113,7 +126,7 @@ impl MailWorker {
             .collect();
         let round = &self.load(claimed.iter().filter_map(|(_, p)| p.as_ref())).await?;
         let concurrency = self.mailer.concurrency(&svc.settings.mail);
-        let outcomes: Vec<(OutboxMessage, Result<(), String>)> = futures::stream::iter(claimed)
+        let sending = futures::stream::iter(claimed)
             .map(|(message, payload)| async move {
                 let outcome = match self.render(&message, payload.as_ref(), round) {
                     Ok(mime) => self.mailer.send(mime).await,
@@ -122,8 +135,19 @@ impl MailWorker {
                 (message, outcome)
             })
             .buffer_unordered(concurrency)
-            .collect()
-            .await;
+            .collect::<Vec<(OutboxMessage, Result<(), String>)>>();
+        let renewing = async {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                if let Err(err) = outbox::renew_claims(&svc.db.write, &ids, svc.clock.now() + Duration::seconds(LEASE_SECS)).await {
+                    tracing::warn!(error = %err, "renewing the round's claims failed");
+                }
+            }
+        };
+        let outcomes = tokio::select! {
+            outcomes = sending => outcomes,
+            () = renewing => unreachable!("renewing never ends"),
+        };
 
         let now = svc.clock.now();
         let mut sent = Vec::new();

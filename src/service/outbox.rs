@@ -252,6 +252,31 @@ pub async fn claim(db: &DatabaseConnection, now: DateTime<Utc>, lease: Duration,
     Ok(claimed)
 }
 
+/// Extends the lease of these claimed messages (still `sending`) until `until`.
+pub async fn renew_claims(db: &DatabaseConnection, ids: &[Uuid], until: DateTime<Utc>) -> ServiceResult<()> {
+    for chunk in ids.chunks(500) {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::LockedUntil, Expr::value(until))
+            .filter(outbox::Column::Id.is_in(chunk.iter().copied()))
+            .filter(outbox::Column::Status.eq(MessageStatus::Sending.as_str()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Makes every claimed message due again at once; for SQLite, where a starting worker knows
+/// that no other is alive. Returns how many there were.
+pub async fn release_claims(db: &DatabaseConnection) -> ServiceResult<u64> {
+    let released = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(MessageStatus::Pending.as_str()))
+        .col_expr(outbox::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(outbox::Column::Status.eq(MessageStatus::Sending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected)
+}
+
 /// Records that these claimed messages were accepted by the server.
 pub async fn mark_sent(db: &DatabaseConnection, ids: Vec<Uuid>, now: DateTime<Utc>) -> ServiceResult<()> {
     if ids.is_empty() {

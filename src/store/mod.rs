@@ -50,6 +50,10 @@ impl Db {
         }
     }
 
+    pub fn is_sqlite(&self) -> bool {
+        self.backend() == DbBackend::Sqlite
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.write.get_database_backend()
     }

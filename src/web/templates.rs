@@ -19,6 +19,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("signup.html", include_str!("../../templates/web/signup.html")),
     ("signed_up.html", include_str!("../../templates/web/signed_up.html")),
     ("message.html", include_str!("../../templates/web/message.html")),
+    ("rsvp.html", include_str!("../../templates/web/rsvp.html")),
 ];
 
 /// The stylesheet, served at `/static/style.css`.

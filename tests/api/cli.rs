@@ -162,7 +162,7 @@ async fn the_worker_alone_sends_what_a_server_without_one_queued_and_stops_on_si
 }
 
 /// Sends SIGTERM and waits (up to 20 s) for the process to end; `None` if it did not.
-fn terminate(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+pub fn terminate(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().is_ok_and(|s| s.success()));
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -179,7 +179,12 @@ fn terminate(child: &mut std::process::Child) -> Option<std::process::ExitStatus
 }
 
 /// Reads the server's log until it says where it listens.
-fn listening_address(server: &mut std::process::Child) -> String {
+pub fn listening_address(server: &mut std::process::Child) -> String {
+    listening_address_logged(server, None)
+}
+
+/// As [`listening_address`], keeping every line of the log in `log` when given.
+pub fn listening_address_logged(server: &mut std::process::Child, log: Option<std::sync::Arc<std::sync::Mutex<String>>>) -> String {
     let Some(stderr) = server.stderr.take() else { panic!("stderr not piped") };
     let mut lines = BufReader::new(stderr).lines();
     let address = loop {
@@ -187,12 +192,21 @@ fn listening_address(server: &mut std::process::Child) -> String {
             let _ = server.kill();
             panic!("the server stopped before it listened");
         };
+        if let Some(log) = &log {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push_str(&(line.clone() + "\n"));
+        }
         if let Some((_, addr)) = line.split_once("listening on ") {
             break addr.trim().to_owned();
         }
     };
     // Keep draining the log so the server never blocks writing to a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Some(log) = &log {
+                log.lock().unwrap_or_else(|e| e.into_inner()).push_str(&(line + "\n"));
+            }
+        }
+    });
     address
 }
 

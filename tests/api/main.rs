@@ -15,6 +15,7 @@ mod mail;
 mod matrix;
 mod openapi;
 mod privacy;
+mod process;
 mod ops;
 mod organisations;
 mod registrations;

@@ -56,7 +56,7 @@ const EARLIER: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/events/{id}/registrations/{rid}/check-in", "registrations.rs"),
     ("DELETE", "/api/v1/registrations/{token}", "registrations.rs"),
     ("GET", "/api/v1/registrations/{token}", "registrations.rs"),
-    ("GET", "/api/v1/rsvp/{token}", "mail.rs"),
+    ("POST", "/api/v1/rsvp/{token}", "mail.rs"),
     ("GET", "/api/v1/outbox", "mail.rs"),
     ("POST", "/api/v1/outbox/{id}/retry", "mail.rs"),
     ("GET", "/api/v1/venues", "venues.rs"),

@@ -30,3 +30,17 @@ async fn the_openapi_document_is_stable() {
     let doc = app.get("/api/v1/openapi.json", None).await;
     insta::assert_json_snapshot!("openapi", doc.json);
 }
+
+#[tokio::test]
+async fn the_documents_server_and_paths_make_working_addresses() {
+    let app = TestApp::spawn_with(|s| s.server.public_url = "http://127.0.0.1:9".into()).await;
+    let doc = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(doc.json["servers"][0]["url"], "http://127.0.0.1:9", "{}", doc.json["servers"]);
+    assert!(doc.json["paths"]["/api/v1/events"].is_object());
+    // What Swagger's "Try it out" calls is the server's URL (no path of its own) and then the
+    // path as documented.
+    app.get("/api/v1/events", None).await.assert_status(StatusCode::OK);
+    let docs = app.get("/api/docs", None).await;
+    assert_eq!(docs.headers.get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"));
+    assert!(docs.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors 'none'")));
+}

@@ -3,7 +3,7 @@
 //! told to refuse every message (a server that rejects permanently).
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,6 +34,7 @@ impl Received {
 struct Recorder {
     inbox: Arc<Mutex<Vec<Received>>>,
     reject: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
     current: Received,
 }
 
@@ -54,6 +55,11 @@ impl Handler for Recorder {
     }
 
     fn data_end(&mut self) -> Response {
+        let delay = self.delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            // A slow server: the client waits for the answer to DATA.
+            std::thread::sleep(Duration::from_millis(delay));
+        }
         let message = std::mem::take(&mut self.current);
         self.inbox.lock().unwrap_or_else(|e| e.into_inner()).push(message);
         response::OK
@@ -64,6 +70,7 @@ pub struct TestSmtp {
     pub port: u16,
     inbox: Arc<Mutex<Vec<Received>>>,
     reject: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl TestSmtp {
@@ -72,7 +79,7 @@ impl TestSmtp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("binding: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
         drop(listener);
-        Self { port, inbox: Arc::default(), reject: Arc::default() }
+        Self { port, inbox: Arc::default(), reject: Arc::default(), delay_ms: Arc::default() }
     }
 
     /// A server accepting every message.
@@ -85,7 +92,8 @@ impl TestSmtp {
     /// Starts listening on the reserved port.
     pub fn listen(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).unwrap_or_else(|e| panic!("binding port {}: {e}", self.port));
-        let recorder = Recorder { inbox: self.inbox.clone(), reject: self.reject.clone(), current: Received::default() };
+        let recorder =
+            Recorder { inbox: self.inbox.clone(), reject: self.reject.clone(), delay_ms: self.delay_ms.clone(), current: Received::default() };
         let mut server = Server::new(recorder);
         server.with_name("smtp.test").with_num_threads(32).with_tcp_listener(listener);
         std::thread::spawn(move || {
@@ -98,6 +106,11 @@ impl TestSmtp {
     /// From now on every message is refused with 550 (or accepted again).
     pub fn set_rejecting(&self, reject: bool) {
         self.reject.store(reject, Ordering::SeqCst);
+    }
+
+    /// From now on each message is answered only after `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_ms.store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
