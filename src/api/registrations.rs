@@ -240,12 +240,17 @@ impl RegistrationsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         status: Query<Option<String>>,
+        /// Part of a name or email address, in any case.
+        q: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> Result<RegistrationListAnswer, ApiError> {
         auth.organiser()?;
         let status = status_filter(status.0)?;
-        let list = registrations::list(&self.svc, id.0, status, Some(page(limit.0, offset.0)?)).await?;
+        if q.0.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            return Err(ApiError::invalid_field("q", "must be at most 200 characters"));
+        }
+        let list = registrations::list(&self.svc, id.0, status, q.0.as_deref(), Some(page(limit.0, offset.0)?)).await?;
         Ok(RegistrationListAnswer::Ok(Json(list.into())))
     }
 
@@ -254,7 +259,7 @@ impl RegistrationsApi {
     async fn csv(&self, auth: BearerAuth, id: Path<Uuid>, status: Query<Option<String>>) -> Result<RegistrationCsvAnswer, ApiError> {
         auth.organiser()?;
         let status = status_filter(status.0)?;
-        let list = registrations::list(&self.svc, id.0, status, None).await?;
+        let list = registrations::list(&self.svc, id.0, status, None, None).await?;
         let csv = super::csv::registrations(&list.items);
         Ok(RegistrationCsvAnswer::Ok(PlainText(csv), format!("attachment; filename=\"registrations-{}.csv\"", id.0)))
     }

@@ -197,3 +197,35 @@ mod person_name_tests {
         assert!(Text::person_name(&"a".repeat(101)).is_err());
     }
 }
+
+/// A key that sorts labels as people read them: runs of digits by their value, the rest without
+/// regard to case (`A2` before `A10`, `b1` after `A9`).
+pub fn natural_key(label: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = label.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut n = u64::from(c as u8 - b'0');
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n = n.saturating_mul(10).saturating_add(u64::from(*d as u8 - b'0'));
+                chars.next();
+            }
+            key.push((std::mem::take(&mut text), n));
+        } else {
+            text.extend(c.to_lowercase());
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
+#[cfg(test)]
+mod natural_tests {
+    #[test]
+    fn stands_sort_as_a_floor_plan_numbers_them() {
+        let mut labels = vec!["A10", "B1", "A2", "a1", "A1b", "Hall", "A9"];
+        labels.sort_by_key(|l| super::natural_key(l));
+        assert_eq!(labels, ["a1", "A1b", "A2", "A9", "A10", "B1", "Hall"]);
+    }
+}

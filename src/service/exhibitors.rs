@@ -225,12 +225,13 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
 pub async fn list(svc: &Services, actor: Option<&Actor>, event_id: Uuid) -> ServiceResult<Vec<StandDetail>> {
     let db = &svc.db.read;
     fair(db, actor.is_some_and(Actor::is_organiser), event_id, false).await?;
-    let rows = exhibitor::Entity::find()
+    let mut rows = exhibitor::Entity::find()
         .filter(exhibitor::Column::EventId.eq(event_id))
-        .order_by_asc(exhibitor::Column::StandLabel)
         .order_by_asc(exhibitor::Column::CreatedAt)
         .all(db)
         .await?;
+    // Stands in the order a floor plan numbers them: A1, A2, A10; unlabelled ones last.
+    rows.sort_by_cached_key(|x| (x.stand_label.is_none(), x.stand_label.as_deref().map(crate::domain::natural_key)));
     let employers: std::collections::HashMap<Uuid, Employer> = employer::Entity::find()
         .filter(employer::Column::Id.is_in(rows.iter().map(|x| x.employer_id)))
         .all(db)

@@ -254,12 +254,28 @@ pub async fn list(
     svc: &Services,
     event_id: Uuid,
     status: Option<RegistrationStatus>,
+    q: Option<&str>,
     page: Option<PageRequest>,
 ) -> ServiceResult<Page<RegistrationDetail>> {
     event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let mut query = registration::Entity::find().filter(registration::Column::EventId.eq(event_id));
     if let Some(status) = status {
         query = query.filter(registration::Column::Status.eq(status.as_str()));
+    }
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        use sea_orm::QueryTrait;
+        use sea_orm::sea_query::{ExprTrait, Func, LikeExpr};
+        let pattern = crate::store::like_containing(&q.to_lowercase());
+        let matching = candidate::Entity::find()
+            .select_only()
+            .column(candidate::Column::Id)
+            .filter(
+                sea_orm::Condition::any()
+                    .add(Expr::expr(Func::lower(Expr::col(candidate::Column::Name))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                    .add(Expr::expr(Func::lower(Expr::col(candidate::Column::Email))).like(LikeExpr::new(pattern).escape('\\'))),
+            )
+            .into_query();
+        query = query.filter(registration::Column::CandidateId.in_subquery(matching));
     }
     let total = query.clone().count(&svc.db.read).await?;
     let mut query = query.order_by_asc(registration::Column::CreatedAt).order_by_asc(registration::Column::Id);

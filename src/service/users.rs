@@ -32,6 +32,18 @@ pub async fn create(svc: &Services, new: NewUser) -> ServiceResult<User> {
         }
         _ => {}
     }
+    // A user scoped to an organisation that does not exist would see nothing and could be tied
+    // later to whatever takes that id.
+    if let Some(id) = new.employer_id
+        && crate::store::entity::employer::Entity::find_by_id(id).one(&svc.db.read).await?.is_none()
+    {
+        return Err(ServiceError::invalid("employer_id", "is not an employer we hold"));
+    }
+    if let Some(id) = new.school_id
+        && crate::store::entity::school::Entity::find_by_id(id).one(&svc.db.read).await?.is_none()
+    {
+        return Err(ServiceError::invalid("school_id", "is not a school we hold"));
+    }
     let password_hash = hash_password(&new.password).await?;
     let model = user::ActiveModel {
         id: Set(new_id()),

@@ -237,8 +237,11 @@ async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceEr
         .into_iter()
         .map(|s| json!({"name": s.employer.name, "stand": s.exhibitor.stand_label, "roles": exhibitors::roles_of(&s.exhibitor), "website": s.employer.website}))
         .collect();
-    let open = check_open(event, svc.clock.now());
-    let places_left = event.capacity.map(|c| (c - event.confirmed_count).max(0));
+    let now = svc.clock.now();
+    let open = check_open(event, now);
+    // Places and a calendar entry are for events still to come; a cancelled or past event says so.
+    let live = status_of(event) == EventStatus::Published && event.ends_at > now;
+    let places_left = event.capacity.filter(|_| live).map(|c| (c - event.confirmed_count).max(0));
     Ok(json!({
         "id": event.id, "title": event.title, "kind": kind_label(&event.kind),
         "paragraphs": event.description.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
@@ -247,7 +250,8 @@ async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceEr
         "map_url": map_url, "online_url": event.online_url,
         "cancelled": status_of(event) == EventStatus::Cancelled, "cancel_reason": event.cancel_reason,
         "places_left": places_left, "full": places_left == Some(0),
-        "ics_url": format!("/calendar/events/{}.ics", event.id),
+        "ics_url": live.then(|| format!("/calendar/events/{}.ics", event.id)),
+        "over": event.ends_at <= now,
         "exhibitors": stands,
         "open": open.is_ok(),
         "closed_reason": open.err().map(|e| match e { ServiceError::Conflict(m) => m, _ => String::new() }),
@@ -302,7 +306,7 @@ fn optional(s: &str) -> Option<String> {
 #[handler]
 pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String>, Form(form): Form<RegisterForm>) -> Response {
     let Ok(id) = id.parse::<Uuid>() else { return not_found() };
-    if !csrf::verify(req, &form.csrf) {
+    if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
     let values = json!({"name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode, "consent_marketing": form.consent_marketing.is_some()});
@@ -356,6 +360,8 @@ fn held_context(held: &HeldRegistration, token: &str) -> Value {
         "event": summary(&held.event), "status": status.as_str(), "position": held.detail.position,
         "name": held.detail.candidate.name,
         "cancelled": status == crate::domain::RegistrationStatus::Cancelled,
+        // Only a confirmed place goes to someone else, and only when someone is waiting.
+        "others_waiting": status == crate::domain::RegistrationStatus::Confirmed && held.event.waitlisted_count > 0,
         "ics_url": format!("/calendar/registrations/{token}.ics"),
         "cancel_url": format!("/r/{token}/cancel"),
         "manage_url": format!("/r/{token}"),
@@ -394,7 +400,7 @@ pub struct CsrfOnly {
 /// `POST /r/{token}/cancel`: cancels, and shows the place as it now is.
 #[handler]
 pub async fn cancel(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
-    if !csrf::verify(req, &form.csrf) {
+    if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
     match registrations::cancel_by_token(&svc, &token).await {
@@ -481,7 +487,7 @@ pub struct SignupForm {
 /// problem next to its field and everything typed kept (but the password).
 #[handler]
 pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<SignupForm>) -> Response {
-    if !csrf::verify(req, &form.csrf) {
+    if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
     let input = EmployerSignup {
@@ -565,7 +571,7 @@ pub struct RsvpForm {
 /// `POST /rsvp/{token}`: answers the invitation, as `POST /api/v1/rsvp/{token}` does.
 #[handler]
 pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Form(form): Form<RsvpForm>) -> Response {
-    if !csrf::verify(req, &form.csrf) {
+    if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
     let Ok(answer) = invitations::Answer::parse(&form.answer) else {

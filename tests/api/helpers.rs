@@ -185,9 +185,13 @@ impl TestApp {
         let admin = self.admin_token().await;
         let email = format!("{role}-{}@carefair.test", uuid::Uuid::now_v7().simple());
         let mut body = json!({"email": email, "name": format!("A {role}"), "role": role, "password": PASSWORD});
+        // An organisation of its own, that nothing else in the test refers to.
         match role {
-            "employer" => body["employer_id"] = json!(uuid::Uuid::now_v7()),
-            "school" => body["school_id"] = json!(uuid::Uuid::now_v7()),
+            "employer" => body["employer_id"] = json!(id_of(&self.create_employer(&admin, "Own Care", (51.7, 0.4)).await)),
+            "school" => {
+                let urn = format!("9{:05}", rand_digits());
+                body["school_id"] = json!(id_of(&self.create_school(&admin, &urn, "Own School", (51.7, 0.4)).await));
+            }
             _ => {}
         }
         self.post("/api/v1/users", Some(&admin), body).await.assert_status(StatusCode::CREATED);
@@ -453,6 +457,12 @@ pub async fn count_in_file_alone(file: &str, count: &str, want: i64) -> i64 {
         }
     }
     counted
+}
+
+/// Five digits that differ from call to call, for URNs that must be unique.
+fn rand_digits() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 100_000
 }
 
 /// The `id` of a created resource.

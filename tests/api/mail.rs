@@ -376,16 +376,17 @@ async fn three_workers_deliver_a_thousand_invitations_each_once() {
     let smtp = TestSmtp::start();
     let port = smtp.port;
     let Queuing { app, organiser, admin, event } = queuing_only(port).await;
+    // The workers start first: on SQLite a starting worker takes back every claimed message
+    // (one process owns the database), so one that started mid-round would send again.
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        workers.push(app.spawn_sharing_with(move |s| smtp_on(s, port)).await);
+    }
     let recipients: Vec<Value> =
         (0..1000).map(|i| json!({"name": format!("Guest {i}"), "email": format!("guest{i}@example.org")})).collect();
     let answer = app.post(&format!("/api/v1/events/{}/invitations", id(&event)), Some(&organiser), json!({"recipients": recipients})).await;
     answer.assert_status(StatusCode::ACCEPTED);
     assert_eq!(answer.json["queued"], json!(1000));
-
-    let mut workers = Vec::new();
-    for _ in 0..3 {
-        workers.push(app.spawn_sharing_with(move |s| smtp_on(s, port)).await);
-    }
     smtp.wait_for(1000).await;
     wait_outbox(&app, &admin, "sent", 200).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
