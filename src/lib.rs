@@ -15,4 +15,5 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod timed_io;
 pub mod web;

@@ -53,11 +53,24 @@ pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request, settings: Arc<Sett
         .get(poem::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    if !api && matches!(*req.method(), poem::http::Method::POST | poem::http::Method::PUT | poem::http::Method::PATCH) {
-        match req.take_body().into_bytes_limit(FORM_MAX_BYTES).await {
-            Ok(bytes) => req.set_body(bytes),
-            Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(crate::web::pages::too_large(FORM_MAX_BYTES)),
-            Err(_) => return Ok(Response::builder().status(poem::http::StatusCode::BAD_REQUEST).body("The request's body could not be read.")),
+    if matches!(*req.method(), poem::http::Method::POST | poem::http::Method::PUT | poem::http::Method::PATCH | poem::http::Method::DELETE) {
+        // Read here, whole, within the limit and the read timeout: a body sent slowly or
+        // never finished would otherwise hold the connection open for as long as it likes.
+        let limit = if api { crate::api::json::MAX_BODY_BYTES } else { FORM_MAX_BYTES };
+        let timeout = std::time::Duration::from_secs(settings.server.read_timeout_secs);
+        match tokio::time::timeout(timeout, req.take_body().into_bytes_limit(limit)).await {
+            Ok(Ok(bytes)) => req.set_body(bytes),
+            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) if api => {
+                let detail = format!("the body must be at most {limit} bytes");
+                return Ok(crate::api::problem::Problem::new(poem::http::StatusCode::PAYLOAD_TOO_LARGE, detail).into_response());
+            }
+            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => return Ok(crate::web::pages::too_large(FORM_MAX_BYTES)),
+            Ok(Err(_)) => return Ok(Response::builder().status(poem::http::StatusCode::BAD_REQUEST).body("The request's body could not be read.")),
+            Err(_) => {
+                let mut resp = Response::builder().status(poem::http::StatusCode::REQUEST_TIMEOUT).body("The request's body did not arrive in time.");
+                resp.headers_mut().insert(poem::http::header::CONNECTION, HeaderValue::from_static("close"));
+                return Ok(resp);
+            }
         }
     }
     let mut resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|err| err.into_response());

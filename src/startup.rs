@@ -19,6 +19,7 @@ use crate::ops::{self, Metrics};
 use crate::service::mail_worker::MailWorker;
 use crate::service::{Services, auth, housekeeping, reminders};
 use crate::store::{self, Db};
+use crate::timed_io::TimedAcceptor;
 use crate::web;
 
 /// How long a shutdown waits for requests in flight before it gives up on them.
@@ -79,8 +80,7 @@ impl Application {
         }
         let app = routes(self.services.clone());
         let read_timeout = Duration::from_secs(self.services.settings.server.read_timeout_secs);
-        let result = Server::new_with_acceptor(self.acceptor)
-            .idle_timeout(read_timeout)
+        let result = Server::new_with_acceptor(TimedAcceptor::new(self.acceptor, read_timeout))
             .run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT))
             .await;
         let _ = stop.send(true);

@@ -21,6 +21,16 @@ fn not_found() -> Response {
 
 /// A calendar answer: `text/calendar`, a file name, and an ETag honoured in `If-None-Match`.
 fn answer(req: &Request, result: Result<CalendarBody, ServiceError>, filename: &str) -> Response {
+    respond(req, result, filename, "no-cache")
+}
+
+/// As [`answer`], for a file reached by a secret token (a person's place, an employer's feed):
+/// no cache or proxy keeps it.
+fn private_answer(req: &Request, result: Result<CalendarBody, ServiceError>, filename: &str) -> Response {
+    respond(req, result, filename, "private, no-store")
+}
+
+fn respond(req: &Request, result: Result<CalendarBody, ServiceError>, filename: &str, cache: &'static str) -> Response {
     let file = match result {
         Ok(file) => file,
         Err(ServiceError::NotFound) => return not_found(),
@@ -34,7 +44,7 @@ fn answer(req: &Request, result: Result<CalendarBody, ServiceError>, filename: &
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|tag| tag.trim() == file.etag || tag.trim() == "*"));
-    let builder = Response::builder().header(header::ETAG, file.etag).header(header::CACHE_CONTROL, "no-cache");
+    let builder = Response::builder().header(header::ETAG, file.etag).header(header::CACHE_CONTROL, cache);
     if matches {
         return builder.status(StatusCode::NOT_MODIFIED).finish();
     }
@@ -55,7 +65,7 @@ pub async fn event(req: &Request, Path(file): Path<String>, svc: Data<&Services>
 #[handler]
 pub async fn registration(req: &Request, Path(file): Path<String>, svc: Data<&Services>) -> Response {
     let Some(token) = strip_ics(&file) else { return not_found() };
-    answer(req, calendar::registration_file(&svc, token).await, "invite.ics")
+    private_answer(req, calendar::registration_file(&svc, token).await, "invite.ics")
 }
 
 /// `GET /calendar/public.ics`
@@ -75,5 +85,5 @@ pub async fn campaign(req: &Request, Path(file): Path<String>, svc: Data<&Servic
 #[handler]
 pub async fn employer(req: &Request, Path(file): Path<String>, svc: Data<&Services>) -> Response {
     let Some(token) = strip_ics(&file) else { return not_found() };
-    answer(req, calendar::employer_feed(&svc, token).await, "gift-of-care-employer.ics")
+    private_answer(req, calendar::employer_feed(&svc, token).await, "gift-of-care-employer.ics")
 }

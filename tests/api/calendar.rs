@@ -241,6 +241,32 @@ async fn a_registration_file_invites_its_holder_and_cancels_when_they_do() {
 }
 
 #[tokio::test]
+async fn a_waiting_list_place_is_tentative_in_the_calendar_and_never_confirmed() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    let event = app.create_published_event(&organiser, json!({"capacity": 1})).await;
+    app.register(&id(&event), person("Ann", "ann@example.org")).await.assert_status(StatusCode::CREATED);
+    let waiting = app.register(&id(&event), person("Ben", "ben@example.org")).await;
+    assert_eq!(waiting.json["status"], "waitlisted");
+    let token = waiting.json["manage_url"].as_str().and_then(|u| u.rsplit('/').next()).unwrap_or_default().to_owned();
+    let (status, body, headers) = ics(&app, &format!("/calendar/registrations/{token}.ics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("private, no-store"), "a token-bearing file");
+    check_framing("waitlisted", &body);
+    let parsed = Parsed::read(&body);
+    assert_eq!(parsed.cal("METHOD").as_deref(), Some("PUBLISH"));
+    let e = parsed.event(0);
+    assert_eq!(value(e, "STATUS"), "TENTATIVE");
+    assert!(unescape(&value(e, "SUMMARY")).starts_with("Waiting list, number 1: "), "{}", value(e, "SUMMARY"));
+    assert!(!body.contains("CONFIRMED") && !body.contains("METHOD:REQUEST"), "{body}");
+
+    app.delete(&format!("/api/v1/registrations/{token}"), None).await.assert_status(StatusCode::OK);
+    let (_, body, _) = ics(&app, &format!("/calendar/registrations/{token}.ics")).await;
+    check_framing("waitlisted-cancel", &body);
+    assert_eq!(Parsed::read(&body).cal("METHOD").as_deref(), Some("CANCEL"));
+}
+
+#[tokio::test]
 async fn feeds_list_what_is_published_and_upcoming() {
     let app = TestApp::spawn().await;
     let organiser = app.organiser_token().await;

@@ -20,6 +20,7 @@ mod ops;
 mod organisations;
 mod registrations;
 mod rush;
+mod safety;
 mod school_links;
 mod smtp;
 mod stands;
