@@ -48,12 +48,9 @@ pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request, settings: Arc<Sett
     req.set_data(ClientAddress(client));
     let path = req.uri().path().to_owned();
     let api = path.starts_with("/api/");
-    let wants_html = req
-        .headers()
-        .get(poem::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if matches!(*req.method(), poem::http::Method::POST | poem::http::Method::PUT | poem::http::Method::PATCH | poem::http::Method::DELETE) {
+    let wants_html = req.headers().get(poem::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if matches!(*req.method(), poem::http::Method::POST | poem::http::Method::PUT | poem::http::Method::PATCH | poem::http::Method::DELETE)
+    {
         // Read here, whole, within the limit and the read timeout: a body sent slowly or
         // never finished would otherwise hold the connection open for as long as it likes.
         let limit = if api { crate::api::json::MAX_BODY_BYTES } else { FORM_MAX_BYTES };
@@ -65,16 +62,20 @@ pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request, settings: Arc<Sett
                 return Ok(crate::api::problem::Problem::new(poem::http::StatusCode::PAYLOAD_TOO_LARGE, detail).into_response());
             }
             Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => return Ok(crate::web::pages::too_large(FORM_MAX_BYTES)),
-            Ok(Err(_)) => return Ok(Response::builder().status(poem::http::StatusCode::BAD_REQUEST).body("The request's body could not be read.")),
+            Ok(Err(_)) => {
+                return Ok(Response::builder().status(poem::http::StatusCode::BAD_REQUEST).body("The request's body could not be read."));
+            }
             Err(_) => {
-                let mut resp = Response::builder().status(poem::http::StatusCode::REQUEST_TIMEOUT).body("The request's body did not arrive in time.");
+                let mut resp =
+                    Response::builder().status(poem::http::StatusCode::REQUEST_TIMEOUT).body("The request's body did not arrive in time.");
                 resp.headers_mut().insert(poem::http::header::CONNECTION, HeaderValue::from_static("close"));
                 return Ok(resp);
             }
         }
     }
     let mut resp = ep.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|err| err.into_response());
-    let is_html = resp.headers().get(poem::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    let is_html =
+        resp.headers().get(poem::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if resp.status() == poem::http::StatusCode::NOT_FOUND && wants_html && !api && !is_html {
         resp = crate::web::pages::not_found();
     }
@@ -147,13 +148,74 @@ fn route_of(path: &str) -> &'static str {
 /// The fixed words of carefair's paths. Any other segment of a path is a value (an id, a slug, a
 /// token) and is logged as a placeholder, so a path that is not listed here still logs no secret.
 const WORDS: &[&str] = &[
-    "api", "v1", "openapi.json", "docs", "auth", "login", "logout", "me", "users", "campaigns", "venues", "events", "publish",
-    "cancel", "registrations", "registrations.csv", "check-in", "check-ins", "walk-ins", "close", "candidates", "export",
-    "invitations", "rsvp", "outbox", "retry", "employers", "signup", "approve", "suspend", "feed", "school-suggestions", "schools",
-    "school-links", "accept", "decline", "end", "exhibitors", "confirm", "withdraw", "outcome", "outcomes", "reports", "healthz",
-    "readyz", "metrics", "calendar", "public.ics", "r", "register", "static", "style.css", "sign-in", "sign-out", "manage",
-    "employer", "school", "door", "door-links", "password", "forgot", "reset", "slots", "questions", "feedback", "claim",
-    "schedule", "answer",
+    "api",
+    "v1",
+    "openapi.json",
+    "docs",
+    "auth",
+    "login",
+    "logout",
+    "me",
+    "users",
+    "campaigns",
+    "venues",
+    "events",
+    "publish",
+    "cancel",
+    "registrations",
+    "registrations.csv",
+    "check-in",
+    "check-ins",
+    "walk-ins",
+    "close",
+    "candidates",
+    "export",
+    "invitations",
+    "rsvp",
+    "outbox",
+    "retry",
+    "employers",
+    "signup",
+    "approve",
+    "suspend",
+    "feed",
+    "school-suggestions",
+    "schools",
+    "school-links",
+    "accept",
+    "decline",
+    "end",
+    "exhibitors",
+    "confirm",
+    "withdraw",
+    "outcome",
+    "outcomes",
+    "reports",
+    "healthz",
+    "readyz",
+    "metrics",
+    "calendar",
+    "public.ics",
+    "r",
+    "register",
+    "static",
+    "style.css",
+    "sign-in",
+    "sign-out",
+    "manage",
+    "employer",
+    "school",
+    "door",
+    "door-links",
+    "password",
+    "forgot",
+    "reset",
+    "slots",
+    "questions",
+    "feedback",
+    "claim",
+    "schedule",
+    "answer",
 ];
 
 /// Segments after which a value is a secret rather than an id.

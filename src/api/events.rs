@@ -350,15 +350,7 @@ impl EventsApi {
             return Err(v.into_errors().into());
         };
         v.finish()?;
-        let filter = EventFilter {
-            kind,
-            campaign_id: campaign.0,
-            status,
-            from,
-            to,
-            q: q.0,
-            ..EventFilter::default()
-        };
+        let filter = EventFilter { kind, campaign_id: campaign.0, status, from, to, q: q.0 };
         let list = events::list(&self.svc, auth.actor(), filter, page).await?;
         let mut list: EventList = list.into();
         list.items = list.items.into_iter().map(|e| e.for_viewer(&auth)).collect();

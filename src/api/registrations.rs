@@ -2,8 +2,8 @@
 //! organisers list, export, check in and close.
 
 use crate::middleware::ClientAddress;
-use poem::Request;
 use chrono::{DateTime, Utc};
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};

@@ -15,7 +15,9 @@ fn looks_like_domain(word: &str) -> bool {
     let word = word.trim_matches(|c: char| !c.is_alphanumeric());
     let Some((head, tail)) = word.rsplit_once('.') else { return false };
     let tld: String = tail.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    !head.is_empty() && tld.len() >= 2 && ["com", "net", "org", "uk", "io", "ly", "co", "info", "biz", "ru", "xyz", "me", "app", "link"].contains(&tld.as_str())
+    !head.is_empty()
+        && tld.len() >= 2
+        && ["com", "net", "org", "uk", "io", "ly", "co", "info", "biz", "ru", "xyz", "me", "app", "link"].contains(&tld.as_str())
 }
 
 impl Text {
@@ -191,7 +193,7 @@ mod person_name_tests {
             "Ann\nSmith",
             "",
         ] {
-            assert!(Text::person_name(&bad).is_err(), "{bad:?}");
+            assert!(Text::person_name(bad).is_err(), "{bad:?}");
         }
         assert!(Text::person_name(&"a".repeat(100)).is_ok());
         assert!(Text::person_name(&"a".repeat(101)).is_err());

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
-use crate::store::entity::{idempotency_key, candidate, event, invitation, outbox, registration, registration_token};
+use crate::store::entity::{candidate, event, idempotency_key, invitation, outbox, registration, registration_token};
 
 /// Everything held about one candidate.
 pub struct CandidateExport {

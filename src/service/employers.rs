@@ -91,7 +91,12 @@ fn duplicate(err: sea_orm::DbErr) -> ServiceError {
 
 /// An employer signs itself up: a `pending` employer and its first user, together or not at all.
 #[tracing::instrument(skip_all)]
-pub async fn sign_up(svc: &Services, new: NewEmployer, first_user: NewEmployerUser, client: Option<std::net::IpAddr>) -> ServiceResult<Employer> {
+pub async fn sign_up(
+    svc: &Services,
+    new: NewEmployer,
+    first_user: NewEmployerUser,
+    client: Option<std::net::IpAddr>,
+) -> ServiceResult<Employer> {
     super::admit_public_write(svc, client)?;
     check_coordinates(new.latitude, new.longitude)?;
     let password_hash = hash_password(&first_user.password).await?;

@@ -61,8 +61,11 @@ struct State {
 #[derive(Debug)]
 pub struct AddressLimiter {
     per_minute: usize,
-    state: Mutex<(HashMap<IpAddr, VecDeque<DateTime<Utc>>>, Option<DateTime<Utc>>)>,
+    state: Mutex<Windows>,
 }
+
+/// Each address's recent actions, and when the table was last swept.
+type Windows = (HashMap<IpAddr, VecDeque<DateTime<Utc>>>, Option<DateTime<Utc>>);
 
 impl AddressLimiter {
     pub fn new(per_minute: u32) -> Self {

@@ -76,7 +76,10 @@ fn failed(err: &ServiceError) -> Response {
             let mut resp = message(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many tries",
-                &format!("Too many forms were sent from your connection. Nothing was saved. Please try again in {} minute(s).", retry_after_secs.div_ceil(60)),
+                &format!(
+                    "Too many forms were sent from your connection. Nothing was saved. Please try again in {} minute(s).",
+                    retry_after_secs.div_ceil(60)
+                ),
             );
             if let Ok(value) = poem::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, value);
@@ -180,12 +183,7 @@ pub async fn index(svc: Data<&Services>, Query(q): Query<IndexQuery>) -> Respons
     };
     let campaign = q.campaign.as_deref().and_then(|slug| campaign_list.iter().find(|c| c.slug == slug));
     let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
-    let filter = EventFilter {
-        kind,
-        campaign_id: campaign.map(|c| c.id),
-        from: Some(svc.clock.now()),
-        ..EventFilter::default()
-    };
+    let filter = EventFilter { kind, campaign_id: campaign.map(|c| c.id), from: Some(svc.clock.now()), ..EventFilter::default() };
     let found = match events::list(&svc, None, filter, PageRequest { limit: PER_PAGE, offset: (page_no - 1) * PER_PAGE }).await {
         Ok(found) => found,
         Err(err) => return failed(&err),
@@ -420,11 +418,7 @@ pub async fn show_campaign(svc: Data<&Services>, Path(slug): Path<String>) -> Re
         Ok(campaign) => campaign,
         Err(err) => return failed(&err),
     };
-    let filter = EventFilter {
-        campaign_id: Some(campaign.id),
-        from: Some(svc.clock.now()),
-        ..EventFilter::default()
-    };
+    let filter = EventFilter { campaign_id: Some(campaign.id), from: Some(svc.clock.now()), ..EventFilter::default() };
     let found = match events::list(&svc, None, filter, PageRequest { limit: 200, offset: 0 }).await {
         Ok(found) => found,
         Err(err) => return failed(&err),

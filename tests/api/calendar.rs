@@ -273,8 +273,11 @@ async fn feeds_list_what_is_published_and_upcoming() {
     let campaign = app.create_campaign(&organiser, "gift-of-care").await;
     let in_campaign = app.create_published_event(&organiser, json!({"title": "In the campaign", "campaign_id": id(&campaign)})).await;
     app.create_published_event(&organiser, json!({"title": "Elsewhere"})).await;
-    app.create_past_event(&organiser, json!({"title": "Already over", "starts_at": "2026-12-01T10:00:00Z", "ends_at": "2026-12-01T12:00:00Z"}))
-        .await;
+    app.create_past_event(
+        &organiser,
+        json!({"title": "Already over", "starts_at": "2026-12-01T10:00:00Z", "ends_at": "2026-12-01T12:00:00Z"}),
+    )
+    .await;
     app.create_event(&organiser, json!({"title": "Still a draft"})).await;
     let cancelled = app.create_published_event(&organiser, json!({"title": "Called off"})).await;
     app.post(&format!("/api/v1/events/{}/cancel", id(&cancelled)), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);

@@ -443,7 +443,11 @@ async fn invitations_carry_rsvp_links_that_answer_once() {
     assert!(accept.starts_with("/rsvp/"), "{accept}");
     let page = app.get(&accept, None).await;
     page.assert_status(StatusCode::OK);
-    assert!(page.text.contains("Will you come to Chelmsford Care Jobs Fair?") && page.text.contains("value=\"accept\" checked"), "{}", page.text);
+    assert!(
+        page.text.contains("Will you come to Chelmsford Care Jobs Fair?") && page.text.contains("value=\"accept\" checked"),
+        "{}",
+        page.text
+    );
     let head = app.client.head(app.url(&accept)).send().await.map(|r| r.status()).ok();
     assert_eq!(head, Some(StatusCode::OK));
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registrations").await, 0, "reading the link booked nothing");

@@ -42,5 +42,7 @@ async fn the_documents_server_and_paths_make_working_addresses() {
     app.get("/api/v1/events", None).await.assert_status(StatusCode::OK);
     let docs = app.get("/api/docs", None).await;
     assert_eq!(docs.headers.get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"));
-    assert!(docs.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors 'none'")));
+    assert!(
+        docs.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors 'none'"))
+    );
 }

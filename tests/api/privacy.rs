@@ -121,9 +121,12 @@ async fn suggestions_carry_no_contact_and_are_for_approved_employers_only() {
     assert_eq!(keys, ["district", "id", "name", "town", "urn"]);
 
     // An employer cannot move itself to sweep the county; organisers keep positions.
-    let moved = app.patch(&format!("/api/v1/employers/{}", s.other_employer), Some(&employer_user), json!({"latitude": 51.9, "longitude": 0.9})).await;
+    let moved = app
+        .patch(&format!("/api/v1/employers/{}", s.other_employer), Some(&employer_user), json!({"latitude": 51.9, "longitude": 0.9}))
+        .await;
     moved.assert_invalid(&["latitude", "longitude"]);
-    let named = app.patch(&format!("/api/v1/employers/{}", s.other_employer), Some(&employer_user), json!({"name": "Birch Care Ltd"})).await;
+    let named =
+        app.patch(&format!("/api/v1/employers/{}", s.other_employer), Some(&employer_user), json!({"name": "Birch Care Ltd"})).await;
     named.assert_status(StatusCode::OK);
     assert_eq!(named.json["latitude"], 51.7);
 

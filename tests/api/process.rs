@@ -58,21 +58,38 @@ async fn no_token_or_password_reaches_the_log() {
     let client = reqwest::Client::new();
 
     let wrong_password = "wrong-password-7d1e";
-    assert_eq!(call(&client, Method::POST, format!("{api}/auth/login"), None, Some(json!({"email": ADMIN.0, "password": wrong_password}))).await.0, 401);
-    let (_, login, _) = call(&client, Method::POST, format!("{api}/auth/login"), None, Some(json!({"email": ADMIN.0, "password": ADMIN.1}))).await;
+    assert_eq!(
+        call(&client, Method::POST, format!("{api}/auth/login"), None, Some(json!({"email": ADMIN.0, "password": wrong_password}))).await.0,
+        401
+    );
+    let (_, login, _) =
+        call(&client, Method::POST, format!("{api}/auth/login"), None, Some(json!({"email": ADMIN.0, "password": ADMIN.1}))).await;
     let bearer = login["token"].as_str().unwrap_or_default().to_owned();
     let auth = Some(bearer.as_str());
     let (_, event, _) = call(&client, Method::POST, format!("{api}/events"), auth, Some(fair_body())).await;
     let event = event["id"].as_str().unwrap_or_default().to_owned();
     call(&client, Method::POST, format!("{api}/events/{event}/publish"), auth, Some(json!({}))).await;
-    let (_, registered, _) = call(&client, Method::POST, format!("{api}/events/{event}/registrations"), None, Some(person("Ann", "ann@essex.test"))).await;
+    let (_, registered, _) =
+        call(&client, Method::POST, format!("{api}/events/{event}/registrations"), None, Some(person("Ann", "ann@essex.test"))).await;
     let manage = token_of(registered["manage_url"].as_str().unwrap_or_default(), "/r/");
     assert_eq!(manage.len(), 64, "{registered}");
-    for path in [format!("/r/{manage}"), format!("/r/{manage}/cancel"), format!("/api/v1/registrations/{manage}"), format!("/calendar/registrations/{manage}.ics")] {
+    for path in [
+        format!("/r/{manage}"),
+        format!("/r/{manage}/cancel"),
+        format!("/api/v1/registrations/{manage}"),
+        format!("/calendar/registrations/{manage}.ics"),
+    ] {
         assert_eq!(call(&client, Method::GET, format!("{base}{path}"), None, None).await.0, 200, "{path}");
     }
 
-    call(&client, Method::POST, format!("{api}/events/{event}/invitations"), auth, Some(json!({"recipients": [{"name": "Bo", "email": "bo@essex.test"}]}))).await;
+    call(
+        &client,
+        Method::POST,
+        format!("{api}/events/{event}/invitations"),
+        auth,
+        Some(json!({"recipients": [{"name": "Bo", "email": "bo@essex.test"}]})),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let rsvp = loop {
         let texts: Vec<String> = std::fs::read_dir(&mail_dir)
@@ -95,7 +112,9 @@ async fn no_token_or_password_reaches_the_log() {
         "contact_name": "Pat Jones", "contact_email": "pat@alder.test"
     });
     let (_, employer, _) = call(&client, Method::POST, format!("{api}/employers"), auth, Some(employer)).await;
-    let (_, feed, _) = call(&client, Method::POST, format!("{api}/employers/{}/feed", employer["id"].as_str().unwrap_or_default()), auth, Some(json!({}))).await;
+    let (_, feed, _) =
+        call(&client, Method::POST, format!("{api}/employers/{}/feed", employer["id"].as_str().unwrap_or_default()), auth, Some(json!({})))
+            .await;
     let feed_token = token_of(feed["feed_url"].as_str().unwrap_or_default(), "/employers/");
     assert_eq!(call(&client, Method::GET, format!("{base}/calendar/employers/{feed_token}.ics"), None, None).await.0, 200);
     assert_eq!(call(&client, Method::GET, format!("{base}/metrics"), Some(metrics_token), None).await.0, 200);
@@ -105,9 +124,15 @@ async fn no_token_or_password_reaches_the_log() {
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let log = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert!(log.contains("route=/r/{token}") && log.contains("route=/calendar/employers/{token}.ics"), "the requests were logged:\n{log}");
-    for (what, secret) in
-        [("manage", &manage), ("RSVP", &rsvp), ("feed", &feed_token), ("bearer", &bearer), ("metrics", &metrics_token.to_owned()), ("password", &ADMIN.1.to_owned()), ("wrong password", &wrong_password.to_owned())]
-    {
+    for (what, secret) in [
+        ("manage", &manage),
+        ("RSVP", &rsvp),
+        ("feed", &feed_token),
+        ("bearer", &bearer),
+        ("metrics", &metrics_token.to_owned()),
+        ("password", &ADMIN.1.to_owned()),
+        ("wrong password", &wrong_password.to_owned()),
+    ] {
         assert!(!secret.is_empty(), "{what}");
         assert!(!log.contains(secret.as_str()), "the {what} token is in the log");
     }
@@ -141,14 +166,16 @@ async fn a_worker_killed_mid_batch_leaves_no_mail_waiting_long() {
     let mut second = postgres.then(start_worker);
 
     let client = reqwest::Client::new();
-    let (_, login, _) = call(&client, Method::POST, format!("{api}/auth/login"), None, Some(json!({"email": ADMIN.0, "password": ADMIN.1}))).await;
+    let (_, login, _) =
+        call(&client, Method::POST, format!("{api}/auth/login"), None, Some(json!({"email": ADMIN.0, "password": ADMIN.1}))).await;
     let token = login["token"].as_str().map(str::to_owned);
     let (_, event, _) = call(&client, Method::POST, format!("{api}/events"), token.as_deref(), Some(fair_body())).await;
     let event = event["id"].as_str().unwrap_or_default().to_owned();
     call(&client, Method::POST, format!("{api}/events/{event}/publish"), token.as_deref(), Some(json!({}))).await;
     let recipients: Vec<Value> = (0..300).map(|i| json!({"name": format!("Person {i}"), "email": format!("p{i}@essex.test")})).collect();
     let (status, _, text) =
-        call(&client, Method::POST, format!("{api}/events/{event}/invitations"), token.as_deref(), Some(json!({"recipients": recipients}))).await;
+        call(&client, Method::POST, format!("{api}/events/{event}/invitations"), token.as_deref(), Some(json!({"recipients": recipients})))
+            .await;
     assert_eq!(status, 202, "{text}");
 
     let deadline = Instant::now() + Duration::from_secs(30);

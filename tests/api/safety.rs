@@ -19,7 +19,8 @@ fn token_of(registered: &serde_json::Value) -> String {
 #[tokio::test]
 async fn forty_parallel_guesses_meet_the_lock_after_five() {
     let app = TestApp::spawn().await;
-    let guesses = (0..40).map(|i| app.post("/api/v1/auth/login", None, json!({"email": ADMIN_EMAIL, "password": format!("guess-{i}-wrong")})));
+    let guesses =
+        (0..40).map(|i| app.post("/api/v1/auth/login", None, json!({"email": ADMIN_EMAIL, "password": format!("guess-{i}-wrong")})));
     let answers = join_all(guesses).await;
     let checked = answers.iter().filter(|a| a.status == StatusCode::UNAUTHORIZED).count();
     let refused = answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
@@ -31,7 +32,9 @@ async fn forty_parallel_guesses_meet_the_lock_after_five() {
     // An email no account can have is answered without a check and without being recorded.
     let huge = format!("{}@example.org", "a".repeat(900 * 1024));
     for _ in 0..5 {
-        app.post("/api/v1/auth/login", None, json!({"email": huge, "password": "whatever-it-is"})).await.assert_problem(StatusCode::UNAUTHORIZED);
+        app.post("/api/v1/auth/login", None, json!({"email": huge, "password": "whatever-it-is"}))
+            .await
+            .assert_problem(StatusCode::UNAUTHORIZED);
     }
 }
 
@@ -90,7 +93,13 @@ async fn public_writes_are_limited_per_client_address() {
     }
     let fourth = app.register(&event, person("Ann Smith", "ann3@example.org")).await;
     fourth.assert_problem(StatusCode::TOO_MANY_REQUESTS);
-    assert!(fourth.headers.get("retry-after").and_then(|v| v.to_str().ok()).is_some_and(|v| v.parse::<u64>().is_ok_and(|s| (1..=60).contains(&s))));
+    assert!(
+        fourth
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| (1..=60).contains(&s)))
+    );
     // X-Forwarded-For from a peer that is not a trusted proxy is not believed.
     let spoofed = app
         .client
@@ -137,7 +146,7 @@ async fn a_name_is_a_name() {
     for name in ["Prize at https://evil.example", "see www.evil.example", "ann@example.org", &"a".repeat(101), "Ann\r\nBcc: x@y.z"] {
         app.register(&event, person(name, "ann@example.org")).await.assert_invalid(&["name"]);
     }
-    app.register(&event, person(&"Siobhán Ní Bhriain".to_owned(), "sio@example.org")).await.assert_status(StatusCode::CREATED);
+    app.register(&event, person("Siobhán Ní Bhriain", "sio@example.org")).await.assert_status(StatusCode::CREATED);
     let invite = json!({"recipients": [{"name": "Go to evil.com now", "email": "x@example.org"}]});
     app.post(&format!("/api/v1/events/{event}/invitations"), Some(&organiser), invite).await.assert_invalid(&["recipients[0].name"]);
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registrations").await, 1);
@@ -156,7 +165,13 @@ async fn time_rules_hold() {
         ("1999-12-31T10:00:00Z", "1999-12-31T12:00:00Z", "starts_at"),
         ("2100-12-31T22:00:00Z", "2101-01-01T01:00:00Z", "ends_at"),
     ] {
-        let answer = app.post("/api/v1/events", Some(&organiser), crate::helpers::merge(crate::helpers::fair_body(), json!({"starts_at": starts, "ends_at": ends}))).await;
+        let answer = app
+            .post(
+                "/api/v1/events",
+                Some(&organiser),
+                crate::helpers::merge(crate::helpers::fair_body(), json!({"starts_at": starts, "ends_at": ends})),
+            )
+            .await;
         if answer.status == StatusCode::BAD_REQUEST {
             continue; // a year the date parser itself refuses
         }
@@ -177,7 +192,10 @@ async fn erasure_leaves_no_replayable_answer_and_old_mail_loses_its_links() {
     let first = app.client.post(app.url(&path)).header("Idempotency-Key", "k-1").json(&body).send().await;
     let first: serde_json::Value = first.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_default();
     let manage = token_of(&first);
-    let candidate = app.get(&format!("{path}?limit=1"), Some(&organiser)).await.json["items"][0]["candidate_id"].as_str().unwrap_or_default().to_owned();
+    let candidate = app.get(&format!("{path}?limit=1"), Some(&organiser)).await.json["items"][0]["candidate_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM idempotency_keys").await, 1);
     app.delete(&format!("/api/v1/candidates/{candidate}"), Some(&organiser)).await.assert_status(StatusCode::NO_CONTENT);
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM idempotency_keys").await, 0);
@@ -271,7 +289,8 @@ async fn under_https_pages_say_so_and_forms_refuse_other_origins() {
     let csrf = html.split(r#"name="csrf" value=""#).nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
     let form = [("csrf", csrf.as_str()), ("name", "Ann Smith"), ("email", "ann@example.org")];
     let post = |origin: &'static str| {
-        let req = app.client.post(app.url(&format!("/events/{event}/register"))).header("cookie", &pair).header("origin", origin).form(&form);
+        let req =
+            app.client.post(app.url(&format!("/events/{event}/register"))).header("cookie", &pair).header("origin", origin).form(&form);
         async move { req.send().await.map(|r| r.status()).ok() }
     };
     assert_eq!(post("https://evil.example").await, Some(StatusCode::FORBIDDEN));
@@ -299,10 +318,16 @@ async fn small_truths() {
     // Stands in floor-plan order.
     for (i, label) in ["A10", "A2", "A1"].iter().enumerate() {
         let employer = id_of(&app.create_employer(&organiser, &format!("Care {i}"), (51.7, 0.4)).await);
-        let stand = app.post(&format!("/api/v1/events/{fair}/exhibitors"), Some(&organiser), json!({"employer_id": employer, "staff_count": 1})).await;
-        app.post(&format!("/api/v1/events/{fair}/exhibitors/{}/confirm", id_of(&stand.json)), Some(&organiser), json!({"stand_label": label}))
-            .await
-            .assert_status(StatusCode::OK);
+        let stand = app
+            .post(&format!("/api/v1/events/{fair}/exhibitors"), Some(&organiser), json!({"employer_id": employer, "staff_count": 1}))
+            .await;
+        app.post(
+            &format!("/api/v1/events/{fair}/exhibitors/{}/confirm", id_of(&stand.json)),
+            Some(&organiser),
+            json!({"stand_label": label}),
+        )
+        .await
+        .assert_status(StatusCode::OK);
     }
     let stands = app.get(&format!("/api/v1/events/{fair}/exhibitors"), None).await;
     let labels: Vec<&str> = stands.json.as_array().into_iter().flatten().filter_map(|x| x["stand_label"].as_str()).collect();
@@ -330,10 +355,23 @@ async fn small_truths() {
     app.post(&format!("/api/v1/events/{fair}/cancel"), Some(&organiser), json!({"reason": "Storm"})).await.assert_status(StatusCode::OK);
     let cancelled = app.get(&format!("/events/{fair}"), None).await;
     assert!(cancelled.text.contains("This event is cancelled"), "{}", cancelled.text);
-    assert!(!cancelled.text.contains("Add to calendar") && !cancelled.text.contains(" left<") && !cancelled.text.contains("Full:"), "{}", cancelled.text);
+    assert!(
+        !cancelled.text.contains("Add to calendar") && !cancelled.text.contains(" left<") && !cancelled.text.contains("Full:"),
+        "{}",
+        cancelled.text
+    );
 
     // And a past one says it has taken place.
-    let held = app.create_past_event(&organiser, json!({"title": "Last month", "starts_at": "2026-12-01T10:00:00Z", "ends_at": "2026-12-01T12:00:00Z"})).await;
+    let held = app
+        .create_past_event(
+            &organiser,
+            json!({"title": "Last month", "starts_at": "2026-12-01T10:00:00Z", "ends_at": "2026-12-01T12:00:00Z"}),
+        )
+        .await;
     let past = app.get(&format!("/events/{}", id_of(&held)), None).await;
-    assert!(past.text.contains("This event has taken place") && !past.text.contains("Add to calendar") && !past.text.contains(" left<"), "{}", past.text);
+    assert!(
+        past.text.contains("This event has taken place") && !past.text.contains("Add to calendar") && !past.text.contains(" left<"),
+        "{}",
+        past.text
+    );
 }

@@ -92,8 +92,12 @@ impl TestSmtp {
     /// Starts listening on the reserved port.
     pub fn listen(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).unwrap_or_else(|e| panic!("binding port {}: {e}", self.port));
-        let recorder =
-            Recorder { inbox: self.inbox.clone(), reject: self.reject.clone(), delay_ms: self.delay_ms.clone(), current: Received::default() };
+        let recorder = Recorder {
+            inbox: self.inbox.clone(),
+            reject: self.reject.clone(),
+            delay_ms: self.delay_ms.clone(),
+            current: Received::default(),
+        };
         let mut server = Server::new(recorder);
         server.with_name("smtp.test").with_num_threads(32).with_tcp_listener(listener);
         std::thread::spawn(move || {
