@@ -38,8 +38,11 @@ impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         if url.starts_with("sqlite:") {
             ensure_sqlite_dir(url)?;
-            let read = Database::connect(sqlite_options(url, max_connections, false)).await?;
+            // The writer first: it turns a new file to WAL, which takes the file's lock; readers
+            // opened after it find WAL already set and need no lock (opened at the same time,
+            // a reader's own switch could meet the writer's and fail as "database is locked").
             let write = Database::connect(sqlite_options(url, 1, true)).await?;
+            let read = Database::connect(sqlite_options(url, max_connections, false)).await?;
             Ok(Self { read, registrar: write.clone(), write })
         } else {
             let pool = Database::connect(postgres_options(url, max_connections)).await?;

@@ -221,6 +221,20 @@ async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
     let listed = app.get(&format!("/api/v1/events/{fair}/registrations?status=cancelled"), Some(&organiser)).await;
     assert_eq!(listed.json["total"], 1);
 
+    // Answer an invitation: its link opens a page that asks.
+    let invite = json!({"recipients": [{"name": "Dee Ray", "email": "dee@example.org"}]});
+    app.post(&format!("/api/v1/events/{fair}/invitations"), Some(&organiser), invite).await.assert_status(reqwest::StatusCode::ACCEPTED);
+    let mail = app.wait_for_mail("Dee Ray").await;
+    let link = mail.split_whitespace().find(|w| w.contains("/rsvp/") && w.ends_with("answer=accept")).unwrap_or_default();
+    let path = link.split_once("/rsvp/").map(|(_, rest)| format!("/rsvp/{rest}")).unwrap_or_else(|| panic!("no RSVP link in {mail}"));
+    browser.goto(&app.url(&path)).await;
+    assert!(browser.text_with("Will you come").await.contains("Yes, book me a place"));
+    browser.screenshot("rsvp").await;
+    browser.click("form[action^='/rsvp/'] button[type=submit]").await;
+    let answered = browser.text_with("Your place is booked").await;
+    assert!(answered.contains("Your place is booked"), "{answered}");
+    browser.screenshot("rsvp-done").await;
+
     // Sign up as an employer, with the postcode wrong first.
     browser.goto(&app.url("/employers/signup")).await;
     browser.type_into("#f-name", "Willow Care").await;

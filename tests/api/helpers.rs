@@ -129,6 +129,28 @@ impl TestApp {
         Self { address, client, clock, database_url, _dir: dir, _pg: pg }
     }
 
+    /// The text parts of the messages the file transport has written so far (test servers
+    /// write mail under their own directory unless sent through SMTP).
+    pub fn mail_texts(&self) -> Vec<String> {
+        std::fs::read_dir(self._dir.path().join("mail"))
+            .map(|d| d.filter_map(Result::ok).filter_map(|e| std::fs::read(e.path()).ok()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|raw| mail_parser::MessageParser::default().parse(raw).and_then(|m| m.body_text(0).map(|t| t.into_owned())))
+            .collect()
+    }
+
+    /// Waits (up to 20 s) for a written message whose text holds `needle`, and returns its text.
+    pub async fn wait_for_mail(&self, needle: &str) -> String {
+        for _ in 0..200 {
+            if let Some(text) = self.mail_texts().into_iter().find(|t| t.contains(needle)) {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no message with {needle:?} was written");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
