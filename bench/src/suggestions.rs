@@ -184,7 +184,25 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         bail!("imported {} employers and {} schools", employer_ids.len(), schools.len());
     }
 
-    // Links: approve some employers and link each with a school, 20 at a time.
+    // Suggestions are for approved employers: approve every imported one (they come in
+    // pending), 20 at a time.
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for chunk in employer_ids.chunks(employer_ids.len().div_ceil(20).max(1)) {
+        let (client, base, token, chunk) = (client.clone(), base.clone(), token.clone(), chunk.to_vec());
+        handles.push(tokio::spawn(async move {
+            for employer in chunk {
+                client.post(format!("{base}/api/v1/employers/{employer}/approve")).bearer_auth(&token).send().await?.error_for_status()?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for handle in handles {
+        handle.await??;
+    }
+    println!("approve {} employers: {:.1} s", employer_ids.len(), started.elapsed().as_secs_f64());
+
+    // Links: link some employers with a school each, 20 at a time.
     let started = Instant::now();
     let mut handles = Vec::new();
     let pairs: Vec<(String, String)> =
@@ -193,7 +211,6 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
         let (client, base, token, chunk) = (client.clone(), base.clone(), token.clone(), chunk.to_vec());
         handles.push(tokio::spawn(async move {
             for (employer, school) in chunk {
-                client.post(format!("{base}/api/v1/employers/{employer}/approve")).bearer_auth(&token).send().await?.error_for_status()?;
                 let link: Value = client
                     .post(format!("{base}/api/v1/school-links"))
                     .bearer_auth(&token)
