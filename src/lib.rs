@@ -11,6 +11,7 @@ pub mod domain;
 pub mod mail;
 pub mod middleware;
 pub mod ops;
+pub mod problem;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -14,8 +14,10 @@ use crate::ops::Metrics;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// The largest body a page's form may send; JSON bodies have their own limit (`api::json`).
+/// The largest body a page's form may send.
 pub const FORM_MAX_BYTES: usize = 64 * 1024;
+/// The largest JSON body the API reads.
+pub const JSON_MAX_BYTES: usize = 1024 * 1024;
 
 /// Who sent a request: the peer's address, or, only when the peer is one of
 /// `server.trusted_proxies`, the last address of `X-Forwarded-For` that is not a trusted proxy.
@@ -53,13 +55,13 @@ pub async fn guard<E: Endpoint>(ep: Arc<E>, mut req: Request, settings: Arc<Sett
     {
         // Read here, whole, within the limit and the read timeout: a body sent slowly or
         // never finished would otherwise hold the connection open for as long as it likes.
-        let limit = if api { crate::api::json::MAX_BODY_BYTES } else { FORM_MAX_BYTES };
+        let limit = if api { JSON_MAX_BYTES } else { FORM_MAX_BYTES };
         let timeout = std::time::Duration::from_secs(settings.server.read_timeout_secs);
         match tokio::time::timeout(timeout, req.take_body().into_bytes_limit(limit)).await {
             Ok(Ok(bytes)) => req.set_body(bytes),
             Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) if api => {
                 let detail = format!("the body must be at most {limit} bytes");
-                return Ok(crate::api::problem::Problem::new(poem::http::StatusCode::PAYLOAD_TOO_LARGE, detail).into_response());
+                return Ok(crate::problem::answer(poem::http::StatusCode::PAYLOAD_TOO_LARGE, &detail));
             }
             Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => return Ok(crate::web::pages::too_large(FORM_MAX_BYTES)),
             Ok(Err(_)) => {

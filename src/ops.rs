@@ -43,7 +43,7 @@ pub async fn metrics(req: &poem::Request, metrics: Data<&std::sync::Arc<Metrics>
         _ => false,
     };
     if !allowed {
-        return crate::api::problem::Problem::new(StatusCode::NOT_FOUND, "not found").into_response();
+        return crate::problem::answer(StatusCode::NOT_FOUND, "not found");
     }
     let mut text = metrics.render();
     text.push_str(&mail_metrics(&svc).await);

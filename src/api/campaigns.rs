@@ -19,7 +19,7 @@ pub struct CampaignsApi {
     pub svc: Services,
 }
 
-pub const NAME_MAX: usize = 200;
+pub use crate::domain::NAME_MAX;
 pub const DESCRIPTION_MAX: usize = 10_000;
 
 /// A campaign.

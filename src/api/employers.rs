@@ -16,8 +16,9 @@ use super::security::BearerAuth;
 use super::venues::{latitude, longitude};
 use crate::domain::{CqcLocationId, EmailAddress, EmployerStatus, Postcode, ProviderType, Text, Url, Validation, ValidationErrors};
 use crate::service::Services;
-use crate::service::auth::Password;
-use crate::service::employers::{self, Employer, EmployerChanges, EmployerFilter, NewEmployer, NewEmployerUser};
+use crate::service::employers::{
+    self, Employer, EmployerChanges, EmployerFilter, EmployerInput, NewEmployer, NewEmployerUser, SignupInput,
+};
 use crate::service::suggestions::{self, Suggestion};
 
 pub struct EmployersApi {
@@ -142,53 +143,38 @@ fn address(s: String) -> Result<Text, String> {
     Text::parse(&s, 1, ADDRESS_MAX)
 }
 
-fn parse_create(input: EmployerCreate, v: &mut Validation) -> Option<NewEmployer> {
-    let employer_name = v.check("name", name(input.name));
-    let provider_type = v.check("provider_type", ProviderType::parse(&input.provider_type));
-    let cqc = v.check_opt("cqc_location_id", input.cqc_location_id, |s| CqcLocationId::parse(&s));
-    let address = v.check("address", address(input.address));
-    let postcode = v.check("postcode", Postcode::parse(&input.postcode));
-    let lat = v.check_opt("latitude", input.latitude, latitude);
-    let lon = v.check_opt("longitude", input.longitude, longitude);
-    let website = v.check_opt("website", input.website, |s| Url::parse(&s));
-    let contact_name = v.check("contact_name", Text::person_name(&input.contact_name));
-    let contact_email = v.check("contact_email", EmailAddress::parse(&input.contact_email));
-    Some(NewEmployer {
-        name: employer_name?,
-        provider_type: provider_type?,
-        cqc_location_id: cqc?,
-        address: address?,
-        postcode: postcode?,
-        latitude: lat?,
-        longitude: lon?,
-        website: website?,
-        contact_name: contact_name?,
-        contact_email: contact_email?,
-    })
+impl From<EmployerCreate> for EmployerInput {
+    fn from(e: EmployerCreate) -> Self {
+        Self {
+            name: e.name,
+            provider_type: e.provider_type,
+            cqc_location_id: e.cqc_location_id,
+            address: e.address,
+            postcode: e.postcode,
+            latitude: e.latitude,
+            longitude: e.longitude,
+            website: e.website,
+            contact_name: e.contact_name,
+            contact_email: e.contact_email,
+        }
+    }
 }
 
 impl TryFrom<EmployerCreate> for NewEmployer {
     type Error = ValidationErrors;
 
     fn try_from(input: EmployerCreate) -> Result<Self, Self::Error> {
-        let mut v = Validation::new();
-        match parse_create(input, &mut v) {
-            Some(new) if v.is_ok() => Ok(new),
-            _ => Err(v.into_errors()),
-        }
+        NewEmployer::parse(input.into())
     }
 }
 
-pub(crate) fn parse_signup(input: EmployerSignup) -> Result<(NewEmployer, NewEmployerUser), ValidationErrors> {
-    let mut v = Validation::new();
-    let employer = parse_create(input.employer, &mut v);
-    let email = v.check("user.email", EmailAddress::parse(&input.user.email));
-    let user_name = v.check("user.name", Text::person_name(&input.user.name));
-    let password = v.check("user.password", Password::parse(&input.user.password));
-    match (employer, email, user_name, password) {
-        (Some(employer), Some(email), Some(name), Some(password)) if v.is_ok() => Ok((employer, NewEmployerUser { email, name, password })),
-        _ => Err(v.into_errors()),
-    }
+fn parse_signup(input: EmployerSignup) -> Result<(NewEmployer, NewEmployerUser), ValidationErrors> {
+    employers::parse_signup(SignupInput {
+        employer: input.employer.into(),
+        user_email: input.user.email,
+        user_name: input.user.name,
+        password: input.user.password,
+    })
 }
 
 impl TryFrom<EmployerPatch> for EmployerChanges {

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::problem::{Problem, ProblemField};
 
 /// No request we accept comes near this; a larger body is refused unread.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = crate::middleware::JSON_MAX_BYTES;
 
 pub struct JsonBody<T>(pub T);
 

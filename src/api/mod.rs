@@ -11,7 +11,7 @@ mod engagements;
 mod events;
 mod exhibitors;
 mod invitations;
-pub(crate) mod json;
+mod json;
 mod outbox;
 pub mod problem;
 pub(crate) mod registrations;

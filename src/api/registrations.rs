@@ -15,18 +15,14 @@ use super::events::EventView;
 use super::json::JsonBody;
 use super::problem::ApiError;
 use super::security::BearerAuth;
-use crate::domain::{EmailAddress, Phone, Postcode, RegistrationStatus, Text, Validation, ValidationErrors};
+use crate::domain::{RegistrationStatus, ValidationErrors};
 use crate::service::Services;
-use crate::service::registrar::{IdempotencyKey, Person, RegisterRequest, Registered};
+use crate::service::registrar::{IdempotencyKey, Person, PersonInput, RegisterRequest, Registered};
 use crate::service::registrations::{self, HeldRegistration, RegistrationDetail};
 
 pub struct RegistrationsApi {
     pub svc: Services,
 }
-
-const INTERESTS_MAX: usize = 20;
-const INTEREST_MAX: usize = 100;
-const SOURCE_MAX: usize = 100;
 
 /// Someone registering for an event. No account is needed.
 #[derive(Object, serde::Deserialize, serde::Serialize)]
@@ -49,26 +45,15 @@ impl TryFrom<RegistrationCreate> for Person {
     type Error = ValidationErrors;
 
     fn try_from(input: RegistrationCreate) -> Result<Self, Self::Error> {
-        let mut v = Validation::new();
-        let name = v.check("name", Text::person_name(&input.name));
-        let email = v.check("email", EmailAddress::parse(&input.email));
-        let phone = v.check_opt("phone", input.phone.filter(|p| !p.trim().is_empty()), |p| Phone::parse(&p));
-        let postcode = v.check_opt("postcode", input.postcode.filter(|p| !p.trim().is_empty()), |p| Postcode::parse(&p));
-        let source = v.check_opt("source", input.source.filter(|s| !s.trim().is_empty()), |s| Text::one_line(&s, 1, SOURCE_MAX));
-        if input.interests.len() > INTERESTS_MAX {
-            v.fail("interests", format!("must list at most {INTERESTS_MAX} interests"));
-        }
-        let mut interests = Vec::new();
-        for (i, interest) in input.interests.iter().enumerate() {
-            if let Some(text) = v.check(&format!("interests[{i}]"), Text::one_line(interest, 1, INTEREST_MAX)) {
-                interests.push(text.into_string());
-            }
-        }
-        let (Some(name), Some(email), Some(phone), Some(postcode), Some(source)) = (name, email, phone, postcode, source) else {
-            return Err(v.into_errors());
-        };
-        v.finish()?;
-        Ok(Person { name, email, phone, postcode, interests, consent_marketing: input.consent_marketing, source })
+        Person::parse(PersonInput {
+            name: input.name,
+            email: input.email,
+            phone: input.phone,
+            postcode: input.postcode,
+            interests: input.interests,
+            consent_marketing: input.consent_marketing,
+            source: input.source,
+        })
     }
 }
 

@@ -7,11 +7,12 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::campaigns::{DeletedAnswer, NAME_MAX};
+use super::campaigns::DeletedAnswer;
 use super::common::{ApiTags, int_in, list_of, page, patch_optional, patch_required};
 use super::json::JsonBody;
 use super::problem::ApiError;
 use super::security::BearerAuth;
+use crate::domain::{ADDRESS_MAX, NAME_MAX};
 use crate::domain::{Postcode, Text, Validation, ValidationErrors};
 use crate::service::Services;
 use crate::service::venues::{self, NewVenue, Venue, VenueChanges};
@@ -20,7 +21,6 @@ pub struct VenuesApi {
     pub svc: Services,
 }
 
-const ADDRESS_MAX: usize = 500;
 const ACCESSIBILITY_MAX: usize = 2_000;
 pub const CAPACITY_MAX: i64 = 100_000;
 
@@ -91,13 +91,7 @@ pub struct VenuePatch {
     pub accessibility: MaybeUndefined<String>,
 }
 
-pub fn latitude(x: f64) -> Result<f64, String> {
-    if (-90.0..=90.0).contains(&x) { Ok(x) } else { Err("must be between -90 and 90".into()) }
-}
-
-pub fn longitude(x: f64) -> Result<f64, String> {
-    if (-180.0..=180.0).contains(&x) { Ok(x) } else { Err("must be between -180 and 180".into()) }
-}
+pub use crate::domain::geo::{latitude, longitude};
 
 impl TryFrom<VenueCreate> for NewVenue {
     type Error = ValidationErrors;

@@ -166,3 +166,13 @@ mod tests {
         assert!(colchester.lat > lo.lat && colchester.lat < hi.lat && colchester.lon > lo.lon && colchester.lon < hi.lon);
     }
 }
+
+/// A latitude in degrees, -90 to 90.
+pub fn latitude(x: f64) -> Result<f64, String> {
+    if (-90.0..=90.0).contains(&x) { Ok(x) } else { Err("must be between -90 and 90".into()) }
+}
+
+/// A longitude in degrees, -180 to 180.
+pub fn longitude(x: f64) -> Result<f64, String> {
+    if (-180.0..=180.0).contains(&x) { Ok(x) } else { Err("must be between -180 and 180".into()) }
+}

@@ -16,7 +16,7 @@ pub use event::{EventKind, EventStatus, Schedule, check_year};
 pub use organisation::{Activity, CqcLocationId, EmployerStatus, ExhibitorStatus, LinkStatus, Meaningful, ProviderType, Urn, year_group};
 pub use postcode::Postcode;
 pub use registration::{Phone, RegistrationStatus};
-pub use text::{Slug, Text, TimeZone, Url, natural_key, parse_enum};
+pub use text::{ADDRESS_MAX, NAME_MAX, Slug, Text, TimeZone, Url, natural_key, parse_enum};
 pub use validation::{FieldError, Validation, ValidationErrors};
 pub use when::describe_span;
 

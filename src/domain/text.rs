@@ -8,6 +8,22 @@ pub struct Text(String);
 
 /// The longest person's name.
 pub const PERSON_NAME_MAX: usize = 100;
+/// The longest name of a thing: a campaign, a venue, an employer, a school.
+pub const NAME_MAX: usize = 200;
+/// The longest postal address.
+pub const ADDRESS_MAX: usize = 500;
+
+impl Text {
+    /// The name of a thing (see [`NAME_MAX`]): one line.
+    pub fn name(input: &str) -> Result<Self, String> {
+        Self::one_line(input, 1, NAME_MAX)
+    }
+
+    /// A postal address (see [`ADDRESS_MAX`]); line breaks allowed.
+    pub fn address(input: &str) -> Result<Self, String> {
+        Self::parse(input, 1, ADDRESS_MAX)
+    }
+}
 
 /// `example.com`, `bit.ly/x`: a word whose last dot is followed by a common top-level domain;
 /// initials and names with dots (`J. R.`, `St.John`) are not.

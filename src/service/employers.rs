@@ -9,7 +9,9 @@ use super::auth::{Password, hash_password, new_token};
 use super::outbox::{self, MessageKind};
 use super::venues::check_coordinates;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services, scope_employer};
-use crate::domain::{Actor, CqcLocationId, EmailAddress, EmployerStatus, Postcode, ProviderType, Role, Text, Url, new_id};
+use crate::domain::{
+    Actor, CqcLocationId, EmailAddress, EmployerStatus, Postcode, ProviderType, Role, Text, Url, Validation, ValidationErrors, new_id,
+};
 use crate::store::entity::{employer, user};
 use crate::store::is_unique_violation;
 
@@ -33,6 +35,82 @@ pub struct NewEmployerUser {
     pub email: EmailAddress,
     pub name: Text,
     pub password: Password,
+}
+
+/// An employer's details as typed, before they are checked: the same from the API and the
+/// signup page.
+#[derive(Debug, Clone, Default)]
+pub struct EmployerInput {
+    pub name: String,
+    pub provider_type: String,
+    pub cqc_location_id: Option<String>,
+    pub address: String,
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub website: Option<String>,
+    pub contact_name: String,
+    pub contact_email: String,
+}
+
+/// A signup as typed: the employer and its first user.
+#[derive(Debug, Clone, Default)]
+pub struct SignupInput {
+    pub employer: EmployerInput,
+    pub user_email: String,
+    pub user_name: String,
+    pub password: String,
+}
+
+impl NewEmployer {
+    /// Checks every field, naming each that breaks a rule.
+    pub fn parse(input: EmployerInput) -> Result<Self, ValidationErrors> {
+        let mut v = Validation::new();
+        match Self::check(input, &mut v) {
+            Some(new) if v.is_ok() => Ok(new),
+            _ => Err(v.into_errors()),
+        }
+    }
+
+    fn check(input: EmployerInput, v: &mut Validation) -> Option<Self> {
+        use crate::domain::geo::{latitude, longitude};
+        let name = v.check("name", Text::name(&input.name));
+        let provider_type = v.check("provider_type", ProviderType::parse(&input.provider_type));
+        let cqc = v.check_opt("cqc_location_id", input.cqc_location_id, |s| CqcLocationId::parse(&s));
+        let address = v.check("address", Text::address(&input.address));
+        let postcode = v.check("postcode", Postcode::parse(&input.postcode));
+        let lat = v.check_opt("latitude", input.latitude, latitude);
+        let lon = v.check_opt("longitude", input.longitude, longitude);
+        let website = v.check_opt("website", input.website, |s| Url::parse(&s));
+        let contact_name = v.check("contact_name", Text::person_name(&input.contact_name));
+        let contact_email = v.check("contact_email", EmailAddress::parse(&input.contact_email));
+        Some(Self {
+            name: name?,
+            provider_type: provider_type?,
+            cqc_location_id: cqc?,
+            address: address?,
+            postcode: postcode?,
+            latitude: lat?,
+            longitude: lon?,
+            website: website?,
+            contact_name: contact_name?,
+            contact_email: contact_email?,
+        })
+    }
+}
+
+/// Checks a signup whole: the employer's fields by their names, the user's as `user.email`,
+/// `user.name` and `user.password`.
+pub fn parse_signup(input: SignupInput) -> Result<(NewEmployer, NewEmployerUser), ValidationErrors> {
+    let mut v = Validation::new();
+    let employer = NewEmployer::check(input.employer, &mut v);
+    let email = v.check("user.email", EmailAddress::parse(&input.user_email));
+    let user_name = v.check("user.name", Text::person_name(&input.user_name));
+    let password = v.check("user.password", Password::parse(&input.password));
+    match (employer, email, user_name, password) {
+        (Some(employer), Some(email), Some(name), Some(password)) if v.is_ok() => Ok((employer, NewEmployerUser { email, name, password })),
+        _ => Err(v.into_errors()),
+    }
 }
 
 /// The fields a PATCH may change (status changes through approve and suspend).

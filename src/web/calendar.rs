@@ -6,7 +6,7 @@ use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 use uuid::Uuid;
 
-use crate::api::problem::Problem;
+use crate::problem;
 use crate::service::calendar::{self, CalendarBody};
 use crate::service::{ServiceError, Services};
 
@@ -16,7 +16,7 @@ fn strip_ics(file: &str) -> Option<&str> {
 }
 
 fn not_found() -> Response {
-    Problem::new(StatusCode::NOT_FOUND, "no such calendar").into_response()
+    problem::answer(StatusCode::NOT_FOUND, "no such calendar")
 }
 
 /// A calendar answer: `text/calendar`, a file name, and an ETag honoured in `If-None-Match`.
@@ -36,7 +36,7 @@ fn respond(req: &Request, result: Result<CalendarBody, ServiceError>, filename: 
         Err(ServiceError::NotFound) => return not_found(),
         Err(err) => {
             tracing::error!(error = %err, "building a calendar");
-            return Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side").into_response();
+            return problem::answer(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side");
         }
     };
     let matches = req

@@ -13,11 +13,10 @@ use uuid::Uuid;
 
 use super::csrf;
 use super::templates::{STYLESHEET, render};
-use crate::api::employers::{EmployerCreate, EmployerSignup, SignupUser, parse_signup};
-use crate::api::registrations::RegistrationCreate;
 use crate::domain::{EventKind, EventStatus, ProviderType, TimeZone, ValidationErrors, describe_span};
+use crate::service::employers::{EmployerInput, SignupInput};
 use crate::service::events::{Event, EventFilter, status_of};
-use crate::service::registrar::{Person, RegisterRequest};
+use crate::service::registrar::{Person, PersonInput, RegisterRequest};
 use crate::service::registrations::{HeldRegistration, check_open, registration_status};
 use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, events, exhibitors, invitations, registrations, venues};
 
@@ -308,7 +307,7 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
         return expired_form();
     }
     let values = json!({"name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode, "consent_marketing": form.consent_marketing.is_some()});
-    let input = RegistrationCreate {
+    let input = PersonInput {
         name: form.name.clone(),
         email: form.email.clone(),
         phone: optional(&form.phone),
@@ -317,7 +316,7 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
         consent_marketing: form.consent_marketing.is_some(),
         source: Some("web".into()),
     };
-    let person = match Person::try_from(input) {
+    let person = match Person::parse(input) {
         Ok(person) => person,
         Err(errors) => {
             let form = json!({"values": values, "errors": errors_by_field(&errors)});
@@ -484,8 +483,8 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
     if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
-    let input = EmployerSignup {
-        employer: EmployerCreate {
+    let input = SignupInput {
+        employer: EmployerInput {
             name: form.name.clone(),
             provider_type: form.provider_type.clone(),
             cqc_location_id: optional(&form.cqc_location_id),
@@ -497,7 +496,9 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
             contact_name: form.contact_name.clone(),
             contact_email: form.contact_email.clone(),
         },
-        user: SignupUser { email: form.user_email.clone(), name: form.user_name.clone(), password: form.password.clone() },
+        user_email: form.user_email.clone(),
+        user_name: form.user_name.clone(),
+        password: form.password.clone(),
     };
     let again = |status: StatusCode, errors: HashMap<String, String>, problem: Option<String>| {
         let csrf = csrf::token(req, secure(&svc));
@@ -507,7 +508,7 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
         let context = json!({"csrf": csrf.token, "values": values, "errors": errors, "summary": summary, "problem": problem, "provider_types": provider_types(&form.provider_type)});
         page(status, "signup.html", context, csrf.set_cookie)
     };
-    let (employer, user) = match parse_signup(input) {
+    let (employer, user) = match employers::parse_signup(input) {
         Ok(parsed) => parsed,
         Err(errors) => return again(StatusCode::UNPROCESSABLE_ENTITY, errors_by_field(&errors), None),
     };

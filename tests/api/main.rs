@@ -11,6 +11,7 @@ mod engagements;
 mod events;
 mod helpers;
 mod imports;
+mod layering;
 mod mail;
 mod matrix;
 mod openapi;

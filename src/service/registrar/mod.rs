@@ -41,7 +41,7 @@ use super::auth::new_token;
 use super::registrations::manage_url;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::{EmailAddress, Phone, Postcode, Text, new_id};
+use crate::domain::{EmailAddress, Phone, Postcode, Text, Validation, ValidationErrors, new_id};
 use crate::store::Db;
 use crate::store::entity::candidate;
 
@@ -66,6 +66,51 @@ pub struct Person {
     pub interests: Vec<String>,
     pub consent_marketing: bool,
     pub source: Option<Text>,
+}
+
+/// The most interests one person may give, and the longest of each.
+pub const INTERESTS_MAX: usize = 20;
+pub const INTEREST_MAX: usize = 100;
+/// The longest "how did you hear about it".
+pub const SOURCE_MAX: usize = 100;
+
+/// What someone types to register, before it is checked: the same from the API, a page or an
+/// RSVP.
+#[derive(Debug, Clone, Default)]
+pub struct PersonInput {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub postcode: Option<String>,
+    pub interests: Vec<String>,
+    pub consent_marketing: bool,
+    pub source: Option<String>,
+}
+
+impl Person {
+    /// Checks every field, naming each that breaks a rule; blank optional fields are left out.
+    pub fn parse(input: PersonInput) -> Result<Self, ValidationErrors> {
+        let mut v = Validation::new();
+        let name = v.check("name", Text::person_name(&input.name));
+        let email = v.check("email", EmailAddress::parse(&input.email));
+        let phone = v.check_opt("phone", input.phone.filter(|p| !p.trim().is_empty()), |p| Phone::parse(&p));
+        let postcode = v.check_opt("postcode", input.postcode.filter(|p| !p.trim().is_empty()), |p| Postcode::parse(&p));
+        let source = v.check_opt("source", input.source.filter(|s| !s.trim().is_empty()), |s| Text::one_line(&s, 1, SOURCE_MAX));
+        if input.interests.len() > INTERESTS_MAX {
+            v.fail("interests", format!("must list at most {INTERESTS_MAX} interests"));
+        }
+        let mut interests = Vec::new();
+        for (i, interest) in input.interests.iter().enumerate() {
+            if let Some(text) = v.check(&format!("interests[{i}]"), Text::one_line(interest, 1, INTEREST_MAX)) {
+                interests.push(text.into_string());
+            }
+        }
+        let (Some(name), Some(email), Some(phone), Some(postcode), Some(source)) = (name, email, phone, postcode, source) else {
+            return Err(v.into_errors());
+        };
+        v.finish()?;
+        Ok(Person { name, email, phone, postcode, interests, consent_marketing: input.consent_marketing, source })
+    }
 }
 
 /// A client's `Idempotency-Key` with a digest of the request it came with.
