@@ -123,6 +123,16 @@ pub fn from_national_grid(easting: f64, northing: f64) -> Result<LatLon, String>
     Ok(osgb36_to_wgs84(grid_to_osgb36(easting, northing)))
 }
 
+/// A latitude in degrees, -90 to 90.
+pub fn latitude(x: f64) -> Result<f64, String> {
+    if (-90.0..=90.0).contains(&x) { Ok(x) } else { Err("must be between -90 and 90".into()) }
+}
+
+/// A longitude in degrees, -180 to 180.
+pub fn longitude(x: f64) -> Result<f64, String> {
+    if (-180.0..=180.0).contains(&x) { Ok(x) } else { Err("must be between -180 and 180".into()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,14 +175,4 @@ mod tests {
         let (lo, hi) = bounding_box(chelmsford, 34.0);
         assert!(colchester.lat > lo.lat && colchester.lat < hi.lat && colchester.lon > lo.lon && colchester.lon < hi.lon);
     }
-}
-
-/// A latitude in degrees, -90 to 90.
-pub fn latitude(x: f64) -> Result<f64, String> {
-    if (-90.0..=90.0).contains(&x) { Ok(x) } else { Err("must be between -90 and 90".into()) }
-}
-
-/// A longitude in degrees, -180 to 180.
-pub fn longitude(x: f64) -> Result<f64, String> {
-    if (-180.0..=180.0).contains(&x) { Ok(x) } else { Err("must be between -180 and 180".into()) }
 }
