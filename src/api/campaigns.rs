@@ -141,7 +141,11 @@ pub enum CampaignAnswer {
     /// The campaign.
     #[oai(status = 200)]
     Ok(Json<CampaignView>),
-    /// Created.
+}
+
+#[derive(ApiResponse)]
+pub enum CampaignCreated {
+    /// The campaign, created.
     #[oai(status = 201)]
     Created(Json<CampaignView>),
 }
@@ -164,10 +168,10 @@ pub enum DeletedAnswer {
 impl CampaignsApi {
     /// Create a campaign (organisers). A slug already in use is a 409.
     #[oai(path = "/campaigns", method = "post", operation_id = "create_campaign")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<CampaignCreate>) -> Result<CampaignAnswer, ApiError> {
+    async fn create(&self, auth: BearerAuth, body: JsonBody<CampaignCreate>) -> Result<CampaignCreated, ApiError> {
         auth.organiser()?;
         let campaign = campaigns::create(&self.svc, body.0.try_into()?).await?;
-        Ok(CampaignAnswer::Created(Json(campaign.into())))
+        Ok(CampaignCreated::Created(Json(campaign.into())))
     }
 
     /// List campaigns, newest first.

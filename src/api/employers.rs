@@ -249,7 +249,11 @@ pub enum EmployerAnswer {
     /// The employer.
     #[oai(status = 200)]
     Ok(Json<EmployerView>),
-    /// Created.
+}
+
+#[derive(ApiResponse)]
+pub enum EmployerCreated {
+    /// The employer, created.
     #[oai(status = 201)]
     Created(Json<EmployerView>),
 }
@@ -280,19 +284,19 @@ impl EmployersApi {
     /// Sign an employer up (anyone): a `pending` employer and its first user, who can sign in
     /// at once; it acts publicly once an organiser approves it.
     #[oai(path = "/employers/signup", method = "post", operation_id = "sign_up_employer")]
-    async fn sign_up(&self, req: &poem::Request, body: JsonBody<EmployerSignup>) -> Result<EmployerAnswer, ApiError> {
+    async fn sign_up(&self, req: &poem::Request, body: JsonBody<EmployerSignup>) -> Result<EmployerCreated, ApiError> {
         let (employer, user) = parse_signup(body.0)?;
         let client = req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0);
         let created = employers::sign_up(&self.svc, employer, user, client).await?;
-        Ok(EmployerAnswer::Created(Json(created.into())))
+        Ok(EmployerCreated::Created(Json(created.into())))
     }
 
     /// Add an employer (organisers); it is approved at once.
     #[oai(path = "/employers", method = "post", operation_id = "create_employer")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<EmployerCreate>) -> Result<EmployerAnswer, ApiError> {
+    async fn create(&self, auth: BearerAuth, body: JsonBody<EmployerCreate>) -> Result<EmployerCreated, ApiError> {
         auth.organiser()?;
         let created = employers::create(&self.svc, body.0.try_into()?).await?;
-        Ok(EmployerAnswer::Created(Json(created.into())))
+        Ok(EmployerCreated::Created(Json(created.into())))
     }
 
     /// List employers by name (organisers; an employer's users see their own).

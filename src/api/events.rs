@@ -291,7 +291,11 @@ pub enum EventAnswer {
     /// The event.
     #[oai(status = 200)]
     Ok(Json<EventView>),
-    /// Created, as a draft.
+}
+
+#[derive(ApiResponse)]
+pub enum EventCreated {
+    /// The event, created as a draft.
     #[oai(status = 201)]
     Created(Json<EventView>),
 }
@@ -307,10 +311,10 @@ pub enum EventListAnswer {
 impl EventsApi {
     /// Create an event as a draft (organisers).
     #[oai(path = "/events", method = "post", operation_id = "create_event")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<EventCreate>) -> Result<EventAnswer, ApiError> {
+    async fn create(&self, auth: BearerAuth, body: JsonBody<EventCreate>) -> Result<EventCreated, ApiError> {
         auth.organiser()?;
         let event = events::create(&self.svc, body.0.try_into()?).await?;
-        Ok(EventAnswer::Created(Json(event.into())))
+        Ok(EventCreated::Created(Json(event.into())))
     }
 
     /// List events, soonest first. The public sees published events only; organisers see all

@@ -84,7 +84,11 @@ pub enum ExhibitorAnswer {
     /// The stand as it now stands.
     #[oai(status = 200)]
     Ok(Json<ExhibitorView>),
-    /// Booked, awaiting an organiser's confirmation.
+}
+
+#[derive(ApiResponse)]
+pub enum ExhibitorCreated {
+    /// The stand, requested.
     #[oai(status = 201)]
     Created(Json<ExhibitorView>),
 }
@@ -100,7 +104,7 @@ pub enum ExhibitorListAnswer {
 impl ExhibitorsApi {
     /// Book a stand at a recruitment fair (organisers, or an approved employer's own users).
     #[oai(path = "/events/:id/exhibitors", method = "post", operation_id = "book_stand")]
-    async fn book(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<ExhibitorCreate>) -> Result<ExhibitorAnswer, ApiError> {
+    async fn book(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<ExhibitorCreate>) -> Result<ExhibitorCreated, ApiError> {
         let input = body.0;
         let mut v = Validation::new();
         let staff_count = v.check("staff_count", int_in(1, STAFF_MAX)(input.staff_count));
@@ -114,7 +118,7 @@ impl ExhibitorsApi {
         let (Some(staff_count), Some(roles_offered)) = (staff_count, roles) else { return Err(v.into_errors().into()) };
         let stand = NewStand { employer_id: input.employer_id, staff_count, roles_offered };
         let booked = exhibitors::book(&self.svc, &auth.0.actor, id.0, stand).await?;
-        Ok(ExhibitorAnswer::Created(Json(booked.into())))
+        Ok(ExhibitorCreated::Created(Json(booked.into())))
     }
 
     /// Who will be at the fair: anyone sees confirmed stands, an employer's users also their own

@@ -68,7 +68,11 @@ pub enum SchoolLinkAnswer {
     /// The link as it now stands.
     #[oai(status = 200)]
     Ok(Json<SchoolLinkView>),
-    /// Requested; the school's careers leader is told.
+}
+
+#[derive(ApiResponse)]
+pub enum SchoolLinkCreated {
+    /// The link, requested.
     #[oai(status = 201)]
     Created(Json<SchoolLinkView>),
 }
@@ -92,13 +96,13 @@ impl SchoolLinksApi {
     /// Ask for a link between an approved employer and a school (organisers, or the employer's
     /// own users). A pair with a link that has not ended is 409.
     #[oai(path = "/school-links", method = "post", operation_id = "request_school_link")]
-    async fn request(&self, auth: BearerAuth, body: JsonBody<SchoolLinkCreate>) -> Result<SchoolLinkAnswer, ApiError> {
+    async fn request(&self, auth: BearerAuth, body: JsonBody<SchoolLinkCreate>) -> Result<SchoolLinkCreated, ApiError> {
         let input = body.0;
         let mut v = Validation::new();
         let notes = v.check_opt("notes", input.notes, |s| Text::parse(&s, 0, NOTES_MAX));
         v.finish()?;
         let link = school_links::request(&self.svc, &auth.0.actor, input.employer_id, input.school_id, notes.flatten()).await?;
-        Ok(SchoolLinkAnswer::Created(Json(link.into())))
+        Ok(SchoolLinkCreated::Created(Json(link.into())))
     }
 
     /// List links (organisers all; an employer's or a school's users their own).

@@ -174,7 +174,11 @@ pub enum SchoolAnswer {
     /// The school.
     #[oai(status = 200)]
     Ok(Json<SchoolView>),
-    /// Created.
+}
+
+#[derive(ApiResponse)]
+pub enum SchoolCreated {
+    /// The school, created.
     #[oai(status = 201)]
     Created(Json<SchoolView>),
 }
@@ -190,10 +194,10 @@ pub enum SchoolListAnswer {
 impl SchoolsApi {
     /// Add a school (organisers); a URN already held is 409.
     #[oai(path = "/schools", method = "post", operation_id = "create_school")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<SchoolCreate>) -> Result<SchoolAnswer, ApiError> {
+    async fn create(&self, auth: BearerAuth, body: JsonBody<SchoolCreate>) -> Result<SchoolCreated, ApiError> {
         auth.organiser()?;
         let created = schools::create(&self.svc, body.0.try_into()?).await?;
-        Ok(SchoolAnswer::Created(Json(created.into())))
+        Ok(SchoolCreated::Created(Json(created.into())))
     }
 
     /// List schools by name (organisers; a school's users see their own).

@@ -138,7 +138,11 @@ pub enum VenueAnswer {
     /// The venue.
     #[oai(status = 200)]
     Ok(Json<VenueView>),
-    /// Created.
+}
+
+#[derive(ApiResponse)]
+pub enum VenueCreated {
+    /// The venue, created.
     #[oai(status = 201)]
     Created(Json<VenueView>),
 }
@@ -154,10 +158,10 @@ pub enum VenueListAnswer {
 impl VenuesApi {
     /// Create a venue (organisers).
     #[oai(path = "/venues", method = "post", operation_id = "create_venue")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<VenueCreate>) -> Result<VenueAnswer, ApiError> {
+    async fn create(&self, auth: BearerAuth, body: JsonBody<VenueCreate>) -> Result<VenueCreated, ApiError> {
         auth.organiser()?;
         let venue = venues::create(&self.svc, body.0.try_into()?).await?;
-        Ok(VenueAnswer::Created(Json(venue.into())))
+        Ok(VenueCreated::Created(Json(venue.into())))
     }
 
     /// List venues by name.

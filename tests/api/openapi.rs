@@ -46,3 +46,20 @@ async fn the_documents_server_and_paths_make_working_addresses() {
         docs.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors 'none'"))
     );
 }
+
+#[tokio::test]
+async fn no_operation_documents_both_a_read_and_a_creation() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/api/v1/openapi.json", None).await;
+    let mut wrong = Vec::new();
+    for (path, operations) in doc.json["paths"].as_object().cloned().unwrap_or_default() {
+        for (method, operation) in operations.as_object().cloned().unwrap_or_default() {
+            let responses = &operation["responses"];
+            let (ok, created) = (responses.get("200").is_some(), responses.get("201").is_some());
+            if (method == "get" && created) || (ok && created) {
+                wrong.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "documents 201 beside 200, or on a GET: {wrong:?}");
+}
