@@ -1,4 +1,9 @@
-//! TCP_NODELAY for PostgreSQL connections.
+//! TCP_NODELAY for PostgreSQL connections: a workaround, to be removed.
+//!
+//! sqlx 0.9.0 dropped TCP_NODELAY (sqlx issue 4335; fixed upstream by PR 4336, not yet in a
+//! release when this was written). Remove this module, and its `after_connect` hook in
+//! `store/mod.rs`, once the sqlx that sea-orm depends on includes that fix: the rush benchmark
+//! on PostgreSQL (bench/README.md) shows whether it did.
 //!
 //! sqlx opens PostgreSQL's TCP connections without TCP_NODELAY, and writes a statement's
 //! messages in more than one piece. With Nagle's algorithm the second piece waits for the
