@@ -7,15 +7,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use migration::{Migrator, MigratorTrait};
 
 use carefair::clock::SystemClock;
 use carefair::config::Settings;
 use carefair::domain::{EmailAddress, Role, Text};
 use carefair::service::auth::Password;
-use carefair::service::{Services, demo, imports, users};
-use carefair::startup::{Application, run_worker, shutdown_signal};
-use carefair::store::Db;
+use carefair::service::{demo, imports, schema, users};
+use carefair::startup::{Application, command_services, run_worker, shutdown_signal};
 use carefair::telemetry;
 
 #[derive(Parser)]
@@ -114,17 +112,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker => run_worker(settings, Arc::new(SystemClock), shutdown_signal()).await?,
         Command::Migrate { action } => {
-            let db = Db::connect(&settings.database.url, 1).await.context("connecting to database.url")?;
-            match action {
-                MigrateAction::Up => Migrator::up(&db.write, None).await?,
-                MigrateAction::Down => Migrator::down(&db.write, Some(1)).await?,
-                MigrateAction::Status => {
-                    for m in Migrator::get_applied_migrations(&db.write).await? {
-                        println!("applied  {}", m.name());
-                    }
-                    for m in Migrator::get_pending_migrations(&db.write).await? {
-                        println!("pending  {}", m.name());
-                    }
+            let action = match action {
+                MigrateAction::Up => schema::Migration::Up,
+                MigrateAction::Down => schema::Migration::Down,
+                MigrateAction::Status => schema::Migration::Status,
+            };
+            let state = schema::migrate(&settings.database.url, action).await?;
+            if matches!(action, schema::Migration::Status) {
+                for (name, applied) in state {
+                    println!("{}  {name}", if applied { "applied" } else { "pending" });
                 }
             }
         }
@@ -132,12 +128,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let email = EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
             let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("--role {e}"))?;
             let name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or("").to_owned());
-            let name = Text::one_line(&name, 1, 200).map_err(|e| anyhow::anyhow!("--name {e}"))?.into_string();
+            let name = Text::name(&name).map_err(|e| anyhow::anyhow!("--name {e}"))?.into_string();
             let password = read_password()?;
             let password = Password::parse(&password).map_err(|e| anyhow::anyhow!("password {e}"))?;
-            let db = Db::connect(&settings.database.url, 2).await.context("connecting to database.url")?;
-            db.migrate_up().await?;
-            let svc = Services::new(db, Arc::new(SystemClock), Arc::new(settings));
+            let svc = command_services(settings).await?;
             let user = users::create(&svc, users::NewUser { email, name, role, employer_id, school_id, password })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -145,7 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import { what, file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let svc = services(settings).await?;
+            let svc = command_services(settings).await?;
             let report = match what {
                 ImportKind::Schools => imports::schools(&svc, &bytes).await,
                 ImportKind::Employers => imports::employers(&svc, &bytes).await,
@@ -154,19 +148,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_report(&report);
         }
         Command::Demo => {
-            let svc = services(settings).await?;
+            let svc = command_services(settings).await?;
             let loaded = demo::load(&svc).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{loaded}");
         }
     }
     Ok(())
-}
-
-/// The services over the configured database, migrated, for a command that changes data.
-async fn services(settings: Settings) -> anyhow::Result<Services> {
-    let db = Db::connect(&settings.database.url, 2).await.context("connecting to database.url")?;
-    db.migrate_up().await?;
-    Ok(Services::new(db, Arc::new(SystemClock), Arc::new(settings)))
 }
 
 fn print_report(report: &imports::ImportReport) {

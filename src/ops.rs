@@ -19,13 +19,9 @@ pub fn healthz() -> &'static str {
 /// `GET /readyz`: the database answers.
 #[handler]
 pub async fn readyz(svc: Data<&Services>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), svc.db.ping()).await {
-        Ok(Ok(())) => "ready".into_response(),
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, "database not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
+    match crate::service::schema::database_ready(&svc).await {
+        Ok(()) => "ready".into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason).into_response(),
     }
 }
 

@@ -115,6 +115,14 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: imp
     Ok(())
 }
 
+/// The services over the configured database, migrated, for a one-shot command that changes
+/// data (`user add`, `import`, `demo`).
+pub async fn command_services(settings: Settings) -> anyhow::Result<Services> {
+    let db = Db::connect(&settings.database.url, 2).await.context("connecting to database.url")?;
+    db.migrate_up().await.context("running migrations")?;
+    Ok(Services::new(db, Arc::new(crate::clock::SystemClock), Arc::new(settings)))
+}
+
 /// Every route, wrapped in error mapping, request ids and metrics.
 pub fn routes(services: Services) -> impl Endpoint + 'static {
     let metrics = Arc::new(Metrics::default());

@@ -67,7 +67,7 @@ impl TryFrom<UserCreate> for NewUser {
     fn try_from(input: UserCreate) -> Result<Self, Self::Error> {
         let mut v = Validation::new();
         let email = v.check("email", EmailAddress::parse(&input.email));
-        let name = v.check("name", Text::one_line(&input.name, 1, 200));
+        let name = v.check("name", Text::name(&input.name));
         let role = v.check("role", Role::parse(&input.role));
         let password = v.check("password", Password::parse(&input.password));
         let (Some(email), Some(name), Some(role), Some(password)) = (email, name, role, password) else {

@@ -21,6 +21,7 @@ pub mod registrar;
 pub mod registrations;
 pub mod reminders;
 pub mod reports;
+pub mod schema;
 pub mod school_links;
 pub mod schools;
 pub mod suggestions;

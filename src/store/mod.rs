@@ -65,6 +65,19 @@ impl Db {
         Migrator::up(&self.write, None).await
     }
 
+    /// Rolls back the latest migration.
+    pub async fn migrate_down(&self) -> Result<(), DbErr> {
+        Migrator::down(&self.write, Some(1)).await
+    }
+
+    /// Every migration's name, and whether it is applied, applied ones first.
+    pub async fn migrations(&self) -> Result<Vec<(String, bool)>, DbErr> {
+        let mut all: Vec<(String, bool)> =
+            Migrator::get_applied_migrations(&self.write).await?.iter().map(|m| (m.name().to_owned(), true)).collect();
+        all.extend(Migrator::get_pending_migrations(&self.write).await?.iter().map(|m| (m.name().to_owned(), false)));
+        Ok(all)
+    }
+
     /// Answers whether the database takes a query now.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.read.execute_unprepared("SELECT 1").await.map(|_| ())
