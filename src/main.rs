@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use carefair::clock::SystemClock;
 use carefair::config::Settings;
-use carefair::domain::{EmailAddress, Role, Text};
+use carefair::domain::{Actor, EmailAddress, Role, Text};
 use carefair::service::auth::Password;
 use carefair::service::{demo, imports, schema, users};
 use carefair::startup::{Application, command_services, run_worker, shutdown_signal};
@@ -132,7 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let password = read_password()?;
             let password = Password::parse(&password).map_err(|e| anyhow::anyhow!("password {e}"))?;
             let svc = command_services(settings).await?;
-            let user = users::create(&svc, users::NewUser { email, name, role, employer_id, school_id, password })
+            let user = users::create(&svc, &Actor::system(), users::NewUser { email, name, role, employer_id, school_id, password })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("created {} ({}) {}", user.email, user.role, user.id);

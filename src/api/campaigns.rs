@@ -169,8 +169,7 @@ impl CampaignsApi {
     /// Create a campaign (organisers). A slug already in use is a 409.
     #[oai(path = "/campaigns", method = "post", operation_id = "create_campaign")]
     async fn create(&self, auth: BearerAuth, body: JsonBody<CampaignCreate>) -> Result<CampaignCreated, ApiError> {
-        auth.organiser()?;
-        let campaign = campaigns::create(&self.svc, body.0.try_into()?).await?;
+        let campaign = campaigns::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(CampaignCreated::Created(Json(campaign.into())))
     }
 
@@ -190,16 +189,14 @@ impl CampaignsApi {
     /// Change a campaign (organisers).
     #[oai(path = "/campaigns/:id", method = "patch", operation_id = "update_campaign")]
     async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<CampaignPatch>) -> Result<CampaignAnswer, ApiError> {
-        auth.organiser()?;
-        let campaign = campaigns::update(&self.svc, id.0, body.0.try_into()?).await?;
+        let campaign = campaigns::update(&self.svc, &auth.0.actor, id.0, body.0.try_into()?).await?;
         Ok(CampaignAnswer::Ok(Json(campaign.into())))
     }
 
     /// Delete a campaign that has no events (organisers); otherwise 409.
     #[oai(path = "/campaigns/:id", method = "delete", operation_id = "delete_campaign")]
     async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
-        auth.organiser()?;
-        campaigns::delete(&self.svc, id.0).await?;
+        campaigns::delete(&self.svc, &auth.0.actor, id.0).await?;
         Ok(DeletedAnswer::Deleted)
     }
 }

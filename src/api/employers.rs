@@ -294,8 +294,7 @@ impl EmployersApi {
     /// Add an employer (organisers); it is approved at once.
     #[oai(path = "/employers", method = "post", operation_id = "create_employer")]
     async fn create(&self, auth: BearerAuth, body: JsonBody<EmployerCreate>) -> Result<EmployerCreated, ApiError> {
-        auth.organiser()?;
-        let created = employers::create(&self.svc, body.0.try_into()?).await?;
+        let created = employers::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(EmployerCreated::Created(Json(created.into())))
     }
 
@@ -337,15 +336,13 @@ impl EmployersApi {
     /// Approve an employer (organisers) and tell its contact.
     #[oai(path = "/employers/:id/approve", method = "post", operation_id = "approve_employer")]
     async fn approve(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EmployerAnswer, ApiError> {
-        auth.organiser()?;
-        Ok(EmployerAnswer::Ok(Json(employers::approve(&self.svc, id.0).await?.into())))
+        Ok(EmployerAnswer::Ok(Json(employers::approve(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Suspend an employer (organisers): it no longer appears publicly or books stands.
     #[oai(path = "/employers/:id/suspend", method = "post", operation_id = "suspend_employer")]
     async fn suspend(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EmployerAnswer, ApiError> {
-        auth.organiser()?;
-        Ok(EmployerAnswer::Ok(Json(employers::suspend(&self.svc, id.0).await?.into())))
+        Ok(EmployerAnswer::Ok(Json(employers::suspend(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Make a new calendar feed address for an employer (organisers, or its own users).

@@ -87,17 +87,6 @@ impl From<Event> for EventView {
 
 list_of!(EventList, EventView);
 
-impl EventView {
-    /// What the caller may see: a school's risk-assessment reference is for organisers (who
-    /// plan the engagement) only.
-    fn for_viewer(mut self, auth: &OptionalAuth) -> Self {
-        if !auth.is_organiser() {
-            self.engagement.risk_assessment_ref = None;
-        }
-        self
-    }
-}
-
 /// A new event; it starts as a draft.
 #[derive(Object, serde::Deserialize)]
 pub struct EventCreate {
@@ -312,8 +301,7 @@ impl EventsApi {
     /// Create an event as a draft (organisers).
     #[oai(path = "/events", method = "post", operation_id = "create_event")]
     async fn create(&self, auth: BearerAuth, body: JsonBody<EventCreate>) -> Result<EventCreated, ApiError> {
-        auth.organiser()?;
-        let event = events::create(&self.svc, body.0.try_into()?).await?;
+        let event = events::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(EventCreated::Created(Json(event.into())))
     }
 
@@ -356,50 +344,44 @@ impl EventsApi {
         v.finish()?;
         let filter = EventFilter { kind, campaign_id: campaign.0, status, from, to, q: q.0 };
         let list = events::list(&self.svc, auth.actor(), filter, page).await?;
-        let mut list: EventList = list.into();
-        list.items = list.items.into_iter().map(|e| e.for_viewer(&auth)).collect();
-        Ok(EventListAnswer::Ok(Json(list)))
+        Ok(EventListAnswer::Ok(Json(list.into())))
     }
 
     /// One event. Drafts are visible to organisers only.
     #[oai(path = "/events/:id", method = "get", operation_id = "get_event")]
     async fn get(&self, auth: OptionalAuth, id: Path<Uuid>) -> Result<EventAnswer, ApiError> {
         let event = events::get(&self.svc, auth.actor(), id.0).await?;
-        Ok(EventAnswer::Ok(Json(EventView::from(event).for_viewer(&auth))))
+        Ok(EventAnswer::Ok(Json(event.into())))
     }
 
     /// Change an event (organisers). Changing the time, place or title of a published event
     /// raises its sequence.
     #[oai(path = "/events/:id", method = "patch", operation_id = "update_event")]
     async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<EventPatch>) -> Result<EventAnswer, ApiError> {
-        auth.organiser()?;
-        let event = events::update(&self.svc, id.0, body.0.try_into()?).await?;
+        let event = events::update(&self.svc, &auth.0.actor, id.0, body.0.try_into()?).await?;
         Ok(EventAnswer::Ok(Json(event.into())))
     }
 
     /// Delete a draft (organisers); anything else is a 409.
     #[oai(path = "/events/:id", method = "delete", operation_id = "delete_event")]
     async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
-        auth.organiser()?;
-        events::delete(&self.svc, id.0).await?;
+        events::delete(&self.svc, &auth.0.actor, id.0).await?;
         Ok(DeletedAnswer::Deleted)
     }
 
     /// Publish a draft (organisers).
     #[oai(path = "/events/:id/publish", method = "post", operation_id = "publish_event")]
     async fn publish(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EventAnswer, ApiError> {
-        auth.organiser()?;
-        Ok(EventAnswer::Ok(Json(events::publish(&self.svc, id.0).await?.into())))
+        Ok(EventAnswer::Ok(Json(events::publish(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Cancel a published event (organisers); its sequence is raised.
     #[oai(path = "/events/:id/cancel", method = "post", operation_id = "cancel_event")]
     async fn cancel(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<CancelRequest>) -> Result<EventAnswer, ApiError> {
-        auth.organiser()?;
         let reason = match body.0.reason {
             Some(r) => Some(Text::parse(&r, 0, REASON_MAX).map_err(|m| ApiError::invalid_field("reason", &m))?),
             None => None,
         };
-        Ok(EventAnswer::Ok(Json(events::cancel(&self.svc, id.0, reason).await?.into())))
+        Ok(EventAnswer::Ok(Json(events::cancel(&self.svc, &auth.0.actor, id.0, reason).await?.into())))
     }
 }

@@ -139,11 +139,10 @@ impl ExhibitorsApi {
         xid: Path<Uuid>,
         body: JsonBody<ConfirmRequest>,
     ) -> Result<ExhibitorAnswer, ApiError> {
-        auth.organiser()?;
         let mut v = Validation::new();
         let label = v.check("stand_label", Text::one_line(&body.0.stand_label, 1, LABEL_MAX));
         let Some(label) = label else { return Err(v.into_errors().into()) };
-        Ok(ExhibitorAnswer::Ok(Json(exhibitors::confirm(&self.svc, id.0, xid.0, label).await?.into())))
+        Ok(ExhibitorAnswer::Ok(Json(exhibitors::confirm(&self.svc, &auth.0.actor, id.0, xid.0, label).await?.into())))
     }
 
     /// Decline a stand (organisers).

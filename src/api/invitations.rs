@@ -111,9 +111,8 @@ impl InvitationsApi {
     /// checked first; one bad address and nothing is queued.
     #[oai(path = "/events/:id/invitations", method = "post", operation_id = "invite")]
     async fn invite(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<InvitationsCreate>) -> Result<QueuedAnswer, ApiError> {
-        auth.organiser()?;
         let (recipients, message) = recipients(body.0)?;
-        let queued = invitations::invite(&self.svc, id.0, recipients, message).await?;
+        let queued = invitations::invite(&self.svc, &auth.0.actor, id.0, recipients, message).await?;
         Ok(QueuedAnswer::Accepted(Json(QueuedView { queued: queued as u64 })))
     }
 

@@ -78,9 +78,8 @@ impl OutboxApi {
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
     ) -> Result<OutboxListAnswer, ApiError> {
-        auth.admin()?;
         let status = status.0.map(|s| MessageStatus::parse(&s).map_err(|m| ApiError::invalid_field("status", &m))).transpose()?;
-        let list = outbox::list(&self.svc, status, page(limit.0, offset.0)?).await?;
+        let list = outbox::list(&self.svc, &auth.0.actor, status, page(limit.0, offset.0)?).await?;
         Ok(OutboxListAnswer::Ok(Json(list.into())))
     }
 
@@ -88,7 +87,6 @@ impl OutboxApi {
     /// was sent, or is being sent, is a 409.
     #[oai(path = "/outbox/:id/retry", method = "post", operation_id = "retry_outbox_message")]
     async fn retry(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<OutboxItemAnswer, ApiError> {
-        auth.admin()?;
-        Ok(OutboxItemAnswer::Ok(Json(outbox::retry(&self.svc, id.0).await?.into())))
+        Ok(OutboxItemAnswer::Ok(Json(outbox::retry(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 }

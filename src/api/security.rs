@@ -48,19 +48,4 @@ impl OptionalAuth {
             OptionalAuth::Anonymous => None,
         }
     }
-
-    pub fn is_organiser(&self) -> bool {
-        self.actor().is_some_and(Actor::is_organiser)
-    }
-}
-
-impl BearerAuth {
-    /// The caller, if an organiser (or admin); otherwise 403.
-    pub fn organiser(&self) -> Result<&Actor, ApiError> {
-        if self.0.actor.is_organiser() { Ok(&self.0.actor) } else { Err(ApiError::forbidden()) }
-    }
-
-    pub fn admin(&self) -> Result<&Actor, ApiError> {
-        if self.0.actor.role == crate::domain::Role::Admin { Ok(&self.0.actor) } else { Err(ApiError::forbidden()) }
-    }
 }

@@ -96,16 +96,14 @@ impl UsersApi {
     /// Create a user (admins only).
     #[oai(path = "/users", method = "post", operation_id = "create_user")]
     async fn create(&self, auth: BearerAuth, body: JsonBody<UserCreate>) -> Result<CreateUserAnswer, ApiError> {
-        auth.admin()?;
-        let user = users::create(&self.svc, body.0.try_into()?).await?;
+        let user = users::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(CreateUserAnswer::Created(Json(user.into())))
     }
 
     /// List users (admins only).
     #[oai(path = "/users", method = "get", operation_id = "list_users")]
     async fn list(&self, auth: BearerAuth, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<ListUsersAnswer, ApiError> {
-        auth.admin()?;
-        let users = users::list(&self.svc, page(limit.0, offset.0)?).await?;
+        let users = users::list(&self.svc, &auth.0.actor, page(limit.0, offset.0)?).await?;
         Ok(ListUsersAnswer::Ok(Json(users.into())))
     }
 }

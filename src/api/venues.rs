@@ -159,8 +159,7 @@ impl VenuesApi {
     /// Create a venue (organisers).
     #[oai(path = "/venues", method = "post", operation_id = "create_venue")]
     async fn create(&self, auth: BearerAuth, body: JsonBody<VenueCreate>) -> Result<VenueCreated, ApiError> {
-        auth.organiser()?;
-        let venue = venues::create(&self.svc, body.0.try_into()?).await?;
+        let venue = venues::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(VenueCreated::Created(Json(venue.into())))
     }
 
@@ -180,16 +179,14 @@ impl VenuesApi {
     /// Change a venue (organisers).
     #[oai(path = "/venues/:id", method = "patch", operation_id = "update_venue")]
     async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<VenuePatch>) -> Result<VenueAnswer, ApiError> {
-        auth.organiser()?;
-        let venue = venues::update(&self.svc, id.0, body.0.try_into()?).await?;
+        let venue = venues::update(&self.svc, &auth.0.actor, id.0, body.0.try_into()?).await?;
         Ok(VenueAnswer::Ok(Json(venue.into())))
     }
 
     /// Delete a venue no event uses (organisers); otherwise 409.
     #[oai(path = "/venues/:id", method = "delete", operation_id = "delete_venue")]
     async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
-        auth.organiser()?;
-        venues::delete(&self.svc, id.0).await?;
+        venues::delete(&self.svc, &auth.0.actor, id.0).await?;
         Ok(DeletedAnswer::Deleted)
     }
 }

@@ -58,6 +58,12 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The council's own tools acting on its behalf (the CLI's imports, the demo set): an
+    /// admin who is no user.
+    pub fn system() -> Self {
+        Self { user_id: Uuid::nil(), role: Role::Admin, employer_id: None, school_id: None }
+    }
+
     /// Admins can do everything an organiser can.
     pub fn is_organiser(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Organiser)

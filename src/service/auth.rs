@@ -162,7 +162,7 @@ pub async fn bootstrap_admin(svc: &Services) -> ServiceResult<()> {
     let password = Password::parse(password.expose_secret()).map_err(|e| anyhow::anyhow!("auth.bootstrap_admin_password {e}"))?;
     let new =
         super::users::NewUser { email, name: "Administrator".into(), role: Role::Admin, employer_id: None, school_id: None, password };
-    super::users::create(svc, new).await?;
+    super::users::create(svc, &Actor::system(), new).await?;
     tracing::info!("created the bootstrap admin");
     Ok(())
 }

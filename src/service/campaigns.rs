@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use uuid::Uuid;
 
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{Objective, Slug, Text, new_id};
+use crate::domain::{Actor, Objective, Slug, Text, new_id};
 use crate::store::entity::{campaign, event};
 use crate::store::{is_foreign_key_violation, is_unique_violation};
 
@@ -56,7 +56,8 @@ fn map_slug_conflict(err: sea_orm::DbErr) -> ServiceError {
 }
 
 #[tracing::instrument(skip_all, fields(slug = new.slug.as_str()))]
-pub async fn create(svc: &Services, new: NewCampaign) -> ServiceResult<Campaign> {
+pub async fn create(svc: &Services, actor: &Actor, new: NewCampaign) -> ServiceResult<Campaign> {
+    super::policy::organiser(actor)?;
     check_dates(new.starts_on, new.ends_on)?;
     let now = svc.clock.now();
     campaign::ActiveModel {
@@ -96,7 +97,8 @@ pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Campa
 }
 
 #[tracing::instrument(skip_all, fields(campaign_id = %id))]
-pub async fn update(svc: &Services, id: Uuid, changes: CampaignChanges) -> ServiceResult<Campaign> {
+pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: CampaignChanges) -> ServiceResult<Campaign> {
+    super::policy::organiser(actor)?;
     let current = campaign::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_dates(changes.starts_on.unwrap_or(current.starts_on), changes.ends_on.unwrap_or(current.ends_on))?;
     let mut model: campaign::ActiveModel = current.into();
@@ -124,7 +126,8 @@ pub async fn update(svc: &Services, id: Uuid, changes: CampaignChanges) -> Servi
 
 /// Deletes a campaign that no event belongs to.
 #[tracing::instrument(skip_all, fields(campaign_id = %id))]
-pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
+pub async fn delete(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    super::policy::organiser(actor)?;
     let in_use = event::Entity::find().filter(event::Column::CampaignId.eq(id)).count(&svc.db.write).await?;
     if in_use > 0 {
         return Err(ServiceError::conflict(format!("the campaign still has {in_use} event(s); move or delete them first")));

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
+use crate::domain::Actor;
 use crate::store::entity::{candidate, event, idempotency_key, invitation, outbox, registration, registration_token};
 
 /// Everything held about one candidate.
@@ -14,7 +15,8 @@ pub struct CandidateExport {
     pub messages: Vec<outbox::Model>,
 }
 
-pub async fn export(svc: &Services, id: Uuid) -> ServiceResult<CandidateExport> {
+pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<CandidateExport> {
+    super::policy::organiser(actor)?;
     let candidate = candidate::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let registrations = registration::Entity::find()
         .filter(registration::Column::CandidateId.eq(id))
@@ -41,7 +43,8 @@ pub async fn export(svc: &Services, id: Uuid) -> ServiceResult<CandidateExport> 
 /// who they were, so counts and attendance figures still add up. Messages and invitations to
 /// them are deleted (they hold their name and links) and their manage links stop working.
 #[tracing::instrument(skip_all, fields(candidate_id = %id))]
-pub async fn erase(svc: &Services, id: Uuid) -> ServiceResult<()> {
+pub async fn erase(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    super::policy::organiser(actor)?;
     let now = svc.clock.now();
     let txn = svc.db.write.begin().await?;
     let current = candidate::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;

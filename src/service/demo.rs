@@ -81,6 +81,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
     let today = svc.clock.now().date_naive();
     let campaign = campaigns::create(
         svc,
+        &Actor::system(),
         campaigns::NewCampaign {
             slug: parsed(Slug::parse("gift-of-care"))?,
             name: text("Gift of Care")?,
@@ -103,6 +104,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
     ] {
         let venue = venues::create(
             svc,
+            &Actor::system(),
             venues::NewVenue {
                 name: text(&format!("{town} {name}"))?,
                 address: text(&format!("{street}, {town}"))?,
@@ -128,6 +130,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
         let (Some(starts), Some(ends)) = (at(days, 10), at(days, 15)) else { continue };
         let event = events::create(
             svc,
+            &Actor::system(),
             NewEvent {
                 kind: EventKind::RecruitmentFair,
                 title: text(&format!("{town} care jobs fair"))?,
@@ -146,13 +149,14 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
             },
         )
         .await?;
-        fairs.push(events::publish(svc, event.id).await?);
+        fairs.push(events::publish(svc, &Actor::system(), event.id).await?);
     }
 
     let mut school_ids = Vec::new();
     for (i, ((town, postcode, lat, lon), name)) in TOWNS.iter().zip(SCHOOL_NAMES).enumerate() {
         let school = schools::create(
             svc,
+            &Actor::system(),
             schools::NewSchool {
                 urn: parsed(Urn::parse(&format!("99{:04}", i + 1)))?,
                 name: text(name)?,
@@ -175,6 +179,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
             let name = pattern.replace("{}", town);
             let employer = employers::create(
                 svc,
+                &Actor::system(),
                 employers::NewEmployer {
                     name: text(&name)?,
                     provider_type: *provider_type,
@@ -215,7 +220,14 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
                 roles_offered: vec![text("Care assistant")?, text("Senior carer")?, text("Night carer")?],
             };
             let booked = exhibitors::book(svc, &organiser, fair.id, stand).await?;
-            exhibitors::confirm(svc, fair.id, booked.exhibitor.id, parsed(Text::one_line(&format!("A{}", n + 1), 1, 20))?).await?;
+            exhibitors::confirm(
+                svc,
+                &Actor::system(),
+                fair.id,
+                booked.exhibitor.id,
+                parsed(Text::one_line(&format!("A{}", n + 1), 1, 20))?,
+            )
+            .await?;
         }
         for n in 0..40 {
             let first = FIRST_NAMES[n % 10];
@@ -239,6 +251,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
     if let (Some(starts), Some(ends)) = (at(21, 9), at(21, 11)) {
         let talk = events::create(
             svc,
+            &Actor::system(),
             NewEvent {
                 kind: EventKind::SchoolEngagement,
                 title: text("Careers in care: talk for Year 10")?,
@@ -262,13 +275,14 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
             },
         )
         .await?;
-        events::publish(svc, talk.id).await?;
+        events::publish(svc, &Actor::system(), talk.id).await?;
     }
 
     let password: String = hex::encode(rand::random::<[u8; 9]>());
     let email = "organiser@gift-of-care.example";
     let sign_in = match users::create(
         svc,
+        &Actor::system(),
         users::NewUser {
             email: parsed(EmailAddress::parse(email))?,
             name: "Demo organiser".into(),

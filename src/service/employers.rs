@@ -200,7 +200,8 @@ pub async fn sign_up(
 
 /// An organiser adds an employer; it is approved at once, since an organiser vouches for it.
 #[tracing::instrument(skip_all)]
-pub async fn create(svc: &Services, new: NewEmployer) -> ServiceResult<Employer> {
+pub async fn create(svc: &Services, actor: &Actor, new: NewEmployer) -> ServiceResult<Employer> {
+    super::policy::organiser(actor)?;
     check_coordinates(new.latitude, new.longitude)?;
     active_model(new, EmployerStatus::Approved, svc.clock.now()).insert(&svc.db.write).await.map_err(duplicate)
 }
@@ -293,7 +294,8 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerCh
 /// Approves an employer (also one that was suspended) and tells its contact; approving an
 /// approved employer changes nothing and sends nothing.
 #[tracing::instrument(skip_all, fields(employer_id = %id))]
-pub async fn approve(svc: &Services, id: Uuid) -> ServiceResult<Employer> {
+pub async fn approve(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Employer> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = employer::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if status_of(&current) == EmployerStatus::Approved {
@@ -320,7 +322,8 @@ pub async fn approve(svc: &Services, id: Uuid) -> ServiceResult<Employer> {
 
 /// Suspends an employer: it no longer appears publicly nor books stands or asks for links.
 #[tracing::instrument(skip_all, fields(employer_id = %id))]
-pub async fn suspend(svc: &Services, id: Uuid) -> ServiceResult<Employer> {
+pub async fn suspend(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Employer> {
+    super::policy::organiser(actor)?;
     let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     let mut model: employer::ActiveModel = current.into();
     model.status = Set(EmployerStatus::Suspended.as_str().to_owned());

@@ -114,7 +114,8 @@ async fn check_campaign(txn: &DatabaseTransaction, id: Option<Uuid>) -> ServiceR
 
 /// Creates an event as a draft with sequence 0.
 #[tracing::instrument(skip_all, fields(kind = new.kind.as_str()))]
-pub async fn create(svc: &Services, new: NewEvent) -> ServiceResult<Event> {
+pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResult<Event> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     check_campaign(&txn, new.campaign_id).await?;
     let venue = find_venue(&txn, new.venue_id).await?;
@@ -219,7 +220,16 @@ pub async fn get(svc: &Services, viewer: Option<&Actor>, id: Uuid) -> ServiceRes
     if !may_see(viewer, &event) {
         return Err(ServiceError::NotFound);
     }
-    Ok(event)
+    Ok(shown_to(viewer, event))
+}
+
+/// What `viewer` may read of an event it may see: the school's risk-assessment reference is for
+/// organisers (who plan the engagement) only.
+fn shown_to(viewer: Option<&Actor>, mut event: Event) -> Event {
+    if !viewer.is_some_and(Actor::is_organiser) {
+        event.risk_assessment_ref = None;
+    }
+    event
 }
 
 /// The events `viewer` may see that match `filter`; all but organisers see published ones only.
@@ -261,6 +271,7 @@ pub async fn list(svc: &Services, viewer: Option<&Actor>, filter: EventFilter, p
         .offset(page.offset)
         .all(&svc.db.read)
         .await?;
+    let items = items.into_iter().map(|e| shown_to(viewer, e)).collect();
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
 }
 
@@ -274,7 +285,8 @@ async fn load_for_update(txn: &DatabaseTransaction, id: Uuid) -> ServiceResult<E
 /// Applies a PATCH. A published event whose time, place or title changes gets a raised sequence,
 /// so calendars that hold it take the change.
 #[tracing::instrument(skip_all, fields(event_id = %id))]
-pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceResult<Event> {
+pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChanges) -> ServiceResult<Event> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
     let status = status_of(&current);
@@ -378,7 +390,8 @@ pub async fn update(svc: &Services, id: Uuid, changes: EventChanges) -> ServiceR
 
 /// Makes a draft public.
 #[tracing::instrument(skip_all, fields(event_id = %id))]
-pub async fn publish(svc: &Services, id: Uuid) -> ServiceResult<Event> {
+pub async fn publish(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Event> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
     let status = status_of(&current);
@@ -399,7 +412,8 @@ pub async fn publish(svc: &Services, id: Uuid) -> ServiceResult<Event> {
 
 /// Cancels a published event and raises its sequence, so calendars drop it.
 #[tracing::instrument(skip_all, fields(event_id = %id))]
-pub async fn cancel(svc: &Services, id: Uuid, reason: Option<Text>) -> ServiceResult<Event> {
+pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid, reason: Option<Text>) -> ServiceResult<Event> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
     let status = status_of(&current);
@@ -428,7 +442,8 @@ pub async fn cancel(svc: &Services, id: Uuid, reason: Option<Text>) -> ServiceRe
 
 /// Deletes a draft; anything once published stays on record.
 #[tracing::instrument(skip_all, fields(event_id = %id))]
-pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
+pub async fn delete(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
     let status = status_of(&current);

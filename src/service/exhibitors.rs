@@ -126,7 +126,8 @@ pub async fn book(svc: &Services, actor: &Actor, event_id: Uuid, new: NewStand) 
 
 /// Confirms a stand with its label, within the fair's `max_exhibitors`; tells the employer.
 #[tracing::instrument(skip_all, fields(event_id = %event_id, exhibitor_id = %id))]
-pub async fn confirm(svc: &Services, event_id: Uuid, id: Uuid, stand_label: Text) -> ServiceResult<StandDetail> {
+pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, stand_label: Text) -> ServiceResult<StandDetail> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let event = fair(&txn, true, event_id, true).await?;
     let x =

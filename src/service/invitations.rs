@@ -14,7 +14,7 @@ use super::events::status_of;
 use super::outbox::{self, MessageKind};
 use super::registrar::{Person, RegisterRequest, Registered};
 use super::{ServiceError, ServiceResult, Services};
-use crate::domain::{EmailAddress, EventStatus, Text, new_id, parse_enum};
+use crate::domain::{Actor, EmailAddress, EventStatus, Text, new_id, parse_enum};
 use crate::store::entity::{event, invitation};
 use crate::store::insert_all;
 
@@ -64,7 +64,14 @@ pub fn rsvp_url(public_url: &str, token: &str, answer: Answer) -> String {
 
 /// Queues one invitation per distinct address (the first name given for an address is used).
 /// The event must be published. Returns how many were queued.
-pub async fn invite(svc: &Services, event_id: Uuid, recipients: Vec<Recipient>, message: Option<Text>) -> ServiceResult<usize> {
+pub async fn invite(
+    svc: &Services,
+    actor: &Actor,
+    event_id: Uuid,
+    recipients: Vec<Recipient>,
+    message: Option<Text>,
+) -> ServiceResult<usize> {
+    super::policy::organiser(actor)?;
     let mut seen = HashSet::new();
     let recipients: Vec<Recipient> = recipients.into_iter().filter(|r| seen.insert(r.email.as_str().to_owned())).collect();
     let now = svc.clock.now();

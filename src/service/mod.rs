@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod limiter;
 pub mod mail_worker;
 pub mod outbox;
+pub mod policy;
 pub mod registrar;
 pub mod registrations;
 pub mod reminders;
@@ -135,25 +136,4 @@ pub(crate) fn admit_public_write(svc: &Services, client: Option<std::net::IpAddr
     svc.public_writes.admit(client, svc.clock.now()).map_err(|retry_after_secs| ServiceError::TooManyRequests { retry_after_secs })
 }
 
-/// Employer records: organisers reach every one, an employer's users their own (another's id is
-/// not found, as if it did not exist), and other roles none.
-pub(crate) fn scope_employer(actor: &crate::domain::Actor, id: uuid::Uuid) -> ServiceResult<()> {
-    use crate::domain::Role;
-    match actor.role {
-        Role::Admin | Role::Organiser => Ok(()),
-        Role::Employer if actor.employer_id == Some(id) => Ok(()),
-        Role::Employer => Err(ServiceError::NotFound),
-        Role::School => Err(ServiceError::Forbidden),
-    }
-}
-
-/// School records: organisers reach every one, a school's users their own, and other roles none.
-pub(crate) fn scope_school(actor: &crate::domain::Actor, id: uuid::Uuid) -> ServiceResult<()> {
-    use crate::domain::Role;
-    match actor.role {
-        Role::Admin | Role::Organiser => Ok(()),
-        Role::School if actor.school_id == Some(id) => Ok(()),
-        Role::School => Err(ServiceError::NotFound),
-        Role::Employer => Err(ServiceError::Forbidden),
-    }
-}
+pub(crate) use policy::{employer as scope_employer, school as scope_school};

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::config::{MailSettings, public_host};
-use crate::domain::{RegistrationStatus, new_id};
+use crate::domain::{Actor, RegistrationStatus, new_id};
 use crate::mail::templates;
 use crate::store::entity::{candidate, event, outbox, registration};
 
@@ -335,7 +335,8 @@ pub async fn depth(svc: &Services) -> ServiceResult<u64> {
 }
 
 /// The outbox, newest first, optionally of one status.
-pub async fn list(svc: &Services, status: Option<MessageStatus>, page: PageRequest) -> ServiceResult<Page<OutboxMessage>> {
+pub async fn list(svc: &Services, actor: &Actor, status: Option<MessageStatus>, page: PageRequest) -> ServiceResult<Page<OutboxMessage>> {
+    super::policy::admin(actor)?;
     let mut query = outbox::Entity::find();
     if let Some(status) = status {
         query = query.filter(outbox::Column::Status.eq(status.as_str()));
@@ -353,7 +354,8 @@ pub async fn list(svc: &Services, status: Option<MessageStatus>, page: PageReque
 
 /// Sends a failed (or waiting) message again now, with a fresh count of attempts. A message
 /// already sent, or on its way, is a conflict.
-pub async fn retry(svc: &Services, id: Uuid) -> ServiceResult<OutboxMessage> {
+pub async fn retry(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<OutboxMessage> {
+    super::policy::admin(actor)?;
     let now = svc.clock.now();
     // One transaction, so the answer shows the message as this call left it, before a worker
     // (woken after the commit) claims it.

@@ -17,7 +17,7 @@ use super::events::{Event, status_of};
 use super::outbox::{self, MessageKind};
 use super::registrar::store_counters;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{EventKind, EventStatus, RegistrationStatus};
+use crate::domain::{Actor, EventKind, EventStatus, RegistrationStatus};
 use crate::store::entity::{candidate, event, outbox as outbox_entity, registration, registration_token};
 
 pub type Registration = registration::Model;
@@ -133,14 +133,20 @@ async fn detail_and_event(svc: &Services, registration: Registration) -> Service
 #[tracing::instrument(skip_all)]
 pub async fn cancel_by_token(svc: &Services, token: &str) -> ServiceResult<HeldRegistration> {
     let found = registration_by_token(&svc.db.read, token).await?;
-    let cancelled = cancel(svc, found.event_id, found.id).await?;
+    let cancelled = cancel_place(svc, found.event_id, found.id).await?;
     detail_and_event(svc, cancelled).await
 }
 
 /// Cancels a registration; a confirmed place goes to the earliest on the waiting list, in the
 /// same transaction.
 #[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
-pub async fn cancel(svc: &Services, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+pub async fn cancel(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+    super::policy::organiser(actor)?;
+    cancel_place(svc, event_id, registration_id).await
+}
+
+/// Cancels a place, whoever may: an organiser, or the holder of its manage link.
+async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
     let now = svc.clock.now();
     let txn = svc.db.write.begin().await?;
     let mut event = lock_event(&txn, event_id).await?;
@@ -252,11 +258,13 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
 /// The registrations of an event, oldest first, with their people.
 pub async fn list(
     svc: &Services,
+    actor: &Actor,
     event_id: Uuid,
     status: Option<RegistrationStatus>,
     q: Option<&str>,
     page: Option<PageRequest>,
 ) -> ServiceResult<Page<RegistrationDetail>> {
+    super::policy::organiser(actor)?;
     event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let mut query = registration::Entity::find().filter(registration::Column::EventId.eq(event_id));
     if let Some(status) = status {
@@ -337,7 +345,8 @@ pub fn check_in_window(event: &event::Model, now: DateTime<Utc>) -> ServiceResul
 
 /// Marks a person as attended.
 #[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
-pub async fn check_in(svc: &Services, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+    super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let event = lock_event(&txn, event_id).await?;
     check_in_window(&event, svc.clock.now())?;
@@ -363,7 +372,8 @@ pub async fn check_in(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
 /// After an event has ended: everyone confirmed but not checked in becomes a no-show, and the
 /// event is completed. Returns how many were marked.
 #[tracing::instrument(skip_all, fields(event_id = %event_id))]
-pub async fn close(svc: &Services, event_id: Uuid) -> ServiceResult<u64> {
+pub async fn close(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResult<u64> {
+    super::policy::organiser(actor)?;
     let now = svc.clock.now();
     let txn = svc.db.write.begin().await?;
     let event = lock_event(&txn, event_id).await?;

@@ -9,7 +9,7 @@ use super::engagements::employer_ids_of;
 use super::events::status_of;
 use super::schools::School;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{EventKind, EventStatus, ExhibitorStatus, LinkStatus, RegistrationStatus};
+use crate::domain::{Actor, EventKind, EventStatus, ExhibitorStatus, LinkStatus, RegistrationStatus};
 use crate::store::entity::{campaign, event, exhibitor, registration, school, school_link};
 
 pub struct CampaignReport {
@@ -28,7 +28,8 @@ pub struct CampaignReport {
     pub schools_reached: u64,
 }
 
-pub async fn campaign(svc: &Services, id: Uuid) -> ServiceResult<CampaignReport> {
+pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<CampaignReport> {
+    super::policy::organiser(actor)?;
     let db = &svc.db.read;
     let campaign = campaign::Entity::find_by_id(id).one(db).await?.ok_or(ServiceError::NotFound)?;
     let events = event::Entity::find().filter(event::Column::CampaignId.eq(id)).all(db).await?;
@@ -100,7 +101,8 @@ pub struct SchoolReport {
 }
 
 /// Every school by name, with what it has had.
-pub async fn schools(svc: &Services, page: PageRequest) -> ServiceResult<Page<SchoolReport>> {
+pub async fn schools(svc: &Services, actor: &Actor, page: PageRequest) -> ServiceResult<Page<SchoolReport>> {
+    super::policy::organiser(actor)?;
     let db = &svc.db.read;
     let total = school::Entity::find().count(db).await?;
     let schools = school::Entity::find()

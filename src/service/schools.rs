@@ -42,7 +42,8 @@ fn duplicate(err: sea_orm::DbErr) -> ServiceError {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn create(svc: &Services, new: NewSchool) -> ServiceResult<School> {
+pub async fn create(svc: &Services, actor: &Actor, new: NewSchool) -> ServiceResult<School> {
+    super::policy::organiser(actor)?;
     check_coordinates(new.latitude, new.longitude)?;
     let now = svc.clock.now();
     school::ActiveModel {
@@ -98,7 +99,8 @@ pub async fn list(svc: &Services, actor: &Actor, q: Option<String>, page: PageRe
 }
 
 #[tracing::instrument(skip_all, fields(school_id = %id))]
-pub async fn update(svc: &Services, id: Uuid, changes: SchoolChanges) -> ServiceResult<School> {
+pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: SchoolChanges) -> ServiceResult<School> {
+    super::policy::organiser(actor)?;
     let current = school::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
     let mut model: school::ActiveModel = current.into();

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::auth::{Password, User, hash_password};
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{EmailAddress, Role, new_id};
+use crate::domain::{Actor, EmailAddress, Role, new_id};
 use crate::store::entity::user;
 use crate::store::is_unique_violation;
 
@@ -20,7 +20,8 @@ pub struct NewUser {
 
 /// Creates a user; an email already in use is a conflict.
 #[tracing::instrument(skip_all, fields(role = new.role.as_str()))]
-pub async fn create(svc: &Services, new: NewUser) -> ServiceResult<User> {
+pub async fn create(svc: &Services, actor: &Actor, new: NewUser) -> ServiceResult<User> {
+    super::policy::admin(actor)?;
     match (new.role, new.employer_id, new.school_id) {
         (Role::Employer, None, _) => return Err(ServiceError::invalid("employer_id", "is required for an employer user")),
         (Role::School, _, None) => return Err(ServiceError::invalid("school_id", "is required for a school user")),
@@ -62,7 +63,8 @@ pub async fn create(svc: &Services, new: NewUser) -> ServiceResult<User> {
     }
 }
 
-pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<User>> {
+pub async fn list(svc: &Services, actor: &Actor, page: PageRequest) -> ServiceResult<Page<User>> {
+    super::policy::admin(actor)?;
     let total = user::Entity::find().count(&svc.db.read).await?;
     let items = user::Entity::find().order_by_asc(user::Column::Email).limit(page.limit).offset(page.offset).all(&svc.db.read).await?;
     Ok(Page { items, total, limit: page.limit, offset: page.offset })

@@ -4,7 +4,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use uuid::Uuid;
 
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{Postcode, Text, new_id};
+use crate::domain::{Actor, Postcode, Text, new_id};
 use crate::store::entity::{event, venue};
 use crate::store::is_foreign_key_violation;
 
@@ -43,7 +43,8 @@ pub(crate) fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn create(svc: &Services, new: NewVenue) -> ServiceResult<Venue> {
+pub async fn create(svc: &Services, actor: &Actor, new: NewVenue) -> ServiceResult<Venue> {
+    super::policy::organiser(actor)?;
     check_coordinates(new.latitude, new.longitude)?;
     let now = svc.clock.now();
     let model = venue::ActiveModel {
@@ -78,7 +79,8 @@ pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Venue
 }
 
 #[tracing::instrument(skip_all, fields(venue_id = %id))]
-pub async fn update(svc: &Services, id: Uuid, changes: VenueChanges) -> ServiceResult<Venue> {
+pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: VenueChanges) -> ServiceResult<Venue> {
+    super::policy::organiser(actor)?;
     let current = venue::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
     if let Some(Some(capacity)) = changes.capacity {
@@ -123,7 +125,8 @@ pub async fn update(svc: &Services, id: Uuid, changes: VenueChanges) -> ServiceR
 
 /// Deletes a venue no event uses.
 #[tracing::instrument(skip_all, fields(venue_id = %id))]
-pub async fn delete(svc: &Services, id: Uuid) -> ServiceResult<()> {
+pub async fn delete(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    super::policy::organiser(actor)?;
     let in_use = event::Entity::find().filter(event::Column::VenueId.eq(id)).count(&svc.db.write).await?;
     if in_use > 0 {
         return Err(ServiceError::conflict(format!("{in_use} event(s) are held at this venue")));

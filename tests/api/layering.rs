@@ -98,6 +98,14 @@ fn every_layer_names_only_the_layers_below_it() {
                 broken.push(format!("{} uses {krate}", relative.display()));
             }
         }
+        // The faces make no role decisions: the services ask `service::policy`.
+        let decides = |l: &str| {
+            l.contains("is_organiser(")
+                || ["Role::Admin", "Role::Organiser", "Role::Employer", "Role::School"].iter().any(|r| l.contains(r))
+        };
+        if FACES.contains(&module.as_str()) && text.lines().any(|l| decides(l.split("//").next().unwrap_or_default())) {
+            broken.push(format!("{} decides on a role itself", relative.display()));
+        }
         // The faces reach the database only through the services.
         if FACES.contains(&module.as_str()) && text.lines().any(|l| l.split("//").next().unwrap_or_default().contains(".db.")) {
             broken.push(format!("{} reaches the database itself", relative.display()));

@@ -1,0 +1,63 @@
+//! Who may do what: the one place a use case asks before it acts. The faces (API, pages, CLI)
+//! make no role decisions; they pass the caller on as an [`Actor`].
+
+use uuid::Uuid;
+
+use super::{ServiceError, ServiceResult};
+use crate::domain::{Actor, Role};
+
+/// Organisers and admins: the council's staff, who run campaigns, events and the records.
+pub fn organiser(actor: &Actor) -> ServiceResult<()> {
+    if actor.is_organiser() { Ok(()) } else { Err(ServiceError::Forbidden) }
+}
+
+/// Admins only: users and the mail outbox.
+pub fn admin(actor: &Actor) -> ServiceResult<()> {
+    if actor.role == Role::Admin { Ok(()) } else { Err(ServiceError::Forbidden) }
+}
+
+/// Employer records: organisers reach every one, an employer's users their own (another's id is
+/// not found, as if it did not exist), and other roles none.
+pub fn employer(actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    match actor.role {
+        Role::Admin | Role::Organiser => Ok(()),
+        Role::Employer if actor.employer_id == Some(id) => Ok(()),
+        Role::Employer => Err(ServiceError::NotFound),
+        Role::School => Err(ServiceError::Forbidden),
+    }
+}
+
+/// School records: organisers reach every one, a school's users their own, and other roles none.
+pub fn school(actor: &Actor, id: Uuid) -> ServiceResult<()> {
+    match actor.role {
+        Role::Admin | Role::Organiser => Ok(()),
+        Role::School if actor.school_id == Some(id) => Ok(()),
+        Role::School => Err(ServiceError::NotFound),
+        Role::Employer => Err(ServiceError::Forbidden),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, employer_id: Option<Uuid>, school_id: Option<Uuid>) -> Actor {
+        Actor { user_id: Uuid::nil(), role, employer_id, school_id }
+    }
+
+    #[test]
+    fn each_role_gets_what_the_spec_gives() {
+        let (e, s) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let an_admin = actor(Role::Admin, None, None);
+        let an_organiser = actor(Role::Organiser, None, None);
+        let employer_user = actor(Role::Employer, Some(e), None);
+        let school_user = actor(Role::School, None, Some(s));
+        assert!(organiser(&an_admin).is_ok() && organiser(&an_organiser).is_ok());
+        assert!(matches!(organiser(&employer_user), Err(ServiceError::Forbidden)));
+        assert!(admin(&an_admin).is_ok() && matches!(admin(&an_organiser), Err(ServiceError::Forbidden)));
+        assert!(employer(&employer_user, e).is_ok() && matches!(employer(&employer_user, s), Err(ServiceError::NotFound)));
+        assert!(matches!(employer(&school_user, e), Err(ServiceError::Forbidden)));
+        assert!(school(&school_user, s).is_ok() && matches!(school(&school_user, e), Err(ServiceError::NotFound)));
+        assert!(Actor::system().is_organiser());
+    }
+}
