@@ -84,6 +84,9 @@ pub enum ServiceError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The email already holds a live place (or a waiting-list place) at the event.
+    #[error("this email is already registered for this event")]
+    AlreadyRegistered,
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationErrors),
     #[error("not allowed")]

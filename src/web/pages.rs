@@ -336,11 +336,10 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
             });
             page(StatusCode::CREATED, "registered.html", context, None)
         }
-        Err(ServiceError::Conflict(problem)) => {
-            let problem = if problem.contains("already registered") {
-                "This email address already has a place (or a place on the waiting list) for this event. The email we sent has a link to manage it.".to_owned()
-            } else {
-                format!("Sorry, {problem}.")
+        Err(refused @ (ServiceError::AlreadyRegistered | ServiceError::Conflict(_))) => {
+            let problem = match refused {
+                ServiceError::Conflict(reason) => format!("Sorry, {reason}."),
+                _ => "This email address already has a place (or a place on the waiting list) for this event. The email we sent has a link to manage it.".to_owned(),
             };
             event_page(&svc, req, id, StatusCode::CONFLICT, json!({"values": values, "errors": {}, "problem": problem})).await
         }
@@ -575,6 +574,10 @@ pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<
     let outcome = match invitations::rsvp(&svc, &token, answer, client(req)).await {
         Ok(outcome) => outcome,
         Err(ServiceError::Conflict(reason)) => return rsvp_page_again(req, &svc, &token, &reason).await,
+        Err(ServiceError::AlreadyRegistered) => {
+            let reason = "this email address already has a place (or a place on the waiting list) for this event";
+            return rsvp_page_again(req, &svc, &token, reason).await;
+        }
         Err(err) => return failed(&err),
     };
     let event = match events::get(&svc, None, outcome.event_id).await {

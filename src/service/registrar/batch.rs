@@ -96,7 +96,7 @@ impl Writer {
                 continue;
             };
             if !live.insert((request.event_id, candidate.id)) {
-                results[i] = Some(Err(ServiceError::conflict("this email is already registered for this event")));
+                results[i] = Some(Err(ServiceError::AlreadyRegistered));
                 continue;
             }
             let Some(event) = events.get_mut(&request.event_id) else { continue };
