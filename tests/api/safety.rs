@@ -375,3 +375,34 @@ async fn small_truths() {
         past.text
     );
 }
+
+#[tokio::test]
+async fn accepting_an_invitation_with_a_place_already_held_says_so() {
+    let app = TestApp::spawn().await;
+    let (event, organiser) = app.published_fair(10).await;
+    app.register(&event, person("Ann Smith", "ann@example.org")).await.assert_status(StatusCode::CREATED);
+    let invite = json!({"recipients": [{"name": "Ann Smith", "email": "ann@example.org"}]});
+    app.post(&format!("/api/v1/events/{event}/invitations"), Some(&organiser), invite).await.assert_status(StatusCode::ACCEPTED);
+    let mail = app.wait_for_mail("/rsvp/").await;
+    let token = mail.split("/rsvp/").nth(1).and_then(|rest| rest.split('?').next()).unwrap_or_default().to_owned();
+    let api = app.post(&format!("/api/v1/rsvp/{token}"), None, json!({"answer": "accept"})).await;
+    api.assert_problem(StatusCode::CONFLICT);
+    assert!(api.json["detail"].as_str().is_some_and(|d| d.contains("already registered")), "{}", api.text);
+
+    let page = app.client.get(app.url(&format!("/rsvp/{token}"))).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let cookie =
+        page.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().split(';').next().unwrap_or_default().to_owned();
+    let html = page.text().await.unwrap_or_default();
+    let csrf = html.split(r#"name="csrf" value=""#).nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
+    let answer = app
+        .client
+        .post(app.url(&format!("/rsvp/{token}")))
+        .header("cookie", cookie)
+        .form(&[("csrf", csrf.as_str()), ("answer", "accept")])
+        .send()
+        .await;
+    let answer = answer.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.status(), StatusCode::CONFLICT);
+    assert!(answer.text().await.unwrap_or_default().contains("already has a place"));
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registrations").await, 1);
+}
