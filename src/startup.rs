@@ -43,7 +43,7 @@ impl Application {
             Db::connect(&settings.database.url, settings.database.max_connections).await.with_context(|| "connecting to database.url")?;
         db.migrate_up().await.context("running migrations")?;
         let mailer = Mailer::from_settings(&settings.mail)?;
-        let services = Services::new(db, clock, Arc::new(settings));
+        let services = services(db, clock, Arc::new(settings));
         auth::bootstrap_admin(&services).await.map_err(|e| anyhow::anyhow!("creating the bootstrap admin: {e}"))?;
 
         let bind = services.settings.server.bind.clone();
@@ -99,7 +99,7 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: imp
     let db = Db::connect(&settings.database.url, settings.database.max_connections).await.with_context(|| "connecting to database.url")?;
     db.migrate_up().await.context("running migrations")?;
     let mailer = Mailer::from_settings(&settings.mail)?;
-    let services = Services::new(db, clock, Arc::new(settings));
+    let services = services(db, clock, Arc::new(settings));
     let (stop, stopped) = watch::channel(false);
     let background = [
         tokio::spawn(store::checkpoint_wal(services.db.clone(), CHECKPOINT_EVERY, stopped.clone())),
@@ -115,12 +115,20 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: imp
     Ok(())
 }
 
+/// Starts the registration writer and builds the services over it. Every task carefair runs is
+/// started here, in `startup`.
+fn services(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Services {
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    let registrar = crate::service::registrar::Registrar::spawn(db.clone(), clock.clone(), &settings, mail_wake.clone());
+    Services::new(db, clock, settings, registrar, mail_wake)
+}
+
 /// The services over the configured database, migrated, for a one-shot command that changes
 /// data (`user add`, `import`, `demo`).
 pub async fn command_services(settings: Settings) -> anyhow::Result<Services> {
     let db = Db::connect(&settings.database.url, 2).await.context("connecting to database.url")?;
     db.migrate_up().await.context("running migrations")?;
-    Ok(Services::new(db, Arc::new(crate::clock::SystemClock), Arc::new(settings)))
+    Ok(services(db, Arc::new(crate::clock::SystemClock), Arc::new(settings)))
 }
 
 /// Every route, wrapped in error mapping, request ids and metrics.

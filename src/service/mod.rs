@@ -57,10 +57,9 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds the services and starts the registration writer task (so it needs a runtime).
-    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Self {
-        let mail_wake = Arc::new(Notify::new());
-        let registrar = registrar::Registrar::spawn(db.clone(), clock.clone(), &settings, mail_wake.clone());
+    /// The services over a running registration writer (`startup` starts it: see
+    /// `registrar::Registrar::spawn`), which tells `mail_wake` when it queues mail.
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>, registrar: registrar::Registrar, mail_wake: Arc<Notify>) -> Self {
         Self {
             public_writes: Arc::new(limiter::AddressLimiter::new(settings.limits.public_writes_per_minute)),
             db,
