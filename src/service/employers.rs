@@ -214,10 +214,8 @@ pub async fn get(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Emplo
 /// Organisers list every employer; an employer's users see their own alone.
 pub async fn list(svc: &Services, actor: &Actor, filter: EmployerFilter, page: PageRequest) -> ServiceResult<Page<Employer>> {
     let mut query = employer::Entity::find();
-    match actor.role {
-        Role::Admin | Role::Organiser => {}
-        Role::Employer => query = query.filter(employer::Column::Id.eq(actor.employer_id.unwrap_or_default())),
-        Role::School => return Err(ServiceError::Forbidden),
+    if let super::policy::Listed::Employer(own) = super::policy::listed(actor, true, false)? {
+        query = query.filter(employer::Column::Id.eq(own));
     }
     if let Some(status) = filter.status {
         query = query.filter(employer::Column::Status.eq(status.as_str()));

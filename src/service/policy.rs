@@ -37,6 +37,30 @@ pub fn school(actor: &Actor, id: Uuid) -> ServiceResult<()> {
     }
 }
 
+/// Whose records a list holds for its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    /// Every record (organisers).
+    All,
+    /// One employer's alone (its users).
+    Employer(Uuid),
+    /// One school's alone (its users).
+    School(Uuid),
+}
+
+/// What `actor` may list of the employers and schools and the links between them: organisers
+/// everything, an employer's or school's users their own organisation's. `of_employers` and
+/// `of_schools` say which organisations' records the list is of; a role that may not list
+/// them is refused.
+pub fn listed(actor: &Actor, of_employers: bool, of_schools: bool) -> ServiceResult<Listed> {
+    match actor.role {
+        Role::Admin | Role::Organiser => Ok(Listed::All),
+        Role::Employer if of_employers => actor.employer_id.map(Listed::Employer).ok_or(ServiceError::Forbidden),
+        Role::School if of_schools => actor.school_id.map(Listed::School).ok_or(ServiceError::Forbidden),
+        Role::Employer | Role::School => Err(ServiceError::Forbidden),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +83,9 @@ mod tests {
         assert!(matches!(employer(&school_user, e), Err(ServiceError::Forbidden)));
         assert!(school(&school_user, s).is_ok() && matches!(school(&school_user, e), Err(ServiceError::NotFound)));
         assert!(Actor::system().is_organiser());
+        assert_eq!(listed(&an_organiser, true, false).ok(), Some(Listed::All));
+        assert_eq!(listed(&employer_user, true, true).ok(), Some(Listed::Employer(e)));
+        assert!(matches!(listed(&school_user, true, false), Err(ServiceError::Forbidden)));
+        assert_eq!(listed(&school_user, true, true).ok(), Some(Listed::School(s)));
     }
 }

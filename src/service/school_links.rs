@@ -169,10 +169,10 @@ async fn sides(conn: &impl ConnectionTrait, link: &SchoolLink) -> ServiceResult<
 /// Organisers see every link; an employer's or a school's users see their own organisation's.
 pub async fn list(svc: &Services, actor: &Actor, filter: LinkFilter, page: PageRequest) -> ServiceResult<Page<LinkDetail>> {
     let mut query = school_link::Entity::find();
-    match actor.role {
-        Role::Admin | Role::Organiser => {}
-        Role::Employer => query = query.filter(school_link::Column::EmployerId.eq(actor.employer_id.unwrap_or_default())),
-        Role::School => query = query.filter(school_link::Column::SchoolId.eq(actor.school_id.unwrap_or_default())),
+    match super::policy::listed(actor, true, true)? {
+        super::policy::Listed::All => {}
+        super::policy::Listed::Employer(own) => query = query.filter(school_link::Column::EmployerId.eq(own)),
+        super::policy::Listed::School(own) => query = query.filter(school_link::Column::SchoolId.eq(own)),
     }
     if let Some(id) = filter.employer_id {
         query = query.filter(school_link::Column::EmployerId.eq(id));

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::venues::check_coordinates;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services, scope_school};
-use crate::domain::{Actor, EmailAddress, Postcode, Role, Text, Urn, new_id};
+use crate::domain::{Actor, EmailAddress, Postcode, Text, Urn, new_id};
 use crate::store::entity::school;
 use crate::store::is_unique_violation;
 
@@ -74,10 +74,8 @@ pub async fn get(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Schoo
 /// see their own alone.
 pub async fn list(svc: &Services, actor: &Actor, q: Option<String>, page: PageRequest) -> ServiceResult<Page<School>> {
     let mut query = school::Entity::find();
-    match actor.role {
-        Role::Admin | Role::Organiser => {}
-        Role::School => query = query.filter(school::Column::Id.eq(actor.school_id.unwrap_or_default())),
-        Role::Employer => return Err(ServiceError::Forbidden),
+    if let super::policy::Listed::School(own) = super::policy::listed(actor, false, true)? {
+        query = query.filter(school::Column::Id.eq(own));
     }
     if let Some(q) = q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()) {
         let pattern = crate::store::like_containing(&q);
