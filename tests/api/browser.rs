@@ -39,6 +39,25 @@ struct Browser {
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// axe-core's script, read once. Missing, the audit is skipped with a word, unless
+/// `BROWSER_TESTS=required` (as in `.ci/run`), when that is a failure.
+fn axe_source() -> Option<&'static str> {
+    static AXE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&path).ok();
+        if source.is_none() {
+            assert!(
+                std::env::var("BROWSER_TESTS").as_deref() != Ok("required"),
+                "axe-core is not installed (npm install in tests/browser)"
+            );
+            eprintln!("accessibility audit skipped: axe-core is not installed (npm install in tests/browser)");
+        }
+        source
+    })
+    .as_deref()
+}
+
 impl Browser {
     /// A phone-sized (360 px, by Chrome's device emulation) or desktop-sized browser.
     async fn start(phone: bool) -> Option<Self> {
@@ -154,6 +173,8 @@ impl Browser {
         text
     }
 
+    /// Saves the page as `name.png` and audits it with axe-core: no serious or critical
+    /// violation of WCAG 2.2 A/AA may be found. Every page the test reaches goes through here.
     async fn screenshot(&self, name: &str) {
         let png = self.command(reqwest::Method::GET, "/screenshot", None).await;
         let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
@@ -162,6 +183,28 @@ impl Browser {
             let _ = std::fs::create_dir_all(dir);
             std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap_or_else(|e| panic!("{e}"));
         }
+        self.audit(name).await;
+    }
+
+    /// Injects axe-core (npm `axe-core`, installed under `tests/browser/` by `.ci/run`) and runs
+    /// it with the WCAG 2 A and AA rules; fails on any serious or critical violation.
+    async fn audit(&self, name: &str) {
+        let Some(axe) = axe_source() else { return };
+        self.command(reqwest::Method::POST, "/execute/sync", Some(json!({"script": format!("{axe}\n;return true;"), "args": []}))).await;
+        let run = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
+              .then(r => done({
+                ran: r.passes.length + r.violations.length,
+                bad: r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                       .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))
+              }))
+              .catch(e => done({ran: 0, bad: ['axe failed: ' + e]}));
+        "#;
+        let result = self.command(reqwest::Method::POST, "/execute/async", Some(json!({"script": run, "args": []}))).await;
+        let bad: Vec<String> = result["bad"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        assert!(result["ran"].as_u64().is_some_and(|n| n > 0), "axe ran no rule on {name}: {result}");
+        assert!(bad.is_empty(), "axe on {name}:\n{}", bad.join("\n"));
     }
 
     async fn close(self) {
@@ -266,6 +309,9 @@ async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
     let done = browser.text_with("Thank you for signing up").await;
     assert!(done.contains("Thank you for signing up"), "{done}");
     browser.screenshot("signed-up").await;
+    browser.goto(&app.url("/no-such-page")).await;
+    assert!(browser.text_with("Page not found").await.contains("Page not found"));
+    browser.screenshot("not-found").await;
     browser.close().await;
     app.login("sam.login@willow.example", "a-long-password").await;
 
@@ -276,5 +322,13 @@ async fn a_candidate_books_and_cancels_and_an_employer_signs_up_in_a_browser() {
     desktop.screenshot("desktop-event").await;
     desktop.goto(&app.url("/")).await;
     desktop.screenshot("desktop-home").await;
+    desktop.goto(&app.url(&path)).await;
+    assert!(desktop.text_with("You have already answered").await.contains("You have already answered"));
+    desktop.screenshot("desktop-rsvp-answered").await;
+    app.post(&format!("/api/v1/events/{fair}/cancel"), Some(&organiser), json!({"reason": "The hall is flooded."})).await;
+    desktop.goto(&app.url(&format!("/events/{fair}"))).await;
+    let cancelled = desktop.text_with("This event is cancelled").await;
+    assert!(cancelled.contains("The hall is flooded.") && !cancelled.contains("Add to calendar"), "{cancelled}");
+    desktop.screenshot("desktop-cancelled").await;
     desktop.close().await;
 }
