@@ -118,7 +118,7 @@ fn visible() -> Condition {
 /// What the public's files and feeds hold: [`visible`] events other than school engagements,
 /// which are private to the school and the employers taking part.
 fn public() -> Condition {
-    visible().add(event::Column::Kind.ne(EventKind::SchoolEngagement.as_str()))
+    visible().add(super::events::engagements_visible_to(None))
 }
 
 /// One event as `METHOD:PUBLISH`. Drafts and school engagements are not found.
@@ -284,8 +284,8 @@ async fn take_in(svc: &Services, held: &mut HeldFeed, events: Vec<Event>, now: D
     for event in events {
         held.since = held.since.max(event.updated_at);
         let status = status_of(&event);
-        let private = event.kind == EventKind::SchoolEngagement.as_str();
-        if private || !matches!(status, EventStatus::Published | EventStatus::Cancelled) || event.ends_at <= now {
+        let public = super::events::may_see(None, &event) && matches!(status, EventStatus::Published | EventStatus::Cancelled);
+        if !public || event.ends_at <= now {
             held.events.remove(&event.id);
             continue;
         }

@@ -198,7 +198,7 @@ pub fn may_see(viewer: Option<&Actor>, event: &Event) -> bool {
 
 /// The school engagements `viewer` may see, as a condition on events (the rest of
 /// [`may_see`] is the list's status filter).
-fn engagements_visible_to(viewer: Option<&Actor>) -> Condition {
+pub(crate) fn engagements_visible_to(viewer: Option<&Actor>) -> Condition {
     let not_engagement = event::Column::Kind.ne(EventKind::SchoolEngagement.as_str());
     match viewer {
         Some(actor) if actor.is_organiser() => Condition::all(),

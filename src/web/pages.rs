@@ -538,20 +538,7 @@ pub struct RsvpQuery {
 /// a mail scanner that follows the invitation's links changes nothing.
 #[handler]
 pub async fn rsvp_page(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Query(q): Query<RsvpQuery>) -> Response {
-    let invitation = match invitations::invitation(&svc, &token).await {
-        Ok(invitation) => invitation,
-        Err(err) => return failed(&err),
-    };
-    let csrf = csrf::token(req, secure(&svc));
-    let closed = check_open(&invitation.event, svc.clock.now()).err().map(|e| match e {
-        ServiceError::Conflict(reason) => format!("This event is not taking bookings: {reason}."),
-        _ => "This event is not taking bookings.".to_owned(),
-    });
-    let context = json!({
-        "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,
-        "answered": invitation.answer, "chosen": q.answer, "open": closed.is_none(), "closed": closed,
-    });
-    page(StatusCode::OK, "rsvp.html", context, csrf.set_cookie)
+    rsvp_form(req, &svc, &token, q.answer, None).await
 }
 
 #[derive(Deserialize)]
@@ -569,14 +556,14 @@ pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<
         return expired_form();
     }
     let Ok(answer) = invitations::Answer::parse(&form.answer) else {
-        return rsvp_page_again(req, &svc, &token, "Choose yes or no.").await;
+        return rsvp_form(req, &svc, &token, None, Some("Choose yes or no.")).await;
     };
     let outcome = match invitations::rsvp(&svc, &token, answer, client(req)).await {
         Ok(outcome) => outcome,
-        Err(ServiceError::Conflict(reason)) => return rsvp_page_again(req, &svc, &token, &reason).await,
+        Err(ServiceError::Conflict(reason)) => return rsvp_form(req, &svc, &token, None, Some(&reason)).await,
         Err(ServiceError::AlreadyRegistered) => {
             let reason = "this email address already has a place (or a place on the waiting list) for this event";
-            return rsvp_page_again(req, &svc, &token, reason).await;
+            return rsvp_form(req, &svc, &token, None, Some(reason)).await;
         }
         Err(err) => return failed(&err),
     };
@@ -593,15 +580,22 @@ pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<
     page(StatusCode::OK, "rsvp.html", context, None)
 }
 
-async fn rsvp_page_again(req: &Request, svc: &Services, token: &str, problem: &str) -> Response {
+/// The invitation's page: the event and the question, or (with `problem`, a 409) the question
+/// again with why the answer was refused.
+async fn rsvp_form(req: &Request, svc: &Services, token: &str, chosen: Option<String>, problem: Option<&str>) -> Response {
     let invitation = match invitations::invitation(svc, token).await {
         Ok(invitation) => invitation,
         Err(err) => return failed(&err),
     };
     let csrf = csrf::token(req, secure(svc));
+    let closed = problem.is_none().then(|| check_open(&invitation.event, svc.clock.now()).err()).flatten().map(|e| match e {
+        ServiceError::Conflict(reason) => format!("This event is not taking bookings: {reason}."),
+        _ => "This event is not taking bookings.".to_owned(),
+    });
     let context = json!({
         "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,
-        "answered": invitation.answer, "open": true, "problem": problem,
+        "answered": invitation.answer, "chosen": chosen, "open": closed.is_none(), "closed": closed, "problem": problem,
     });
-    page(StatusCode::CONFLICT, "rsvp.html", context, csrf.set_cookie)
+    let status = if problem.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    page(status, "rsvp.html", context, csrf.set_cookie)
 }

@@ -248,7 +248,7 @@ async fn a_waiting_list_place_is_tentative_in_the_calendar_and_never_confirmed()
     app.register(&id(&event), person("Ann", "ann@example.org")).await.assert_status(StatusCode::CREATED);
     let waiting = app.register(&id(&event), person("Ben", "ben@example.org")).await;
     assert_eq!(waiting.json["status"], "waitlisted");
-    let token = waiting.json["manage_url"].as_str().and_then(|u| u.rsplit('/').next()).unwrap_or_default().to_owned();
+    let token = crate::helpers::manage_token(&waiting.json);
     let (status, body, headers) = ics(&app, &format!("/calendar/registrations/{token}.ics")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("private, no-store"), "a token-bearing file");

@@ -132,12 +132,7 @@ impl TestApp {
     /// The text parts of the messages the file transport has written so far (test servers
     /// write mail under their own directory unless sent through SMTP).
     pub fn mail_texts(&self) -> Vec<String> {
-        std::fs::read_dir(self._dir.path().join("mail"))
-            .map(|d| d.filter_map(Result::ok).filter_map(|e| std::fs::read(e.path()).ok()).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|raw| mail_parser::MessageParser::default().parse(raw).and_then(|m| m.body_text(0).map(|t| t.into_owned())))
-            .collect()
+        mail_texts_in(&self._dir.path().join("mail"))
     }
 
     /// Waits (up to 20 s) for a written message whose text holds `needle`, and returns its text.
@@ -479,6 +474,21 @@ pub async fn count_in_file_alone(file: &str, count: &str, want: i64) -> i64 {
         }
     }
     counted
+}
+
+/// The text parts of the `.eml` files the file transport wrote into `dir`.
+pub fn mail_texts_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).filter_map(|e| std::fs::read(e.path()).ok()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|raw| mail_parser::MessageParser::default().parse(raw).and_then(|m| m.body_text(0).map(|t| t.into_owned())))
+        .collect()
+}
+
+/// The manage token at the end of a registration answer's `manage_url`.
+pub fn manage_token(registered: &Value) -> String {
+    registered["manage_url"].as_str().and_then(|u| u.rsplit('/').next()).unwrap_or_default().to_owned()
 }
 
 /// Five digits that differ from call to call, for URNs that must be unique.

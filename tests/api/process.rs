@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{carefair, listening_address, listening_address_logged, terminate};
-use crate::helpers::{database_url, fair_body, person};
+use crate::helpers::{database_url, fair_body, mail_texts_in, person};
 use crate::smtp::TestSmtp;
 
 const ADMIN: (&str, &str) = ("admin@essex.test", "a-long-password");
@@ -92,13 +92,7 @@ async fn no_token_or_password_reaches_the_log() {
     .await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let rsvp = loop {
-        let texts: Vec<String> = std::fs::read_dir(&mail_dir)
-            .map(|d| d.filter_map(Result::ok).filter_map(|e| std::fs::read(e.path()).ok()).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|raw| mail_parser::MessageParser::default().parse(raw).and_then(|m| m.body_text(0).map(|t| t.into_owned())))
-            .collect();
-        if let Some(text) = texts.iter().find(|t| t.contains("/rsvp/")) {
+        if let Some(text) = mail_texts_in(&mail_dir).iter().find(|t| t.contains("/rsvp/")) {
             break token_of(text, "/rsvp/");
         }
         assert!(Instant::now() < deadline, "no invitation written");

@@ -10,11 +10,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, id_of, person};
-
-fn token_of(registered: &serde_json::Value) -> String {
-    registered["manage_url"].as_str().and_then(|u| u.rsplit('/').next()).unwrap_or_default().to_owned()
-}
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, id_of, manage_token, person};
 
 #[tokio::test]
 async fn forty_parallel_guesses_meet_the_lock_after_five() {
@@ -191,7 +187,7 @@ async fn erasure_leaves_no_replayable_answer_and_old_mail_loses_its_links() {
     let body = person("Ann Smith", "ann@example.org");
     let first = app.client.post(app.url(&path)).header("Idempotency-Key", "k-1").json(&body).send().await;
     let first: serde_json::Value = first.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_default();
-    let manage = token_of(&first);
+    let manage = manage_token(&first);
     let candidate = app.get(&format!("{path}?limit=1"), Some(&organiser)).await.json["items"][0]["candidate_id"]
         .as_str()
         .unwrap_or_default()
@@ -205,7 +201,7 @@ async fn erasure_leaves_no_replayable_answer_and_old_mail_loses_its_links() {
 
     // Sent mail keeps its links for mail.retention_days (30), then only its record.
     let bob = app.register(&event, person("Bob Jones", "bob@example.org")).await;
-    let bob_token = token_of(&bob.json);
+    let bob_token = manage_token(&bob.json);
     let sent_with = |token: String| format!("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent' AND payload LIKE '%{token}%'");
     for _ in 0..100 {
         if app.count_rows(&sent_with(bob_token.clone())).await == 1 {
@@ -233,7 +229,7 @@ async fn erasure_leaves_no_replayable_answer_and_old_mail_loses_its_links() {
 async fn private_answers_are_not_cached() {
     let app = TestApp::spawn().await;
     let (event, organiser) = app.published_fair(10).await;
-    let token = token_of(&app.register(&event, person("Ann Smith", "ann@example.org")).await.json);
+    let token = manage_token(&app.register(&event, person("Ann Smith", "ann@example.org")).await.json);
     for (path, bearer) in [
         (format!("/api/v1/registrations/{token}"), None),
         (format!("/r/{token}"), None),
@@ -334,7 +330,7 @@ async fn small_truths() {
     assert_eq!(labels, ["A1", "A2", "A10"]);
 
     // The cancel page promises the place to the waiting list only when someone waits.
-    let ann = token_of(&app.register(&fair, person("Ann Smith", "ann@example.org")).await.json);
+    let ann = manage_token(&app.register(&fair, person("Ann Smith", "ann@example.org")).await.json);
     let asks = app.get(&format!("/r/{ann}/cancel"), None).await;
     assert!(asks.text.contains("Cancel your place?") && !asks.text.contains("waiting list"), "{}", asks.text);
     app.register(&fair, person("Ben Jones", "ben@example.org")).await.assert_status(StatusCode::CREATED);
