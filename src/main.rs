@@ -135,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = users::create(&svc, &Actor::system(), users::NewUser { email, name, role, employer_id, school_id, password })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created {} ({}) {}", user.email, user.role, user.id);
+            println!("created {} ({}) {}", user.email, user.role.as_str(), user.id);
         }
         Command::Import { what, file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;

@@ -63,7 +63,7 @@ impl From<CandidateExport> for CandidateExportView {
         let c = x.candidate;
         Self {
             id: c.id,
-            interests: serde_json::from_str(&c.interests).unwrap_or_default(),
+            interests: c.interests.0.clone(),
             name: c.name,
             email: c.email,
             phone: c.phone,
@@ -82,7 +82,7 @@ impl From<CandidateExport> for CandidateExportView {
                     event_id: r.event_id,
                     event_title: e.as_ref().map(|e| e.title.clone()),
                     event_starts_at: e.map(|e| e.starts_at),
-                    status: r.status,
+                    status: r.status.as_str().to_owned(),
                     created_at: r.created_at,
                     updated_at: r.updated_at,
                 })
@@ -91,9 +91,9 @@ impl From<CandidateExport> for CandidateExportView {
                 .messages
                 .into_iter()
                 .map(|m| ExportedMessage {
-                    kind: m.kind,
+                    kind: m.kind.as_str().to_owned(),
                     subject: m.subject,
-                    status: m.status,
+                    status: m.status.as_str().to_owned(),
                     created_at: m.created_at,
                     sent_at: m.sent_at,
                 })

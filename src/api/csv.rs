@@ -29,7 +29,7 @@ pub fn registrations(items: &[RegistrationDetail]) -> String {
                 &d.candidate.email,
                 d.candidate.phone.as_deref().unwrap_or(""),
                 d.candidate.postcode.as_deref().unwrap_or(""),
-                &d.registration.status,
+                d.registration.status.as_str(),
                 &position,
                 &d.registration.created_at.to_rfc3339(),
             ],

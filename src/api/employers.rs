@@ -58,7 +58,7 @@ impl From<Employer> for EmployerView {
         Self {
             id: e.id,
             name: e.name,
-            provider_type: e.provider_type,
+            provider_type: e.provider_type.as_str().to_owned(),
             cqc_location_id: e.cqc_location_id,
             address: e.address,
             postcode: e.postcode,
@@ -67,7 +67,7 @@ impl From<Employer> for EmployerView {
             website: e.website,
             contact_name: e.contact_name,
             contact_email: e.contact_email,
-            status: e.status,
+            status: e.status.as_str().to_owned(),
             has_feed: e.feed_token_hash.is_some(),
             created_at: e.created_at,
             updated_at: e.updated_at,
@@ -147,7 +147,7 @@ impl From<EmployerCreate> for EmployerInput {
     fn from(e: EmployerCreate) -> Self {
         Self {
             name: e.name,
-            provider_type: e.provider_type,
+            provider_type: e.provider_type.as_str().to_owned(),
             cqc_location_id: e.cqc_location_id,
             address: e.address,
             postcode: e.postcode,

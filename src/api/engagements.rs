@@ -69,7 +69,7 @@ impl From<&Event> for EngagementView {
         };
         Self {
             employer_ids: engagement.then(|| employer_ids_of(e)),
-            activity: e.activity.clone(),
+            activity: e.activity.map(|a| a.as_str().to_owned()),
             year_groups: engagement.then(|| year_groups_of(e)),
             expected_pupils: e.expected_pupils,
             supervised: e.supervised,

@@ -58,7 +58,12 @@ pub struct RsvpView {
 
 impl From<RsvpOutcome> for RsvpView {
     fn from(o: RsvpOutcome) -> Self {
-        Self { event_id: o.event_id, answer: o.answer, already_answered: o.already_answered, registration: o.registration.map(Into::into) }
+        Self {
+            event_id: o.event_id,
+            answer: o.answer.recorded().to_owned(),
+            already_answered: o.already_answered,
+            registration: o.registration.map(Into::into),
+        }
     }
 }
 

@@ -72,7 +72,7 @@ pub struct RegisteredView {
 
 impl From<Registered> for RegisteredView {
     fn from(r: Registered) -> Self {
-        Self { id: r.id, event_id: r.event_id, status: r.status, position: r.position, manage_url: r.manage_url }
+        Self { id: r.id, event_id: r.event_id, status: r.status.as_str().to_owned(), position: r.position, manage_url: r.manage_url }
     }
 }
 
@@ -97,7 +97,7 @@ impl From<RegistrationDetail> for RegistrationItem {
             candidate_id: d.candidate.id,
             name: d.candidate.name,
             email: d.candidate.email,
-            status: d.registration.status,
+            status: d.registration.status.as_str().to_owned(),
             position: d.position,
             created_at: d.registration.created_at,
         }
@@ -122,7 +122,7 @@ impl From<HeldRegistration> for HeldRegistrationView {
     fn from(h: HeldRegistration) -> Self {
         Self {
             id: h.detail.registration.id,
-            status: h.detail.registration.status,
+            status: h.detail.registration.status.as_str().to_owned(),
             position: h.detail.position,
             name: h.detail.candidate.name,
             email: h.detail.candidate.email,

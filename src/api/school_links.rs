@@ -44,7 +44,7 @@ impl From<LinkDetail> for SchoolLinkView {
             employer_name: d.employer_name,
             school_id: l.school_id,
             school_name: d.school_name,
-            status: l.status,
+            status: l.status.as_str().to_owned(),
             notes: l.notes,
             created_at: l.created_at,
             updated_at: l.updated_at,

@@ -38,7 +38,7 @@ impl From<User> for UserView {
             id: u.id,
             email: u.email,
             name: u.name,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             employer_id: u.employer_id,
             school_id: u.school_id,
             created_at: u.created_at,

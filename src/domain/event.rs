@@ -33,6 +33,17 @@ impl EventKind {
     pub fn parse(s: &str) -> Result<Self, String> {
         parse_enum(s, &Self::ALL, |k| k.as_str())
     }
+
+    /// What people read: on pages and as the calendar's CATEGORIES.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::RecruitmentFair => "Recruitment fair",
+            EventKind::CampaignEvent => "Campaign event",
+            EventKind::SchoolEngagement => "School engagement",
+            EventKind::Training => "Training",
+            EventKind::InformationSession => "Information session",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 mod email;
 mod event;
 pub mod geo;
+mod message;
 mod organisation;
 mod postcode;
 mod registration;
@@ -13,6 +14,7 @@ mod when;
 
 pub use email::EmailAddress;
 pub use event::{EventKind, EventStatus, Schedule, check_year};
+pub use message::{Answer, MessageKind, MessageStatus};
 pub use organisation::{Activity, CqcLocationId, EmployerStatus, ExhibitorStatus, LinkStatus, Meaningful, ProviderType, Urn, year_group};
 pub use postcode::Postcode;
 pub use registration::{Phone, RegistrationStatus};
@@ -71,7 +73,8 @@ impl Actor {
 }
 
 /// A campaign objective: the workforce strategy's three.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Objective {
     RecruitmentRetention,
     TrainingDevelopment,

@@ -11,12 +11,12 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::events::{Event, status_of};
-use super::registrations::{self, registration_status};
+use super::events::Event;
+use super::registrations;
 use super::{ServiceError, ServiceResult, Services};
 use crate::calendar::{self, CalendarEvent, Context, Feed, Person};
 use crate::config::public_host;
-use crate::domain::{EventKind, EventStatus, RegistrationStatus};
+use crate::domain::{EventStatus, RegistrationStatus};
 use crate::store::entity::{event, venue};
 
 /// A calendar file ready to serve, with its entity tag.
@@ -57,16 +57,6 @@ fn organizer(from: &str) -> Person {
     }
 }
 
-fn category(kind: &str) -> &'static str {
-    match EventKind::parse(kind) {
-        Ok(EventKind::RecruitmentFair) => "Recruitment fair",
-        Ok(EventKind::CampaignEvent) => "Campaign event",
-        Ok(EventKind::SchoolEngagement) => "School engagement",
-        Ok(EventKind::Training) => "Training",
-        Ok(EventKind::InformationSession) | Err(_) => "Information session",
-    }
-}
-
 fn location(event: &Event, venue: Option<&venue::Model>) -> Option<String> {
     match venue {
         Some(v) => Some(format!("{}, {}, {}", v.name, v.address.replace(['\r', '\n'], ", "), v.postcode)),
@@ -81,13 +71,13 @@ fn calendar_event(svc: &Services, event: &Event, venue: Option<&venue::Model>) -
         description: event.description.clone(),
         starts_at: event.starts_at,
         ends_at: event.ends_at,
-        timezone: event.timezone.parse().unwrap_or(chrono_tz::Europe::London),
+        timezone: event.timezone.tz(),
         location: location(event, venue),
         url: format!("{}/events/{}", svc.settings.public_url(), event.id),
         sequence: event.sequence,
-        cancelled: status_of(event) == EventStatus::Cancelled,
+        cancelled: event.status == EventStatus::Cancelled,
         tentative: false,
-        category: category(&event.kind).to_owned(),
+        category: event.kind.label().to_owned(),
     }
 }
 
@@ -140,14 +130,14 @@ pub async fn registration_file(svc: &Services, token: &str) -> ServiceResult<Cal
         // Cancelling the event raised its sequence already.
         return Ok(CalendarBody::new(calendar::cancel(event, &attendee, &ctx)));
     }
-    if registration_status(&held.detail.registration) == RegistrationStatus::Cancelled {
+    if held.detail.registration.status == RegistrationStatus::Cancelled {
         // Only this attendee's copy is withdrawn: a CANCEL must carry a sequence above the
         // REQUEST their calendar holds, or clients ignore it (RFC 5546 §2.1.4).
         let mut withdrawn = event.clone();
         withdrawn.sequence += 1;
         return Ok(CalendarBody::new(calendar::cancel(&withdrawn, &attendee, &ctx)));
     }
-    if registration_status(&held.detail.registration) == RegistrationStatus::Waitlisted {
+    if held.detail.registration.status == RegistrationStatus::Waitlisted {
         return Ok(CalendarBody::new(calendar::waitlisted(event, held.detail.position, &ctx)));
     }
     Ok(CalendarBody::new(calendar::request(event, &attendee, &ctx)))
@@ -283,7 +273,7 @@ async fn take_in(svc: &Services, held: &mut HeldFeed, events: Vec<Event>, now: D
     let ctx = context(svc);
     for event in events {
         held.since = held.since.max(event.updated_at);
-        let status = status_of(&event);
+        let status = event.status;
         let public = super::events::may_see(None, &event) && matches!(status, EventStatus::Published | EventStatus::Cancelled);
         if !public || event.ends_at <= now {
             held.events.remove(&event.id);

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::domain::{Actor, Objective, Slug, Text, new_id};
 use crate::store::entity::{campaign, event};
-use crate::store::{is_foreign_key_violation, is_unique_violation};
+use crate::store::{Json, is_foreign_key_violation, is_unique_violation};
 
 pub type Campaign = campaign::Model;
 
@@ -31,14 +31,9 @@ pub struct CampaignChanges {
     pub objectives: Option<Vec<Objective>>,
 }
 
-/// The objectives as stored: a JSON array of their names.
+/// The objectives' names.
 pub fn objectives_of(campaign: &Campaign) -> Vec<String> {
-    serde_json::from_str(&campaign.objectives).unwrap_or_default()
-}
-
-fn encode_objectives(objectives: &[Objective]) -> String {
-    let names: Vec<&str> = objectives.iter().map(|o| o.as_str()).collect();
-    serde_json::Value::from(names).to_string()
+    campaign.objectives.0.iter().map(|o| o.as_str().to_owned()).collect()
 }
 
 fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate) -> ServiceResult<()> {
@@ -67,7 +62,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewCampaign) -> ServiceR
         description: Set(new.description.into_string()),
         starts_on: Set(new.starts_on),
         ends_on: Set(new.ends_on),
-        objectives: Set(encode_objectives(&new.objectives)),
+        objectives: Set(Json(new.objectives)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -118,7 +113,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: CampaignCh
         model.ends_on = Set(ends_on);
     }
     if let Some(objectives) = changes.objectives {
-        model.objectives = Set(encode_objectives(&objectives));
+        model.objectives = Set(Json(objectives));
     }
     model.updated_at = Set(svc.clock.now());
     model.update(&svc.db.write).await.map_err(map_slug_conflict)

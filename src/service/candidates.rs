@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::Actor;
+use crate::store::Json;
 use crate::store::entity::{candidate, event, idempotency_key, invitation, outbox, registration, registration_token};
 
 /// Everything held about one candidate.
@@ -71,7 +72,7 @@ pub async fn erase(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()>
     model.name = Set(String::new());
     model.phone = Set(None);
     model.postcode = Set(None);
-    model.interests = Set("[]".into());
+    model.interests = Set(Json(Vec::new()));
     model.source = Set(None);
     model.consent_marketing = Set(false);
     model.consent_at = Set(None);

@@ -135,15 +135,11 @@ pub struct EmployerFilter {
     pub q: Option<String>,
 }
 
-pub fn status_of(e: &Employer) -> EmployerStatus {
-    EmployerStatus::parse(&e.status).unwrap_or(EmployerStatus::Pending)
-}
-
 fn active_model(new: NewEmployer, status: EmployerStatus, now: chrono::DateTime<chrono::Utc>) -> employer::ActiveModel {
     employer::ActiveModel {
         id: Set(new_id()),
         name: Set(new.name.into_string()),
-        provider_type: Set(new.provider_type.as_str().to_owned()),
+        provider_type: Set(new.provider_type),
         cqc_location_id: Set(new.cqc_location_id.map(|c| c.as_str().to_owned())),
         address: Set(new.address.into_string()),
         postcode: Set(new.postcode.as_str().to_owned()),
@@ -152,7 +148,7 @@ fn active_model(new: NewEmployer, status: EmployerStatus, now: chrono::DateTime<
         website: Set(new.website.map(|u| u.as_str().to_owned())),
         contact_name: Set(new.contact_name.into_string()),
         contact_email: Set(new.contact_email.as_str().to_owned()),
-        status: Set(status.as_str().to_owned()),
+        status: Set(status),
         feed_token_hash: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -185,7 +181,7 @@ pub async fn sign_up(
         id: Set(new_id()),
         email: Set(first_user.email.as_str().to_owned()),
         name: Set(first_user.name.into_string()),
-        role: Set(Role::Employer.as_str().to_owned()),
+        role: Set(Role::Employer),
         employer_id: Set(Some(employer.id)),
         school_id: Set(None),
         password_hash: Set(password_hash),
@@ -259,7 +255,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerCh
         model.name = Set(v.into_string());
     }
     if let Some(v) = changes.provider_type {
-        model.provider_type = Set(v.as_str().to_owned());
+        model.provider_type = Set(v);
     }
     if let Some(v) = changes.cqc_location_id {
         model.cqc_location_id = Set(v.map(|c| c.as_str().to_owned()));
@@ -296,12 +292,12 @@ pub async fn approve(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = employer::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
-    if status_of(&current) == EmployerStatus::Approved {
+    if current.status == EmployerStatus::Approved {
         return Ok(current);
     }
     let now = svc.clock.now();
     let mut model: employer::ActiveModel = current.into();
-    model.status = Set(EmployerStatus::Approved.as_str().to_owned());
+    model.status = Set(EmployerStatus::Approved);
     model.updated_at = Set(now);
     let approved = model.update(&txn).await?;
     if !approved.contact_email.is_empty() {
@@ -324,7 +320,7 @@ pub async fn suspend(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     super::policy::organiser(actor)?;
     let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     let mut model: employer::ActiveModel = current.into();
-    model.status = Set(EmployerStatus::Suspended.as_str().to_owned());
+    model.status = Set(EmployerStatus::Suspended);
     model.updated_at = Set(svc.clock.now());
     Ok(model.update(&svc.db.write).await?)
 }
@@ -351,7 +347,7 @@ pub(crate) fn sign_in_url(svc: &Services) -> String {
 pub(crate) async fn approved(conn: &impl sea_orm::ConnectionTrait, id: Uuid) -> ServiceResult<Employer> {
     let employer =
         employer::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| ServiceError::invalid("employer_id", "no employer has this id"))?;
-    if status_of(&employer) != EmployerStatus::Approved {
+    if employer.status != EmployerStatus::Approved {
         return Err(ServiceError::conflict("the employer is not approved"));
     }
     Ok(employer)

@@ -7,10 +7,11 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
 use uuid::Uuid;
 
-use super::events::{Event, status_of};
+use super::events::Event;
 use super::school_links::first_unlinked;
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::{Activity, Actor, EventKind, EventStatus, Meaningful, Role, Text};
+use crate::store::Json;
 use crate::store::entity::{engagement_employer, event, school};
 
 /// What a school engagement plans. On create every field but the reference is required.
@@ -42,11 +43,11 @@ pub struct Outcome {
 }
 
 pub fn employer_ids_of(event: &Event) -> Vec<Uuid> {
-    event.employer_ids.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    event.employer_ids.as_ref().map(|ids| ids.0.clone()).unwrap_or_default()
 }
 
 pub fn year_groups_of(event: &Event) -> Vec<i32> {
-    event.year_groups.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    event.year_groups.as_ref().map(|years| years.0.clone()).unwrap_or_default()
 }
 
 /// The event a plan is applied to.
@@ -78,9 +79,10 @@ pub(crate) async fn apply(
         if !before.is_empty() || !creating {
             // A draft that stops being a school engagement keeps none of its details.
             engagement_employer::Entity::delete_many().filter(engagement_employer::Column::EventId.eq(event_id)).exec(txn).await?;
-            for column in [&mut model.activity, &mut model.employer_ids, &mut model.year_groups, &mut model.risk_assessment_ref] {
-                *column = Set(None);
-            }
+            model.activity = Set(None);
+            model.employer_ids = Set(None);
+            model.year_groups = Set(None);
+            model.risk_assessment_ref = Set(None);
             model.expected_pupils = Set(None);
             model.supervised = Set(None);
         }
@@ -121,13 +123,13 @@ pub(crate) async fn apply(
             .map(|&employer_id| engagement_employer::ActiveModel { event_id: Set(event_id), employer_id: Set(employer_id) })
             .collect();
         crate::store::insert_all(txn, rows).await?;
-        model.employer_ids = Set(Some(serde_json::to_string(&ids).map_err(anyhow::Error::from)?));
+        model.employer_ids = Set(Some(Json(ids)));
     }
     if let Some(activity) = plan.activity {
-        model.activity = Set(Some(activity.as_str().to_owned()));
+        model.activity = Set(Some(activity));
     }
     if let Some(year_groups) = plan.year_groups {
-        model.year_groups = Set(Some(serde_json::to_string(&year_groups).map_err(anyhow::Error::from)?));
+        model.year_groups = Set(Some(Json(year_groups)));
     }
     if let Some(expected) = plan.expected_pupils {
         model.expected_pupils = Set(Some(expected));
@@ -153,10 +155,10 @@ pub async fn record_outcome(svc: &Services, actor: &Actor, id: Uuid, outcome: Ou
         Role::School => return Err(ServiceError::NotFound),
         Role::Employer => return Err(ServiceError::Forbidden),
     }
-    if EventKind::parse(&current.kind) != Ok(EventKind::SchoolEngagement) {
+    if current.kind != EventKind::SchoolEngagement {
         return Err(ServiceError::conflict("outcomes are recorded for school engagements only"));
     }
-    match status_of(&current) {
+    match current.status {
         EventStatus::Published | EventStatus::Completed => {}
         status => return Err(ServiceError::conflict(format!("the engagement is {}", status.as_str()))),
     }

@@ -64,10 +64,6 @@ pub struct EventFilter {
     pub q: Option<String>,
 }
 
-pub fn status_of(event: &Event) -> EventStatus {
-    EventStatus::parse(&event.status).unwrap_or(EventStatus::Draft)
-}
-
 /// The rules that tie an event's fields together, checked on create and after every change.
 struct Shape<'a> {
     kind: EventKind,
@@ -130,7 +126,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
     let id = new_id();
     let model = event::ActiveModel {
         id: Set(id),
-        kind: Set(new.kind.as_str().to_owned()),
+        kind: Set(new.kind),
         title: Set(new.title.into_string()),
         description: Set(new.description.into_string()),
         campaign_id: Set(new.campaign_id),
@@ -138,11 +134,11 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
         online_url: Set(new.online_url.map(|u| u.as_str().to_owned())),
         starts_at: Set(new.schedule.starts_at),
         ends_at: Set(new.schedule.ends_at),
-        timezone: Set(new.timezone.name().to_owned()),
+        timezone: Set(new.timezone),
         capacity: Set(new.capacity),
         registration_opens_at: Set(new.schedule.registration_opens_at),
         registration_closes_at: Set(new.schedule.registration_closes_at),
-        status: Set(EventStatus::Draft.as_str().to_owned()),
+        status: Set(EventStatus::Draft),
         sequence: Set(0),
         school_id: Set(new.school_id),
         max_exhibitors: Set(new.max_exhibitors),
@@ -185,8 +181,8 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
 pub fn may_see(viewer: Option<&Actor>, event: &Event) -> bool {
     match viewer {
         Some(actor) if actor.is_organiser() => true,
-        _ if status_of(event) == EventStatus::Draft => false,
-        _ if event.kind != EventKind::SchoolEngagement.as_str() => true,
+        _ if event.status == EventStatus::Draft => false,
+        _ if event.kind != EventKind::SchoolEngagement => true,
         Some(actor) => match actor.role {
             Role::School => actor.school_id.is_some() && actor.school_id == event.school_id,
             Role::Employer => actor.employer_id.is_some_and(|id| employer_ids_of(event).contains(&id)),
@@ -289,11 +285,11 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChang
     super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
-    let status = status_of(&current);
+    let status = current.status;
     if matches!(status, EventStatus::Cancelled | EventStatus::Completed) {
         return Err(ServiceError::conflict(format!("a {} event cannot be changed", status.as_str())));
     }
-    let current_kind = EventKind::parse(&current.kind).map_err(|e| anyhow::anyhow!("event {id} kind: {e}"))?;
+    let current_kind = current.kind;
     if let Some(kind) = changes.kind
         && kind != current_kind
         && status != EventStatus::Draft
@@ -331,7 +327,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChang
 
     let title = changes.title.map_or(current.title.clone(), Text::into_string);
     let online_url = changes.online_url.map_or(current.online_url.clone(), |u| u.map(|u| u.as_str().to_owned()));
-    let timezone = changes.timezone.map_or(current.timezone.clone(), |tz| tz.name().to_owned());
+    let timezone = changes.timezone.unwrap_or(current.timezone);
     let calendar_changed = title != current.title
         || schedule.starts_at != current.starts_at
         || schedule.ends_at != current.ends_at
@@ -351,7 +347,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChang
 
     let mut model: event::ActiveModel = current.into();
     engagements::apply(&txn, &mut model, target, changes.engagement).await?;
-    model.kind = Set(kind.as_str().to_owned());
+    model.kind = Set(kind);
     model.title = Set(title);
     if let Some(description) = changes.description {
         model.description = Set(description.into_string());
@@ -394,7 +390,7 @@ pub async fn publish(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
-    let status = status_of(&current);
+    let status = current.status;
     if status != EventStatus::Draft {
         return Err(ServiceError::conflict(format!("only a draft can be published; this event is {}", status.as_str())));
     }
@@ -402,7 +398,7 @@ pub async fn publish(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
         return Err(ServiceError::conflict("the event is over: change its dates before publishing it"));
     }
     let mut model: event::ActiveModel = current.into();
-    model.status = Set(EventStatus::Published.as_str().to_owned());
+    model.status = Set(EventStatus::Published);
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     txn.commit().await?;
@@ -416,7 +412,7 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid, reason: Option<Text
     super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
-    let status = status_of(&current);
+    let status = current.status;
     match status {
         EventStatus::Published => {}
         EventStatus::Draft => return Err(ServiceError::conflict("a draft is not cancelled but deleted")),
@@ -426,7 +422,7 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid, reason: Option<Text
     }
     let sequence = current.sequence + 1;
     let mut model: event::ActiveModel = current.into();
-    model.status = Set(EventStatus::Cancelled.as_str().to_owned());
+    model.status = Set(EventStatus::Cancelled);
     model.sequence = Set(sequence);
     model.cancel_reason = Set(reason.map(Text::into_string));
     let now = svc.clock.now();
@@ -446,7 +442,7 @@ pub async fn delete(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()
     super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let current = load_for_update(&txn, id).await?;
-    let status = status_of(&current);
+    let status = current.status;
     if status != EventStatus::Draft {
         return Err(ServiceError::conflict(format!("only drafts can be deleted; this event is {}", status.as_str())));
     }

@@ -12,12 +12,11 @@ use uuid::Uuid;
 
 use super::calendar::with_venues;
 use super::employers::{Employer, approved};
-use super::events::status_of as event_status;
 use super::outbox::{self, MessageKind};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::{Actor, EmployerStatus, EventKind, EventStatus, ExhibitorStatus, Role, Text, describe_span, new_id};
 use crate::store::entity::{employer, event, exhibitor};
-use crate::store::is_unique_violation;
+use crate::store::{Json, is_unique_violation};
 
 pub type Exhibitor = exhibitor::Model;
 
@@ -39,12 +38,8 @@ pub enum StandDecision {
     Withdraw,
 }
 
-pub fn status_of(x: &Exhibitor) -> ExhibitorStatus {
-    ExhibitorStatus::parse(&x.status).unwrap_or(ExhibitorStatus::Requested)
-}
-
 pub fn roles_of(x: &Exhibitor) -> Vec<String> {
-    serde_json::from_str(&x.roles_offered).unwrap_or_default()
+    x.roles_offered.0.clone()
 }
 
 /// The fair, if the caller may see it: organisers any, others published (or past) ones.
@@ -54,7 +49,7 @@ async fn fair(conn: &impl sea_orm::ConnectionTrait, organiser: bool, event_id: U
         query = query.lock_exclusive();
     }
     let event = query.one(conn).await?.ok_or(ServiceError::NotFound)?;
-    let public = matches!(event_status(&event), EventStatus::Published | EventStatus::Cancelled | EventStatus::Completed);
+    let public = matches!(event.status, EventStatus::Published | EventStatus::Cancelled | EventStatus::Completed);
     if !public && !organiser {
         return Err(ServiceError::NotFound);
     }
@@ -73,14 +68,14 @@ pub async fn book(svc: &Services, actor: &Actor, event_id: Uuid, new: NewStand) 
     }
     let txn = svc.db.write.begin().await?;
     let event = fair(&txn, actor.is_organiser(), event_id, false).await?;
-    if EventKind::parse(&event.kind) != Ok(EventKind::RecruitmentFair) {
+    if event.kind != EventKind::RecruitmentFair {
         return Err(ServiceError::conflict("stands are booked at recruitment fairs only"));
     }
-    if matches!(event_status(&event), EventStatus::Cancelled | EventStatus::Completed) {
-        return Err(ServiceError::conflict(format!("the fair is {}", event_status(&event).as_str())));
+    if matches!(event.status, EventStatus::Cancelled | EventStatus::Completed) {
+        return Err(ServiceError::conflict(format!("the fair is {}", event.status.as_str())));
     }
     let employer = approved(&txn, new.employer_id).await?;
-    let roles = serde_json::to_string(&new.roles_offered.iter().map(Text::as_str).collect::<Vec<_>>()).map_err(anyhow::Error::from)?;
+    let roles = Json(new.roles_offered.iter().map(|r| r.as_str().to_owned()).collect::<Vec<_>>());
     let now = svc.clock.now();
     let existing = exhibitor::Entity::find()
         .filter(exhibitor::Column::EventId.eq(event_id))
@@ -88,21 +83,21 @@ pub async fn book(svc: &Services, actor: &Actor, event_id: Uuid, new: NewStand) 
         .one(&txn)
         .await?;
     let saved = match existing {
-        Some(x) if status_of(&x) == ExhibitorStatus::Withdrawn => {
+        Some(x) if x.status == ExhibitorStatus::Withdrawn => {
             let mut model: exhibitor::ActiveModel = x.into();
-            model.status = Set(ExhibitorStatus::Requested.as_str().to_owned());
+            model.status = Set(ExhibitorStatus::Requested);
             model.staff_count = Set(new.staff_count);
-            model.roles_offered = Set(roles);
+            model.roles_offered = Set(roles.clone());
             model.updated_at = Set(now);
             model.update(&txn).await?
         }
-        Some(x) => return Err(ServiceError::conflict(format!("this employer's stand at the fair is already {}", status_of(&x).as_str()))),
+        Some(x) => return Err(ServiceError::conflict(format!("this employer's stand at the fair is already {}", x.status.as_str()))),
         None => {
             let inserted = exhibitor::ActiveModel {
                 id: Set(new_id()),
                 event_id: Set(event_id),
                 employer_id: Set(new.employer_id),
-                status: Set(ExhibitorStatus::Requested.as_str().to_owned()),
+                status: Set(ExhibitorStatus::Requested),
                 stand_label: Set(None),
                 staff_count: Set(new.staff_count),
                 roles_offered: Set(roles),
@@ -133,14 +128,14 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
     let x =
         exhibitor::Entity::find_by_id(id).filter(exhibitor::Column::EventId.eq(event_id)).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
-    match status_of(&x) {
+    match x.status {
         ExhibitorStatus::Requested => {}
         ExhibitorStatus::Confirmed if x.stand_label.as_deref() == Some(stand_label.as_str()) => {
             return Ok(StandDetail { exhibitor: x, employer });
         }
         status => return Err(ServiceError::conflict(format!("the stand is {}", status.as_str()))),
     }
-    if EmployerStatus::parse(&employer.status) != Ok(EmployerStatus::Approved) {
+    if employer.status != EmployerStatus::Approved {
         return Err(ServiceError::conflict("the employer is not approved"));
     }
     if let Some(max) = event.max_exhibitors {
@@ -155,7 +150,7 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
     }
     let now = svc.clock.now();
     let mut model: exhibitor::ActiveModel = x.into();
-    model.status = Set(ExhibitorStatus::Confirmed.as_str().to_owned());
+    model.status = Set(ExhibitorStatus::Confirmed);
     model.stand_label = Set(Some(stand_label.into_string()));
     model.updated_at = Set(now);
     let confirmed = match model.update(&txn).await {
@@ -204,7 +199,7 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
         StandDecision::Decline => ExhibitorStatus::Declined,
         StandDecision::Withdraw => ExhibitorStatus::Withdrawn,
     };
-    let current = status_of(&x);
+    let current = x.status;
     let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if current == next {
         return Ok(StandDetail { exhibitor: x, employer });
@@ -213,7 +208,7 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
         return Err(ServiceError::conflict(format!("the stand is {}", current.as_str())));
     }
     let mut model: exhibitor::ActiveModel = x.into();
-    model.status = Set(next.as_str().to_owned());
+    model.status = Set(next);
     model.stand_label = Set(None);
     model.updated_at = Set(svc.clock.now());
     let saved = model.update(&txn).await?;
@@ -246,8 +241,7 @@ pub async fn list(svc: &Services, actor: Option<&Actor>, event_id: Uuid) -> Serv
         .into_iter()
         .filter_map(|x| {
             let employer = employers.get(&x.employer_id)?.clone();
-            let public =
-                status_of(&x) == ExhibitorStatus::Confirmed && EmployerStatus::parse(&employer.status) == Ok(EmployerStatus::Approved);
+            let public = x.status == ExhibitorStatus::Confirmed && employer.status == EmployerStatus::Approved;
             (organiser || public || own == Some(x.employer_id)).then_some(StandDetail { exhibitor: x, employer })
         })
         .collect())

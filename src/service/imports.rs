@@ -303,7 +303,7 @@ pub async fn employers(svc: &Services, bytes: &[u8]) -> ServiceResult<ImportRepo
         match held.remove(row.location_id.as_str()) {
             Some(current) => {
                 let same = current.name == row.name.as_str()
-                    && current.provider_type == row.provider_type.as_str()
+                    && current.provider_type == row.provider_type
                     && current.address == row.address.as_str()
                     && current.postcode == row.postcode.as_str()
                     && current.latitude == lat
@@ -315,7 +315,7 @@ pub async fn employers(svc: &Services, bytes: &[u8]) -> ServiceResult<ImportRepo
                 }
                 let mut model: employer::ActiveModel = current.into();
                 model.name = Set(row.name.into_string());
-                model.provider_type = Set(row.provider_type.as_str().to_owned());
+                model.provider_type = Set(row.provider_type);
                 model.address = Set(row.address.into_string());
                 model.postcode = Set(row.postcode.as_str().to_owned());
                 model.latitude = Set(lat);
@@ -329,7 +329,7 @@ pub async fn employers(svc: &Services, bytes: &[u8]) -> ServiceResult<ImportRepo
                 new_rows.push(employer::ActiveModel {
                     id: Set(new_id()),
                     name: Set(row.name.into_string()),
-                    provider_type: Set(row.provider_type.as_str().to_owned()),
+                    provider_type: Set(row.provider_type),
                     cqc_location_id: Set(Some(row.location_id.as_str().to_owned())),
                     address: Set(row.address.into_string()),
                     postcode: Set(row.postcode.as_str().to_owned()),
@@ -338,7 +338,7 @@ pub async fn employers(svc: &Services, bytes: &[u8]) -> ServiceResult<ImportRepo
                     website: Set(row.website),
                     contact_name: Set(String::new()),
                     contact_email: Set(String::new()),
-                    status: Set(EmployerStatus::Pending.as_str().to_owned()),
+                    status: Set(EmployerStatus::Pending),
                     feed_token_hash: Set(None),
                     created_at: Set(now),
                     updated_at: Set(now),

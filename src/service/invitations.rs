@@ -10,11 +10,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::auth::{hash_token, new_token};
-use super::events::status_of;
 use super::outbox::{self, MessageKind};
 use super::registrar::{Person, RegisterRequest, Registered};
 use super::{ServiceError, ServiceResult, Services};
-use crate::domain::{Actor, EmailAddress, EventStatus, Text, new_id, parse_enum};
+pub use crate::domain::Answer;
+use crate::domain::{Actor, EmailAddress, EventStatus, Text, new_id};
 use crate::store::entity::{event, invitation};
 use crate::store::insert_all;
 
@@ -25,36 +25,6 @@ pub const MAX_RECIPIENTS: usize = 1000;
 pub struct Recipient {
     pub name: Text,
     pub email: EmailAddress,
-}
-
-/// An RSVP answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    Accept,
-    Decline,
-}
-
-impl Answer {
-    pub const ALL: [Answer; 2] = [Answer::Accept, Answer::Decline];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Answer::Accept => "accept",
-            Answer::Decline => "decline",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        parse_enum(s, &Self::ALL, |a| a.as_str())
-    }
-
-    /// How the answer is recorded.
-    fn recorded(self) -> &'static str {
-        match self {
-            Answer::Accept => "accepted",
-            Answer::Decline => "declined",
-        }
-    }
 }
 
 /// The link that answers an invitation.
@@ -78,7 +48,7 @@ pub async fn invite(
     let public_url = svc.settings.public_url();
     let txn = svc.db.write.begin().await?;
     let event = event::Entity::find_by_id(event_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
-    match status_of(&event) {
+    match event.status {
         EventStatus::Published => {}
         status => {
             return Err(ServiceError::conflict(format!("invitations are sent for published events; this event is {}", status.as_str())));
@@ -127,7 +97,7 @@ pub async fn invite(
 pub struct RsvpOutcome {
     pub event_id: Uuid,
     /// `accepted` or `declined`.
-    pub answer: String,
+    pub answer: Answer,
     /// The place taken by accepting, when this call took it.
     pub registration: Option<Registered>,
     /// The invitation had been answered before; nothing changed.
@@ -137,8 +107,8 @@ pub struct RsvpOutcome {
 /// An invitation as its page shows it: whom it is for, the event, and any answer given.
 pub struct Invitation {
     pub name: String,
-    /// `accepted` or `declined`, once answered.
-    pub answer: Option<String>,
+    /// Once answered.
+    pub answer: Option<Answer>,
     pub event: super::events::Event,
 }
 
@@ -164,10 +134,10 @@ pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<st
         .await?
         .ok_or(ServiceError::NotFound)?;
     if let Some(recorded) = &found.answer {
-        if recorded != answer.recorded() {
-            return Err(ServiceError::conflict(format!("this invitation was already answered: {recorded}")));
+        if *recorded != answer {
+            return Err(ServiceError::conflict(format!("this invitation was already answered: {}", recorded.recorded())));
         }
-        return Ok(RsvpOutcome { event_id: found.event_id, answer: recorded.clone(), registration: None, already_answered: true });
+        return Ok(RsvpOutcome { event_id: found.event_id, answer, registration: None, already_answered: true });
     }
     let registration = match answer {
         Answer::Decline => None,
@@ -186,17 +156,12 @@ pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<st
     };
     // Only the first answer is written; a concurrent second one finds the row answered.
     let written = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Answer, Expr::value(Some(answer.recorded())))
+        .col_expr(invitation::Column::Answer, Expr::value(Some(answer)))
         .col_expr(invitation::Column::AnsweredAt, Expr::value(Some(svc.clock.now())))
         .col_expr(invitation::Column::RegistrationId, Expr::value(registration.as_ref().map(|r| r.id)))
         .filter(invitation::Column::Id.eq(found.id))
         .filter(invitation::Column::Answer.is_null())
         .exec(&svc.db.write)
         .await?;
-    Ok(RsvpOutcome {
-        event_id: found.event_id,
-        answer: answer.recorded().to_owned(),
-        registration,
-        already_answered: written.rows_affected == 0,
-    })
+    Ok(RsvpOutcome { event_id: found.event_id, answer, registration, already_answered: written.rows_affected == 0 })
 }

@@ -203,7 +203,7 @@ impl MailWorker {
 
     /// The message as MIME: text and HTML from the templates, and the calendar its kind carries.
     fn render(&self, message: &OutboxMessage, payload: Option<&Value>, round: &RoundData) -> Result<lettre::Message, String> {
-        let kind = MessageKind::parse(&message.kind).ok_or_else(|| format!("no templates for kind {:?}", message.kind))?;
+        let kind = message.kind;
         let payload = payload.ok_or("the payload is not JSON")?;
         if let Some(context) = payload.get("context") {
             return self.render_notice(kind, message, context);

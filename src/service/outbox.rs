@@ -15,94 +15,11 @@ use uuid::Uuid;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::config::{MailSettings, public_host};
 use crate::domain::{Actor, RegistrationStatus, new_id};
+pub use crate::domain::{MessageKind, MessageStatus};
 use crate::mail::templates;
 use crate::store::entity::{candidate, event, outbox, registration};
 
 pub type OutboxMessage = outbox::Model;
-
-/// What a message is about; it names the templates the worker renders it from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    Invitation,
-    RegistrationConfirmed,
-    RegistrationWaitlisted,
-    RegistrationPromoted,
-    RegistrationCancelled,
-    EventUpdated,
-    EventCancelled,
-    Reminder,
-    EmployerApproved,
-    LinkRequested,
-    LinkAccepted,
-    LinkDeclined,
-    StandConfirmed,
-}
-
-impl MessageKind {
-    pub const ALL: [MessageKind; 13] = [
-        MessageKind::Invitation,
-        MessageKind::RegistrationConfirmed,
-        MessageKind::RegistrationWaitlisted,
-        MessageKind::RegistrationPromoted,
-        MessageKind::RegistrationCancelled,
-        MessageKind::EventUpdated,
-        MessageKind::EventCancelled,
-        MessageKind::Reminder,
-        MessageKind::EmployerApproved,
-        MessageKind::LinkRequested,
-        MessageKind::LinkAccepted,
-        MessageKind::LinkDeclined,
-        MessageKind::StandConfirmed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageKind::Invitation => "invitation",
-            MessageKind::RegistrationConfirmed => "registration_confirmed",
-            MessageKind::RegistrationWaitlisted => "registration_waitlisted",
-            MessageKind::RegistrationPromoted => "registration_promoted",
-            MessageKind::RegistrationCancelled => "registration_cancelled",
-            MessageKind::EventUpdated => "event_updated",
-            MessageKind::EventCancelled => "event_cancelled",
-            MessageKind::Reminder => "reminder",
-            MessageKind::EmployerApproved => "employer_approved",
-            MessageKind::LinkRequested => "link_requested",
-            MessageKind::LinkAccepted => "link_accepted",
-            MessageKind::LinkDeclined => "link_declined",
-            MessageKind::StandConfirmed => "stand_confirmed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// Where a message is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageStatus {
-    Pending,
-    Sending,
-    Sent,
-    Failed,
-}
-
-impl MessageStatus {
-    pub const ALL: [MessageStatus; 4] = [MessageStatus::Pending, MessageStatus::Sending, MessageStatus::Sent, MessageStatus::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageStatus::Pending => "pending",
-            MessageStatus::Sending => "sending",
-            MessageStatus::Sent => "sent",
-            MessageStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        crate::domain::parse_enum(s, &Self::ALL, |k| k.as_str())
-    }
-}
 
 /// Makes pending outbox rows about events, rendering each subject once per kind and title:
 /// whoever queues many messages at once (a batch of registrations, a thousand invitations) keeps
@@ -153,9 +70,9 @@ fn pending(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind, su
         id: Set(id),
         to_address: Set(to.to_owned()),
         subject: Set(subject),
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         payload: Set(payload.to_string()),
-        status: Set(MessageStatus::Pending.as_str().to_owned()),
+        status: Set(MessageStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -370,7 +287,10 @@ pub async fn retry(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Out
         .await?;
     let found = outbox::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if updated.rows_affected == 0 {
-        return Err(ServiceError::conflict(format!("the message is {}; only failed or pending messages are retried", found.status)));
+        return Err(ServiceError::conflict(format!(
+            "the message is {}; only failed or pending messages are retried",
+            found.status.as_str()
+        )));
     }
     txn.commit().await?;
     svc.mail_wake.notify_one();

@@ -13,7 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::auth::{hash_token, new_token};
-use super::events::{Event, status_of};
+use super::events::Event;
 use super::outbox::{self, MessageKind};
 use super::registrar::store_counters;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
@@ -41,11 +41,11 @@ pub async fn register(
 
 /// Whether `event` takes registrations at `now`; a 409 with the reason when not.
 pub fn check_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
-    if event.kind == EventKind::SchoolEngagement.as_str() {
+    if event.kind == EventKind::SchoolEngagement {
         // For the school's own pupils: the public cannot book, nor learn that one exists.
         return Err(ServiceError::NotFound);
     }
-    match status_of(event) {
+    match event.status {
         EventStatus::Published => {}
         EventStatus::Draft => return Err(ServiceError::conflict("registration is not open: the event is not published yet")),
         EventStatus::Cancelled => return Err(ServiceError::conflict("registration is closed: the event is cancelled")),
@@ -61,10 +61,6 @@ pub fn check_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()>
         return Err(ServiceError::conflict(format!("registration closed at {}", closes.to_rfc3339())));
     }
     Ok(())
-}
-
-pub fn registration_status(r: &Registration) -> RegistrationStatus {
-    RegistrationStatus::parse(&r.status).unwrap_or(RegistrationStatus::Cancelled)
 }
 
 /// A registration with its person and, for the waitlisted, their current place in the queue.
@@ -88,7 +84,7 @@ async fn registration_by_token<C: sea_orm::ConnectionTrait>(db: &C, token: &str)
 
 /// The place in the waiting list: how many are still waiting who arrived no later.
 async fn position_of<C: sea_orm::ConnectionTrait>(db: &C, r: &Registration) -> ServiceResult<Option<i64>> {
-    if registration_status(r) != RegistrationStatus::Waitlisted {
+    if r.status != RegistrationStatus::Waitlisted {
         return Ok(None);
     }
     let Some(seq) = r.waitlist_seq else { return Ok(None) };
@@ -155,7 +151,7 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
         .one(&txn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let status = registration_status(&current);
+    let status = current.status;
     match status {
         RegistrationStatus::Cancelled => return Ok(current),
         RegistrationStatus::Attended | RegistrationStatus::NoShow => {
@@ -165,7 +161,7 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
         RegistrationStatus::Waitlisted => event.waitlisted_count -= 1,
     }
     let mut model: registration::ActiveModel = current.into();
-    model.status = Set(RegistrationStatus::Cancelled.as_str().to_owned());
+    model.status = Set(RegistrationStatus::Cancelled);
     model.updated_at = Set(now);
     let cancelled = model.update(&txn).await?;
     // Manage links of a cancelled place keep working, so the holder can see it is cancelled.
@@ -176,7 +172,7 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
             .insert(&txn)
             .await?;
     }
-    if status == RegistrationStatus::Confirmed && status_of(&event) == EventStatus::Published {
+    if status == RegistrationStatus::Confirmed && event.status == EventStatus::Published {
         promote(svc, &txn, &mut event, now).await?;
     }
     store_counters(&txn, &event).await?;
@@ -299,7 +295,7 @@ pub async fn list(
         candidates.extend(found.into_iter().map(|c| (c.id, c)));
     }
     // Positions: the order of everyone still waiting.
-    let waiting: Vec<Uuid> = if registrations.iter().any(|r| registration_status(r) == RegistrationStatus::Waitlisted) {
+    let waiting: Vec<Uuid> = if registrations.iter().any(|r| r.status == RegistrationStatus::Waitlisted) {
         registration::Entity::find()
             .select_only()
             .column(registration::Column::Id)
@@ -355,14 +351,14 @@ pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registratio
         .one(&txn)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    match registration_status(&current) {
+    match current.status {
         RegistrationStatus::Attended => return Ok(current),
         RegistrationStatus::Confirmed | RegistrationStatus::NoShow => {}
         RegistrationStatus::Cancelled => return Err(ServiceError::conflict("this registration is cancelled")),
         RegistrationStatus::Waitlisted => return Err(ServiceError::conflict("this person is on the waiting list, not confirmed")),
     }
     let mut model: registration::ActiveModel = current.into();
-    model.status = Set(RegistrationStatus::Attended.as_str().to_owned());
+    model.status = Set(RegistrationStatus::Attended);
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     txn.commit().await?;
@@ -380,7 +376,7 @@ pub async fn close(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResu
     if now < event.ends_at {
         return Err(ServiceError::conflict("the event has not ended yet"));
     }
-    if status_of(&event) == EventStatus::Cancelled {
+    if event.status == EventStatus::Cancelled {
         return Err(ServiceError::conflict("the event was cancelled"));
     }
     let marked = registration::Entity::update_many()
@@ -392,7 +388,7 @@ pub async fn close(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResu
         .await?
         .rows_affected;
     let mut model: event::ActiveModel = event.into();
-    model.status = Set(EventStatus::Completed.as_str().to_owned());
+    model.status = Set(EventStatus::Completed);
     model.updated_at = Set(now);
     model.update(&txn).await?;
     txn.commit().await?;

@@ -42,7 +42,7 @@ pub async fn queue_due(svc: &Services) -> ServiceResult<usize> {
     for id in due {
         let txn = svc.db.write.begin().await?;
         let Some(event) = event::Entity::find_by_id(id).lock_exclusive().one(&txn).await? else { continue };
-        if event.reminder_queued_at.is_some() || event.status != EventStatus::Published.as_str() {
+        if event.reminder_queued_at.is_some() || event.status != EventStatus::Published {
             continue;
         }
         let people = outbox::registrants(&txn, id, &[RegistrationStatus::Confirmed]).await?;

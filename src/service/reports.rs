@@ -6,7 +6,6 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use uuid::Uuid;
 
 use super::engagements::employer_ids_of;
-use super::events::status_of;
 use super::schools::School;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::domain::{Actor, EventKind, EventStatus, ExhibitorStatus, LinkStatus, RegistrationStatus};
@@ -39,10 +38,10 @@ pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
     let mut employers: HashSet<Uuid> = HashSet::new();
     let mut schools: HashSet<Uuid> = HashSet::new();
     for e in &events {
-        let status = status_of(e);
+        let status = e.status;
         *by_status.entry(status.as_str()).or_default() += 1;
         let held = matches!(status, EventStatus::Published | EventStatus::Completed) && e.starts_at <= now;
-        if EventKind::parse(&e.kind) == Ok(EventKind::SchoolEngagement) && status != EventStatus::Cancelled {
+        if e.kind == EventKind::SchoolEngagement && status != EventStatus::Cancelled {
             employers.extend(employer_ids_of(e));
             if held {
                 schools.extend(e.school_id);

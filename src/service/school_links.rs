@@ -40,10 +40,6 @@ pub enum Decision {
     End,
 }
 
-pub fn status_of(link: &SchoolLink) -> LinkStatus {
-    LinkStatus::parse(&link.status).unwrap_or(LinkStatus::Requested)
-}
-
 /// Asks for a link. Organisers ask for any approved employer, an employer's users for their own
 /// (another employer's id is not found).
 #[tracing::instrument(skip_all, fields(employer_id = %employer_id, school_id = %school_id))]
@@ -65,7 +61,7 @@ pub async fn request(svc: &Services, actor: &Actor, employer_id: Uuid, school_id
         id: Set(new_id()),
         employer_id: Set(employer_id),
         school_id: Set(school_id),
-        status: Set(LinkStatus::Requested.as_str().to_owned()),
+        status: Set(LinkStatus::Requested),
         notes: Set(notes.map(Text::into_string)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -124,7 +120,7 @@ pub async fn decide(svc: &Services, actor: &Actor, id: Uuid, decision: Decision)
     let link = school_link::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     may_decide(actor, &link, decision)?;
     let (employer, school) = sides(&txn, &link).await?;
-    let current = status_of(&link);
+    let current = link.status;
     let next = match (decision, current) {
         (Decision::Accept, LinkStatus::Requested | LinkStatus::Active) => LinkStatus::Active,
         (Decision::Decline, LinkStatus::Requested | LinkStatus::Declined) => LinkStatus::Declined,
@@ -136,7 +132,7 @@ pub async fn decide(svc: &Services, actor: &Actor, id: Uuid, decision: Decision)
     }
     let now = svc.clock.now();
     let mut model: school_link::ActiveModel = link.into();
-    model.status = Set(next.as_str().to_owned());
+    model.status = Set(next);
     model.updated_at = Set(now);
     let link = model.update(&txn).await?;
     let kind = match next {

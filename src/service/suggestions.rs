@@ -41,7 +41,7 @@ pub async fn suggest(svc: &Services, actor: &Actor, employer_id: Uuid, limit: us
     scope_employer(actor, employer_id)?;
     let db = &svc.db.read;
     let employer = employer::Entity::find_by_id(employer_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-    if employer.status != EmployerStatus::Approved.as_str() {
+    if employer.status != EmployerStatus::Approved {
         return Err(ServiceError::conflict("suggestions are for approved employers; this one is not approved"));
     }
     let (Some(lat), Some(lon)) = (employer.latitude, employer.longitude) else {

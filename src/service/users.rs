@@ -50,7 +50,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewUser) -> ServiceResul
         id: Set(new_id()),
         email: Set(new.email.as_str().to_owned()),
         name: Set(new.name),
-        role: Set(new.role.as_str().to_owned()),
+        role: Set(new.role),
         employer_id: Set(new.employer_id),
         school_id: Set(new.school_id),
         password_hash: Set(password_hash),

@@ -3,8 +3,10 @@
 pub mod bulk;
 pub mod entity;
 mod nodelay;
+mod stored;
 
 pub use bulk::insert_all;
+pub use stored::Json;
 
 use std::str::FromStr;
 use std::time::Duration;

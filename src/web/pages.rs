@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use super::csrf;
 use super::templates::{STYLESHEET, render};
-use crate::domain::{EventKind, EventStatus, ProviderType, TimeZone, ValidationErrors, describe_span};
+use crate::domain::{Answer, EventKind, EventStatus, ProviderType, ValidationErrors, describe_span};
 use crate::service::employers::{EmployerInput, SignupInput};
-use crate::service::events::{Event, EventFilter, status_of};
+use crate::service::events::{Event, EventFilter};
 use crate::service::registrar::{Person, PersonInput, RegisterRequest};
-use crate::service::registrations::{HeldRegistration, check_open, registration_status};
+use crate::service::registrations::{HeldRegistration, check_open};
 use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, events, exhibitors, invitations, registrations, venues};
 
 const PER_PAGE: u64 = 20;
@@ -141,27 +141,16 @@ fn summary_of(errors: &HashMap<String, String>) -> Vec<Value> {
     items
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match EventKind::parse(kind) {
-        Ok(EventKind::RecruitmentFair) => "Recruitment fair",
-        Ok(EventKind::CampaignEvent) => "Campaign event",
-        Ok(EventKind::SchoolEngagement) => "School engagement",
-        Ok(EventKind::Training) => "Training",
-        Ok(EventKind::InformationSession) => "Information session",
-        Err(_) => "Event",
-    }
-}
-
 fn when(event: &Event) -> String {
-    let tz = TimeZone::parse(&event.timezone).unwrap_or(TimeZone::LONDON).tz();
+    let tz = event.timezone.tz();
     describe_span(event.starts_at, event.ends_at, tz)
 }
 
 /// What a list shows of an event.
 fn summary(event: &Event) -> Value {
     json!({
-        "id": event.id, "title": event.title, "kind": kind_label(&event.kind), "when": when(event),
-        "cancelled": status_of(event) == EventStatus::Cancelled,
+        "id": event.id, "title": event.title, "kind": event.kind.label(), "when": when(event),
+        "cancelled": event.status == EventStatus::Cancelled,
     })
 }
 
@@ -191,7 +180,7 @@ pub async fn index(svc: Data<&Services>, Query(q): Query<IndexQuery>) -> Respons
     let kinds: Vec<Value> = EventKind::ALL
         .iter()
         .filter(|k| **k != EventKind::SchoolEngagement)
-        .map(|k| json!({"value": k.as_str(), "label": kind_label(k.as_str()), "selected": Some(*k) == kind}))
+        .map(|k| json!({"value": k.as_str(), "label": k.label(), "selected": Some(*k) == kind}))
         .collect();
     let campaigns: Vec<Value> =
         campaign_list.iter().map(|c| json!({"slug": c.slug, "name": c.name, "selected": campaign.is_some_and(|s| s.id == c.id)})).collect();
@@ -225,11 +214,7 @@ async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceEr
         (Some(lat), Some(lon)) => format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"),
         _ => format!("https://www.openstreetmap.org/search?query={}", v.postcode.replace(' ', "+")),
     });
-    let stands = if EventKind::parse(&event.kind) == Ok(EventKind::RecruitmentFair) {
-        exhibitors::list(svc, None, event.id).await?
-    } else {
-        Vec::new()
-    };
+    let stands = if event.kind == EventKind::RecruitmentFair { exhibitors::list(svc, None, event.id).await? } else { Vec::new() };
     let stands: Vec<Value> = stands
         .into_iter()
         .map(|s| json!({"name": s.employer.name, "stand": s.exhibitor.stand_label, "roles": exhibitors::roles_of(&s.exhibitor), "website": s.employer.website}))
@@ -237,15 +222,15 @@ async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceEr
     let now = svc.clock.now();
     let open = check_open(event, now);
     // Places and a calendar entry are for events still to come; a cancelled or past event says so.
-    let live = status_of(event) == EventStatus::Published && event.ends_at > now;
+    let live = event.status == EventStatus::Published && event.ends_at > now;
     let places_left = event.capacity.filter(|_| live).map(|c| (c - event.confirmed_count).max(0));
     Ok(json!({
-        "id": event.id, "title": event.title, "kind": kind_label(&event.kind),
+        "id": event.id, "title": event.title, "kind": event.kind.label(),
         "paragraphs": event.description.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>(),
-        "when": when(event), "timezone": event.timezone,
+        "when": when(event), "timezone": event.timezone.name(),
         "venue": venue.as_ref().map(|v| json!({"name": v.name, "address": v.address, "postcode": v.postcode, "accessibility": v.accessibility})),
         "map_url": map_url, "online_url": event.online_url,
-        "cancelled": status_of(event) == EventStatus::Cancelled, "cancel_reason": event.cancel_reason,
+        "cancelled": event.status == EventStatus::Cancelled, "cancel_reason": event.cancel_reason,
         "places_left": places_left, "full": places_left == Some(0),
         "ics_url": live.then(|| format!("/calendar/events/{}.ics", event.id)),
         "over": event.ends_at <= now,
@@ -351,7 +336,7 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
 }
 
 fn held_context(held: &HeldRegistration, token: &str) -> Value {
-    let status = registration_status(&held.detail.registration);
+    let status = held.detail.registration.status;
     json!({
         "event": summary(&held.event), "status": status.as_str(), "position": held.detail.position,
         "name": held.detail.candidate.name,
@@ -573,7 +558,7 @@ pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<
     };
     let registration = outcome.registration.as_ref();
     let context = json!({
-        "done": true, "event": summary(&event), "answer": outcome.answer,
+        "done": true, "event": summary(&event), "answer": outcome.answer.recorded(),
         "status": registration.map(|r| r.status.clone()), "position": registration.and_then(|r| r.position),
         "manage_url": registration.map(|r| r.manage_url.clone()),
     });
@@ -594,7 +579,7 @@ async fn rsvp_form(req: &Request, svc: &Services, token: &str, chosen: Option<St
     });
     let context = json!({
         "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,
-        "answered": invitation.answer, "chosen": chosen, "open": closed.is_none(), "closed": closed, "problem": problem,
+        "answered": invitation.answer.map(Answer::recorded), "chosen": chosen, "open": closed.is_none(), "closed": closed, "problem": problem,
     });
     let status = if problem.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     page(status, "rsvp.html", context, csrf.set_cookie)

@@ -115,7 +115,7 @@ impl Writer {
                 id: Set(id),
                 event_id: Set(event.id),
                 candidate_id: Set(candidate.id),
-                status: Set(status.as_str().to_owned()),
+                status: Set(status),
                 waitlist_seq: Set(seq),
                 created_at: Set(now),
                 updated_at: Set(now),

@@ -42,8 +42,8 @@ use super::registrations::manage_url;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::{EmailAddress, Phone, Postcode, Text, Validation, ValidationErrors, new_id};
-use crate::store::Db;
 use crate::store::entity::candidate;
+use crate::store::{Db, Json};
 
 pub use batch::store_counters;
 
@@ -166,7 +166,7 @@ impl Prepared {
                 name: Set(person.name.as_str().to_owned()),
                 phone: Set(person.phone.as_ref().map(|p| p.as_str().to_owned())),
                 postcode: Set(person.postcode.as_ref().map(|p| p.as_str().to_owned())),
-                interests: Set(serde_json::Value::from(person.interests.clone()).to_string()),
+                interests: Set(Json(person.interests.clone())),
                 consent_marketing: Set(person.consent_marketing),
                 consent_at: Set(person.consent_marketing.then_some(now)),
                 source: Set(person.source.as_ref().map(|s| s.as_str().to_owned())),

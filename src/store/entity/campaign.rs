@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Objective;
+use crate::store::Json;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "campaigns")]
 pub struct Model {
@@ -11,8 +14,8 @@ pub struct Model {
     pub description: String,
     pub starts_on: Date,
     pub ends_on: Date,
-    /// A JSON array of objective names.
-    pub objectives: String,
+    /// Stored as a JSON array of objective names.
+    pub objectives: Json<Vec<Objective>>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::Json;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "candidates")]
 pub struct Model {
@@ -10,8 +12,8 @@ pub struct Model {
     pub name: String,
     pub phone: Option<String>,
     pub postcode: Option<String>,
-    /// A JSON array of free-text interests.
-    pub interests: String,
+    /// Free-text interests, stored as a JSON array.
+    pub interests: Json<Vec<String>>,
     pub consent_marketing: bool,
     pub consent_at: Option<DateTimeUtc>,
     pub source: Option<String>,

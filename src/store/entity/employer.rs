@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{EmployerStatus, ProviderType};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "employers")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
-    pub provider_type: String,
+    pub provider_type: ProviderType,
     #[sea_orm(unique)]
     pub cqc_location_id: Option<String>,
     pub address: String,
@@ -16,7 +18,7 @@ pub struct Model {
     pub website: Option<String>,
     pub contact_name: String,
     pub contact_email: String,
-    pub status: String,
+    pub status: EmployerStatus,
     /// SHA-256 of the calendar feed's token; the token itself is shown once, when made.
     #[sea_orm(unique)]
     pub feed_token_hash: Option<String>,

@@ -1,11 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{Activity, EventKind, EventStatus, TimeZone};
+use crate::store::Json;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub kind: String,
+    pub kind: EventKind,
     pub title: String,
     pub description: String,
     pub campaign_id: Option<Uuid>,
@@ -13,11 +16,11 @@ pub struct Model {
     pub online_url: Option<String>,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
-    pub timezone: String,
+    pub timezone: TimeZone,
     pub capacity: Option<i32>,
     pub registration_opens_at: Option<DateTimeUtc>,
     pub registration_closes_at: Option<DateTimeUtc>,
-    pub status: String,
+    pub status: EventStatus,
     pub sequence: i32,
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i32>,
@@ -32,10 +35,10 @@ pub struct Model {
     pub reminder_queued_at: Option<DateTimeUtc>,
     /// School engagements only: what happens, for whom, and (once held) what it achieved.
     /// A JSON array of the employers taking part, copied from `engagement_employers`.
-    pub employer_ids: Option<String>,
-    pub activity: Option<String>,
+    pub employer_ids: Option<Json<Vec<Uuid>>>,
+    pub activity: Option<Activity>,
     /// A JSON array of year groups (7 to 13).
-    pub year_groups: Option<String>,
+    pub year_groups: Option<Json<Vec<i32>>>,
     pub expected_pupils: Option<i32>,
     pub pupils_reached: Option<i32>,
     pub purpose_briefed: Option<bool>,

@@ -1,5 +1,9 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::Json;
+
+use crate::domain::ExhibitorStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "exhibitors")]
 pub struct Model {
@@ -7,11 +11,11 @@ pub struct Model {
     pub id: Uuid,
     pub event_id: Uuid,
     pub employer_id: Uuid,
-    pub status: String,
+    pub status: ExhibitorStatus,
     pub stand_label: Option<String>,
     pub staff_count: i32,
-    /// A JSON array of role names.
-    pub roles_offered: String,
+    /// Role names, stored as a JSON array.
+    pub roles_offered: Json<Vec<String>>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

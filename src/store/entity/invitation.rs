@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Answer;
+
 /// An invitation to an event, answered once through its RSVP link. The token is held as its
 /// SHA-256.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -13,7 +15,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub token_hash: String,
     /// `accepted` or `declined` once answered.
-    pub answer: Option<String>,
+    pub answer: Option<Answer>,
     pub answered_at: Option<DateTimeUtc>,
     pub registration_id: Option<Uuid>,
     pub created_at: DateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{MessageKind, MessageStatus};
+
 /// A message owed to someone, written in the same transaction as the change that causes it.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
@@ -8,10 +10,10 @@ pub struct Model {
     pub id: Uuid,
     pub to_address: String,
     pub subject: String,
-    pub kind: String,
+    pub kind: MessageKind,
     /// JSON: what the message is about, for the worker to render.
     pub payload: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::RegistrationStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "registrations")]
 pub struct Model {
@@ -7,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub event_id: Uuid,
     pub candidate_id: Uuid,
-    pub status: String,
+    pub status: RegistrationStatus,
     /// Arrival order on the waiting list (set while waitlisted and kept after).
     pub waitlist_seq: Option<i64>,
     pub created_at: DateTimeUtc,

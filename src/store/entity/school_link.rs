@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::LinkStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "school_links")]
 pub struct Model {
@@ -7,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub employer_id: Uuid,
     pub school_id: Uuid,
-    pub status: String,
+    pub status: LinkStatus,
     pub notes: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

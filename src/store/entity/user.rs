@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Role;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub employer_id: Option<Uuid>,
     pub school_id: Option<Uuid>,
     pub password_hash: String,
