@@ -17,8 +17,8 @@ use crate::mail::Mailer;
 use crate::middleware;
 use crate::ops::{self, Metrics};
 use crate::service::mail_worker::MailWorker;
-use crate::service::{Services, auth, housekeeping, reminders};
-use crate::store::{self, Db};
+use crate::service::{Services, auth, housekeeping, reminders, schema};
+use crate::store::Db;
 use crate::timed_io::TimedAcceptor;
 use crate::web;
 
@@ -73,7 +73,7 @@ impl Application {
         let mut background = vec![
             tokio::spawn(reminders::run(self.services.clone(), stopped.clone())),
             tokio::spawn(housekeeping::run(self.services.clone(), stopped.clone())),
-            tokio::spawn(store::checkpoint_wal(self.services.db.clone(), CHECKPOINT_EVERY, stopped.clone())),
+            tokio::spawn(schema::checkpoint_wal(self.services.clone(), CHECKPOINT_EVERY, stopped.clone())),
         ];
         if self.services.settings.mail.run_worker {
             background.push(tokio::spawn(MailWorker::new(self.services.clone(), self.mailer).run(stopped)));
@@ -87,7 +87,7 @@ impl Application {
         for task in background {
             let _ = task.await;
         }
-        self.services.db.close().await;
+        schema::close(self.services).await;
         tracing::info!("stopped");
         result
     }
@@ -102,7 +102,7 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: imp
     let services = services(db, clock, Arc::new(settings));
     let (stop, stopped) = watch::channel(false);
     let background = [
-        tokio::spawn(store::checkpoint_wal(services.db.clone(), CHECKPOINT_EVERY, stopped.clone())),
+        tokio::spawn(schema::checkpoint_wal(services.clone(), CHECKPOINT_EVERY, stopped.clone())),
         tokio::spawn(MailWorker::new(services.clone(), mailer).run(stopped)),
     ];
     tracing::info!("mail worker started");
@@ -111,7 +111,7 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: imp
     for task in background {
         let _ = task.await;
     }
-    services.db.close().await;
+    schema::close(services).await;
     Ok(())
 }
 

@@ -176,7 +176,6 @@ pub async fn record_outcome(svc: &Services, actor: &Actor, id: Uuid, outcome: Ou
     model.outcome_recorded_at = Set(Some(now));
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
-    txn.commit().await?;
-    svc.feed_cache.invalidate();
+    super::events::commit_event_change(svc, txn).await?;
     Ok(updated)
 }

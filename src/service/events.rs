@@ -169,8 +169,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
         Target { event_id: id, kind: new.kind, school_id: new.school_id, school_changed: true, employer_ids: Vec::new(), creating: true };
     engagements::apply(&txn, &mut model, target, new.engagement).await?;
     let event = if model.is_changed() { model.update(&txn).await? } else { event };
-    txn.commit().await?;
-    svc.feed_cache.invalidate();
+    commit_event_change(svc, txn).await?;
     Ok(event)
 }
 
@@ -178,6 +177,15 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
 /// else sees events once published (and when cancelled or completed, so a link to a cancelled
 /// fair says so), except school engagements, which only the school and the employers taking
 /// part see: they are for the school's own pupils.
+/// Commits a transaction that changed an event, and tells the public feed so: the one place an
+/// event's change reaches the feed cache (changes by another process sharing the database are
+/// found by the feed's stamp instead).
+pub(super) async fn commit_event_change(svc: &Services, txn: sea_orm::DatabaseTransaction) -> ServiceResult<()> {
+    txn.commit().await?;
+    svc.feed_cache.invalidate();
+    Ok(())
+}
+
 pub fn may_see(viewer: Option<&Actor>, event: &Event) -> bool {
     match viewer {
         Some(actor) if actor.is_organiser() => true,
@@ -378,8 +386,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChang
         super::registrations::promote(svc, &txn, &mut updated, now).await?;
         super::registrar::store_counters(&txn, &updated).await?;
     }
-    txn.commit().await?;
-    svc.feed_cache.invalidate();
+    commit_event_change(svc, txn).await?;
     svc.mail_wake.notify_one();
     Ok(updated)
 }
@@ -401,8 +408,7 @@ pub async fn publish(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     model.status = Set(EventStatus::Published);
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
-    txn.commit().await?;
-    svc.feed_cache.invalidate();
+    commit_event_change(svc, txn).await?;
     Ok(updated)
 }
 
@@ -430,8 +436,7 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid, reason: Option<Text
     let updated = model.update(&txn).await?;
     let holders = [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted];
     outbox::queue_to_registrants(&txn, svc.settings.public_url(), now, &updated, &holders, MessageKind::EventCancelled).await?;
-    txn.commit().await?;
-    svc.feed_cache.invalidate();
+    commit_event_change(svc, txn).await?;
     svc.mail_wake.notify_one();
     Ok(updated)
 }
@@ -447,7 +452,6 @@ pub async fn delete(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()
         return Err(ServiceError::conflict(format!("only drafts can be deleted; this event is {}", status.as_str())));
     }
     event::Entity::delete_by_id(id).exec(&txn).await?;
-    txn.commit().await?;
-    svc.feed_cache.invalidate();
+    commit_event_change(svc, txn).await?;
     Ok(())
 }

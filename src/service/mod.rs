@@ -42,14 +42,15 @@ use crate::store::Db;
 /// What every use case needs: the database, the clock and the settings.
 #[derive(Clone)]
 pub struct Services {
-    pub db: Db,
+    /// The database, for the use cases below; the faces and `startup` go through them.
+    pub(crate) db: Db,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<limiter::LoginLimiter>,
     /// `limits.public_writes_per_minute`, per client address.
     pub public_writes: Arc<limiter::AddressLimiter>,
     pub registrar: registrar::Registrar,
-    pub feed_cache: Arc<calendar::FeedCache>,
+    pub(in crate::service) feed_cache: Arc<calendar::FeedCache>,
     /// Told whenever a change in this process queues mail, so the worker need not wait for
     /// its next poll.
     pub mail_wake: Arc<Notify>,

@@ -391,7 +391,6 @@ pub async fn close(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResu
     model.status = Set(EventStatus::Completed);
     model.updated_at = Set(now);
     model.update(&txn).await?;
-    txn.commit().await?;
-    svc.feed_cache.invalidate();
+    super::events::commit_event_change(svc, txn).await?;
     Ok(marked)
 }

@@ -44,3 +44,13 @@ pub async fn database_ready(svc: &Services) -> Result<(), &'static str> {
         Err(_) => Err("database timed out"),
     }
 }
+
+/// SQLite's write-ahead log checkpointed every `every` until `stop` (nothing on PostgreSQL).
+pub async fn checkpoint_wal(svc: Services, every: Duration, stop: tokio::sync::watch::Receiver<bool>) {
+    crate::store::checkpoint_wal(svc.db.clone(), every, stop).await;
+}
+
+/// Closes the database's connections, once everything that uses them has stopped.
+pub async fn close(svc: Services) {
+    svc.db.close().await;
+}

@@ -115,6 +115,26 @@ fn every_layer_names_only_the_layers_below_it() {
     assert!(broken.is_empty(), "layering broken:\n{}", broken.join("\n"));
 }
 
+/// A side effect with one home: the public feed hears of a change to an event from
+/// `events::commit_event_change` alone, and of a change to a venue from `venues::update`.
+#[test]
+fn the_feed_cache_is_told_in_one_place() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut told = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{e}"));
+        for (n, line) in text.lines().enumerate() {
+            if line.split("//").next().unwrap_or_default().contains("feed_cache.invalidate") {
+                told.push(format!("{}:{}", file.strip_prefix(&src).unwrap_or(file).display(), n + 1));
+            }
+        }
+    }
+    assert_eq!(told.len(), 2, "the feed cache is told from {told:?}");
+    assert!(told.iter().any(|t| t.starts_with("service/events.rs")) && told.iter().any(|t| t.starts_with("service/venues.rs")), "{told:?}");
+}
+
 #[test]
 fn the_checker_sees_what_it_must() {
     let text = "use crate::store::entity::event;\nuse crate::{domain::Text, web};\n// crate::api in a comment\n";
