@@ -5,7 +5,6 @@ mod auth;
 mod campaigns;
 mod candidates;
 mod common;
-mod csv;
 pub(crate) mod employers;
 mod engagements;
 mod events;

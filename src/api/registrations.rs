@@ -243,7 +243,7 @@ impl RegistrationsApi {
     async fn csv(&self, auth: BearerAuth, id: Path<Uuid>, status: Query<Option<String>>) -> Result<RegistrationCsvAnswer, ApiError> {
         let status = status_filter(status.0)?;
         let list = registrations::list(&self.svc, &auth.0.actor, id.0, status, None, None).await?;
-        let csv = super::csv::registrations(&list.items);
+        let csv = crate::service::exports::registrations(&list.items);
         Ok(RegistrationCsvAnswer::Ok(PlainText(csv), format!("attachment; filename=\"registrations-{}.csv\"", id.0)))
     }
 

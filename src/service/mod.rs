@@ -11,6 +11,7 @@ pub mod employers;
 pub mod engagements;
 pub mod events;
 pub mod exhibitors;
+pub mod exports;
 pub mod housekeeping;
 pub mod imports;
 pub mod invitations;

@@ -1,6 +1,7 @@
-//! CSV exports (RFC 4180), safe to open in a spreadsheet.
+//! CSV exports (RFC 4180), safe to open in a spreadsheet: every face that exports a list
+//! writes it here, so every cell is neutralised the same way.
 
-use crate::service::registrations::RegistrationDetail;
+use super::registrations::RegistrationDetail;
 
 /// A cell quoted when needed, and neutralised when a spreadsheet would run it as a formula:
 /// a leading `=`, `+`, `-`, `@`, tab or carriage return gets a `'` in front (OWASP's advice).
