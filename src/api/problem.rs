@@ -136,7 +136,9 @@ impl From<ServiceError> for ApiError {
         match err {
             ServiceError::NotFound => ApiError::not_found(),
             ServiceError::Conflict(detail) => ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, detail))),
-            err @ ServiceError::AlreadyRegistered => ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, err.to_string()))),
+            err @ (ServiceError::AlreadyRegistered | ServiceError::Closed(_) | ServiceError::AlreadyExists(_)) => {
+                ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, err.to_string())))
+            }
             ServiceError::Invalid(errors) => ApiError::invalid(&errors),
             ServiceError::Forbidden => ApiError::forbidden(),
             ServiceError::Unauthorized => ApiError::unauthorized("wrong email or password, or an expired token"),

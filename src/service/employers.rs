@@ -157,7 +157,7 @@ fn active_model(new: NewEmployer, status: EmployerStatus, now: chrono::DateTime<
 
 fn duplicate(err: sea_orm::DbErr) -> ServiceError {
     if is_unique_violation(&err) {
-        ServiceError::conflict("an employer with this CQC location id, or a user with this email, already exists")
+        ServiceError::AlreadyExists("an employer with this CQC location id, or a user with this email,")
     } else {
         err.into()
     }

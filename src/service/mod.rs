@@ -88,6 +88,12 @@ pub enum ServiceError {
     /// The email already holds a live place (or a waiting-list place) at the event.
     #[error("this email is already registered for this event")]
     AlreadyRegistered,
+    /// The event takes no registrations now, and why.
+    #[error("{0}")]
+    Closed(registrations::Closed),
+    /// A record with the same unique details exists; the text says which details.
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationErrors),
     #[error("not allowed")]

@@ -47,20 +47,42 @@ pub fn check_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()>
     }
     match event.status {
         EventStatus::Published => {}
-        EventStatus::Draft => return Err(ServiceError::conflict("registration is not open: the event is not published yet")),
-        EventStatus::Cancelled => return Err(ServiceError::conflict("registration is closed: the event is cancelled")),
-        EventStatus::Completed => return Err(ServiceError::conflict("registration is closed: the event is over")),
+        EventStatus::Draft => return Err(ServiceError::Closed(Closed::NotPublished)),
+        EventStatus::Cancelled => return Err(ServiceError::Closed(Closed::Cancelled)),
+        EventStatus::Completed => return Err(ServiceError::Closed(Closed::Over)),
     }
     if let Some(opens) = event.registration_opens_at
         && now < opens
     {
-        return Err(ServiceError::conflict(format!("registration opens at {}", opens.to_rfc3339())));
+        return Err(ServiceError::Closed(Closed::OpensAt(opens)));
     }
     let closes = event.registration_closes_at.unwrap_or(event.ends_at);
     if now >= closes {
-        return Err(ServiceError::conflict(format!("registration closed at {}", closes.to_rfc3339())));
+        return Err(ServiceError::Closed(Closed::ClosedAt(closes)));
     }
     Ok(())
+}
+
+/// Why an event takes no registrations now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    NotPublished,
+    Cancelled,
+    Over,
+    OpensAt(DateTime<Utc>),
+    ClosedAt(DateTime<Utc>),
+}
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Closed::NotPublished => f.write_str("registration is not open: the event is not published yet"),
+            Closed::Cancelled => f.write_str("registration is closed: the event is cancelled"),
+            Closed::Over => f.write_str("registration is closed: the event is over"),
+            Closed::OpensAt(at) => write!(f, "registration opens at {}", at.to_rfc3339()),
+            Closed::ClosedAt(at) => write!(f, "registration closed at {}", at.to_rfc3339()),
+        }
+    }
 }
 
 /// A registration with its person and, for the waitlisted, their current place in the queue.

@@ -58,7 +58,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewUser) -> ServiceResul
     };
     match model.insert(&svc.db.write).await {
         Ok(user) => Ok(user),
-        Err(err) if is_unique_violation(&err) => Err(ServiceError::conflict("a user with this email already exists")),
+        Err(err) if is_unique_violation(&err) => Err(ServiceError::AlreadyExists("a user with this email")),
         Err(err) => Err(err.into()),
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::{Answer, EventKind, EventStatus, ProviderType, ValidationErro
 use crate::service::employers::{EmployerInput, SignupInput};
 use crate::service::events::{Event, EventFilter};
 use crate::service::registrar::{Person, PersonInput, RegisterRequest};
-use crate::service::registrations::{HeldRegistration, check_open};
+use crate::service::registrations::{Closed, HeldRegistration, check_open};
 use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, events, exhibitors, invitations, registrations, venues};
 
 const PER_PAGE: u64 = 20;
@@ -141,6 +141,24 @@ fn summary_of(errors: &HashMap<String, String>) -> Vec<Value> {
     items
 }
 
+/// Why `event` refused a booking, as its page says it: times in the event's own zone.
+fn refusal(event: &Event, refused: &ServiceError) -> String {
+    let local = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&event.timezone.tz()).format("%A %-d %B %Y at %H:%M").to_string();
+    match refused {
+        ServiceError::Closed(Closed::NotPublished) => "bookings are not open yet".to_owned(),
+        ServiceError::Closed(Closed::Cancelled) => "this event is cancelled".to_owned(),
+        ServiceError::Closed(Closed::Over) => "this event is over".to_owned(),
+        ServiceError::Closed(Closed::OpensAt(at)) => format!("bookings open on {}", local(*at)),
+        ServiceError::Closed(Closed::ClosedAt(at)) => format!("bookings closed on {}", local(*at)),
+        other => other.to_string(),
+    }
+}
+
+/// The event, for saying why it refused something; `None` if it cannot be read now.
+async fn event_of(svc: &Services, id: Uuid) -> Option<Event> {
+    events::get(svc, None, id).await.ok()
+}
+
 fn when(event: &Event) -> String {
     let tz = event.timezone.tz();
     describe_span(event.starts_at, event.ends_at, tz)
@@ -236,7 +254,7 @@ async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceEr
         "over": event.ends_at <= now,
         "exhibitors": stands,
         "open": open.is_ok(),
-        "closed_reason": open.err().map(|e| match e { ServiceError::Conflict(m) => m, _ => String::new() }),
+        "closed_reason": open.err().map(|e| refusal(event, &e)),
     }))
 }
 
@@ -321,10 +339,10 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
             });
             page(StatusCode::CREATED, "registered.html", context, None)
         }
-        Err(refused @ (ServiceError::AlreadyRegistered | ServiceError::Conflict(_))) => {
+        Err(refused @ (ServiceError::AlreadyRegistered | ServiceError::Closed(_) | ServiceError::Conflict(_))) => {
             let problem = match refused {
-                ServiceError::Conflict(reason) => format!("Sorry, {reason}."),
-                _ => "This email address already has a place (or a place on the waiting list) for this event. The email we sent has a link to manage it.".to_owned(),
+                ServiceError::AlreadyRegistered => "This email address already has a place (or a place on the waiting list) for this event. The email we sent has a link to manage it.".to_owned(),
+                other => format!("Sorry, {}.", event_of(&svc, id).await.map_or_else(|| other.to_string(), |e| refusal(&e, &other))),
             };
             event_page(&svc, req, id, StatusCode::CONFLICT, json!({"values": values, "errors": {}, "problem": problem})).await
         }
@@ -498,7 +516,7 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
     };
     match employers::sign_up(&svc, employer, user, client(req)).await {
         Ok(created) => page(StatusCode::CREATED, "signed_up.html", json!({"name": created.name}), None),
-        Err(ServiceError::Conflict(_)) => again(
+        Err(ServiceError::AlreadyExists(_)) => again(
             StatusCode::CONFLICT,
             HashMap::new(),
             Some("An employer with this CQC location id, or a user with this sign-in email, is already registered.".into()),
@@ -545,7 +563,13 @@ pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<
     };
     let outcome = match invitations::rsvp(&svc, &token, answer, client(req)).await {
         Ok(outcome) => outcome,
-        Err(ServiceError::Conflict(reason)) => return rsvp_form(req, &svc, &token, None, Some(&reason)).await,
+        Err(refused @ (ServiceError::Closed(_) | ServiceError::Conflict(_))) => {
+            let reason = match invitations::invitation(&svc, &token).await {
+                Ok(invitation) => refusal(&invitation.event, &refused),
+                Err(_) => refused.to_string(),
+            };
+            return rsvp_form(req, &svc, &token, None, Some(&reason)).await;
+        }
         Err(ServiceError::AlreadyRegistered) => {
             let reason = "this email address already has a place (or a place on the waiting list) for this event";
             return rsvp_form(req, &svc, &token, None, Some(reason)).await;
@@ -574,8 +598,7 @@ async fn rsvp_form(req: &Request, svc: &Services, token: &str, chosen: Option<St
     };
     let csrf = csrf::token(req, secure(svc));
     let closed = problem.is_none().then(|| check_open(&invitation.event, svc.clock.now()).err()).flatten().map(|e| match e {
-        ServiceError::Conflict(reason) => format!("This event is not taking bookings: {reason}."),
-        _ => "This event is not taking bookings.".to_owned(),
+        refused => format!("This event is not taking bookings: {}.", refusal(&invitation.event, &refused)),
     });
     let context = json!({
         "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,

@@ -203,7 +203,37 @@ async fn full_and_cancelled_events_say_so() {
     )
     .await;
     assert_eq!(late.status, StatusCode::CONFLICT);
-    assert!(late.html.contains("the event is cancelled"), "{}", late.html);
+    assert!(late.html.contains("Sorry, this event is cancelled."), "{}", late.html);
+}
+
+#[tokio::test]
+async fn an_event_not_yet_open_says_when_bookings_open_in_its_own_time() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    // 08:30 UTC in June is 09:30 in London.
+    let changes =
+        json!({"starts_at": "2027-06-08T10:00:00Z", "ends_at": "2027-06-08T13:00:00Z", "registration_opens_at": "2027-06-01T08:30:00Z"});
+    let fair = id_of(&app.create_published_event(&organiser, changes).await);
+    let page = get(&app, &format!("/events/{fair}"), None).await;
+    assert!(page.html.contains("Sorry, bookings open on Tuesday 1 June 2027 at 09:30."), "{}", page.html);
+    assert!(!page.html.contains("Book my place"), "no form while closed");
+    // A form sent anyway (from an open event's page) is refused with the same words.
+    let open = id_of(&app.create_published_event(&organiser, json!({})).await);
+    let form = get(&app, &format!("/events/{open}"), None).await;
+    let early = post(
+        &app,
+        &format!("/events/{fair}/register"),
+        Some(&form.cookie()),
+        &[("csrf", &form.csrf()), ("name", "Early"), ("email", "early@example.org")],
+    )
+    .await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert!(early.html.contains("Sorry, bookings open on Tuesday 1 June 2027 at 09:30."), "{}", early.html);
+    assert!(!early.html.contains("Book my place"), "a closed event offers no form to fill again");
+    // The API says the same in its own terms.
+    let api = app.register(&fair, crate::helpers::person("Early", "early@example.org")).await;
+    api.assert_status(StatusCode::CONFLICT);
+    assert!(api.json["detail"].as_str().is_some_and(|d| d.contains("registration opens at 2027-06-01T08:30:00+00:00")), "{}", api.json);
 }
 
 #[tokio::test]
