@@ -597,9 +597,11 @@ async fn rsvp_form(req: &Request, svc: &Services, token: &str, chosen: Option<St
         Err(err) => return failed(&err),
     };
     let csrf = csrf::token(req, secure(svc));
-    let closed = problem.is_none().then(|| check_open(&invitation.event, svc.clock.now()).err()).flatten().map(|e| match e {
-        refused => format!("This event is not taking bookings: {}.", refusal(&invitation.event, &refused)),
-    });
+    let closed = problem
+        .is_none()
+        .then(|| check_open(&invitation.event, svc.clock.now()).err())
+        .flatten()
+        .map(|refused| format!("This event is not taking bookings: {}.", refusal(&invitation.event, &refused)));
     let context = json!({
         "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,
         "answered": invitation.answer.map(Answer::recorded), "chosen": chosen, "open": closed.is_none(), "closed": closed, "problem": problem,
