@@ -68,7 +68,7 @@ impl From<Employer> for EmployerView {
             contact_name: e.contact_name,
             contact_email: e.contact_email,
             status: e.status.as_str().to_owned(),
-            has_feed: e.feed_token_hash.is_some(),
+            has_feed: e.has_feed,
             created_at: e.created_at,
             updated_at: e.updated_at,
         }

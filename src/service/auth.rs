@@ -9,12 +9,37 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult, Services, limiter};
 use crate::domain::{Actor, EmailAddress, Role, new_id};
 use crate::store::entity::{auth_token, user};
 
-pub type User = user::Model;
+/// A user as the use cases hand it out: never with their password's hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub employer_id: Option<Uuid>,
+    pub school_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for User {
+    fn from(u: user::Model) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            employer_id: u.employer_id,
+            school_id: u.school_id,
+            created_at: u.created_at,
+        }
+    }
+}
 
 /// A password as typed: long enough to resist guessing, short enough not to be a hashing DoS.
 pub struct Password(SecretString);
@@ -122,7 +147,7 @@ pub async fn login(svc: &Services, email: &str, password: &str, address: Option<
     }
     .insert(&svc.db.write)
     .await?;
-    Ok(Login { token, expires_at, user })
+    Ok(Login { token, expires_at, user: user.into() })
 }
 
 /// The user a bearer token belongs to, if the token is known and unexpired.
@@ -135,6 +160,7 @@ pub async fn authenticate(svc: &Services, token: &str) -> ServiceResult<(Actor, 
         .await?;
     let Some(found) = found else { return Err(ServiceError::Unauthorized) };
     let user = user::Entity::find_by_id(found.user_id).one(&svc.db.read).await?.ok_or(ServiceError::Unauthorized)?;
+    let user = User::from(user);
     Ok((actor_of(&user)?, user))
 }
 

@@ -1,5 +1,6 @@
 //! Care employers: signing up, approval and suspension, and their calendar feed's token.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
 use serde_json::json;
@@ -15,7 +16,48 @@ use crate::domain::{
 use crate::store::entity::{employer, user};
 use crate::store::is_unique_violation;
 
-pub type Employer = employer::Model;
+/// A care employer as the use cases hand it out: whether it has a calendar feed, never the
+/// feed token's hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Employer {
+    pub id: Uuid,
+    pub name: String,
+    pub provider_type: ProviderType,
+    pub cqc_location_id: Option<String>,
+    pub address: String,
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub website: Option<String>,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub status: EmployerStatus,
+    pub has_feed: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<employer::Model> for Employer {
+    fn from(e: employer::Model) -> Self {
+        Self {
+            id: e.id,
+            name: e.name,
+            provider_type: e.provider_type,
+            cqc_location_id: e.cqc_location_id,
+            address: e.address,
+            postcode: e.postcode,
+            latitude: e.latitude,
+            longitude: e.longitude,
+            website: e.website,
+            contact_name: e.contact_name,
+            contact_email: e.contact_email,
+            status: e.status,
+            has_feed: e.feed_token_hash.is_some(),
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
 
 pub struct NewEmployer {
     pub name: Text,
@@ -191,7 +233,7 @@ pub async fn sign_up(
     .await
     .map_err(duplicate)?;
     txn.commit().await?;
-    Ok(employer)
+    Ok(employer.into())
 }
 
 /// An organiser adds an employer; it is approved at once, since an organiser vouches for it.
@@ -199,12 +241,12 @@ pub async fn sign_up(
 pub async fn create(svc: &Services, actor: &Actor, new: NewEmployer) -> ServiceResult<Employer> {
     super::policy::organiser(actor)?;
     check_coordinates(new.latitude, new.longitude)?;
-    active_model(new, EmployerStatus::Approved, svc.clock.now()).insert(&svc.db.write).await.map_err(duplicate)
+    active_model(new, EmployerStatus::Approved, svc.clock.now()).insert(&svc.db.write).await.map(Employer::from).map_err(duplicate)
 }
 
 pub async fn get(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Employer> {
     scope_employer(actor, id)?;
-    employer::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+    employer::Entity::find_by_id(id).one(&svc.db.read).await?.map(Employer::from).ok_or(ServiceError::NotFound)
 }
 
 /// Organisers list every employer; an employer's users see their own alone.
@@ -231,7 +273,7 @@ pub async fn list(svc: &Services, actor: &Actor, filter: EmployerFilter, page: P
         .offset(page.offset)
         .all(&svc.db.read)
         .await?;
-    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+    Ok(Page { items: items.into_iter().map(Employer::from).collect(), total, limit: page.limit, offset: page.offset })
 }
 
 #[tracing::instrument(skip_all, fields(employer_id = %id))]
@@ -282,7 +324,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerCh
         model.contact_email = Set(v.as_str().to_owned());
     }
     model.updated_at = Set(svc.clock.now());
-    model.update(&svc.db.write).await.map_err(duplicate)
+    model.update(&svc.db.write).await.map(Employer::from).map_err(duplicate)
 }
 
 /// Approves an employer (also one that was suspended) and tells its contact; approving an
@@ -293,7 +335,7 @@ pub async fn approve(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     let txn = svc.db.write.begin().await?;
     let current = employer::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if current.status == EmployerStatus::Approved {
-        return Ok(current);
+        return Ok(current.into());
     }
     let now = svc.clock.now();
     let mut model: employer::ActiveModel = current.into();
@@ -311,7 +353,7 @@ pub async fn approve(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     }
     txn.commit().await?;
     svc.mail_wake.notify_one();
-    Ok(approved)
+    Ok(approved.into())
 }
 
 /// Suspends an employer: it no longer appears publicly nor books stands or asks for links.
@@ -322,7 +364,7 @@ pub async fn suspend(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     let mut model: employer::ActiveModel = current.into();
     model.status = Set(EmployerStatus::Suspended);
     model.updated_at = Set(svc.clock.now());
-    Ok(model.update(&svc.db.write).await?)
+    Ok(model.update(&svc.db.write).await?.into())
 }
 
 /// Makes a new calendar feed token for an employer, replacing any earlier one, and answers the
@@ -350,5 +392,5 @@ pub(crate) async fn approved(conn: &impl sea_orm::ConnectionTrait, id: Uuid) -> 
     if employer.status != EmployerStatus::Approved {
         return Err(ServiceError::conflict("the employer is not approved"));
     }
-    Ok(employer)
+    Ok(employer.into())
 }

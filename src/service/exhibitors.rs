@@ -131,7 +131,7 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
     match x.status {
         ExhibitorStatus::Requested => {}
         ExhibitorStatus::Confirmed if x.stand_label.as_deref() == Some(stand_label.as_str()) => {
-            return Ok(StandDetail { exhibitor: x, employer });
+            return Ok(StandDetail { exhibitor: x, employer: employer.into() });
         }
         status => return Err(ServiceError::conflict(format!("the stand is {}", status.as_str()))),
     }
@@ -179,7 +179,7 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
     }
     txn.commit().await?;
     svc.mail_wake.notify_one();
-    Ok(StandDetail { exhibitor: confirmed, employer })
+    Ok(StandDetail { exhibitor: confirmed, employer: employer.into() })
 }
 
 /// Declines a stand (organisers) or withdraws it (its employer); either frees its label.
@@ -202,7 +202,7 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
     let current = x.status;
     let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if current == next {
-        return Ok(StandDetail { exhibitor: x, employer });
+        return Ok(StandDetail { exhibitor: x, employer: employer.into() });
     }
     if !matches!(current, ExhibitorStatus::Requested | ExhibitorStatus::Confirmed) {
         return Err(ServiceError::conflict(format!("the stand is {}", current.as_str())));
@@ -213,7 +213,7 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
     model.updated_at = Set(svc.clock.now());
     let saved = model.update(&txn).await?;
     txn.commit().await?;
-    Ok(StandDetail { exhibitor: saved, employer })
+    Ok(StandDetail { exhibitor: saved, employer: employer.into() })
 }
 
 /// Who will be at a fair: anyone sees the confirmed stands of approved employers; an employer's
@@ -233,7 +233,7 @@ pub async fn list(svc: &Services, actor: Option<&Actor>, event_id: Uuid) -> Serv
         .all(db)
         .await?
         .into_iter()
-        .map(|e| (e.id, e))
+        .map(|e| (e.id, Employer::from(e)))
         .collect();
     let organiser = actor.is_some_and(Actor::is_organiser);
     let own = actor.and_then(|a| a.employer_id);

@@ -159,7 +159,7 @@ pub async fn decide(svc: &Services, actor: &Actor, id: Uuid, decision: Decision)
 async fn sides(conn: &impl ConnectionTrait, link: &SchoolLink) -> ServiceResult<(Employer, School)> {
     let employer = employer::Entity::find_by_id(link.employer_id).one(conn).await?.ok_or(ServiceError::NotFound)?;
     let school = school::Entity::find_by_id(link.school_id).one(conn).await?.ok_or(ServiceError::NotFound)?;
-    Ok((employer, school))
+    Ok((employer.into(), school))
 }
 
 /// Organisers see every link; an employer's or a school's users see their own organisation's.

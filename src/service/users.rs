@@ -57,7 +57,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewUser) -> ServiceResul
         created_at: Set(svc.clock.now()),
     };
     match model.insert(&svc.db.write).await {
-        Ok(user) => Ok(user),
+        Ok(user) => Ok(user.into()),
         Err(err) if is_unique_violation(&err) => Err(ServiceError::AlreadyExists("a user with this email")),
         Err(err) => Err(err.into()),
     }
@@ -66,6 +66,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewUser) -> ServiceResul
 pub async fn list(svc: &Services, actor: &Actor, page: PageRequest) -> ServiceResult<Page<User>> {
     super::policy::admin(actor)?;
     let total = user::Entity::find().count(&svc.db.read).await?;
-    let items = user::Entity::find().order_by_asc(user::Column::Email).limit(page.limit).offset(page.offset).all(&svc.db.read).await?;
+    let rows = user::Entity::find().order_by_asc(user::Column::Email).limit(page.limit).offset(page.offset).all(&svc.db.read).await?;
+    let items = rows.into_iter().map(User::from).collect();
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
 }
