@@ -63,7 +63,7 @@ impl From<CandidateExport> for CandidateExportView {
         let c = x.candidate;
         Self {
             id: c.id,
-            interests: c.interests.0.clone(),
+            interests: c.interests.clone(),
             name: c.name,
             email: c.email,
             phone: c.phone,

@@ -1,6 +1,6 @@
 //! Campaigns: the Gift of Care drive and any later ones, each grouping events.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -9,7 +9,35 @@ use crate::domain::{Actor, Objective, Slug, Text, new_id};
 use crate::store::entity::{campaign, event};
 use crate::store::{Json, is_foreign_key_violation, is_unique_violation};
 
-pub type Campaign = campaign::Model;
+/// A campaign as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub objectives: Vec<Objective>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<campaign::Model> for Campaign {
+    fn from(m: campaign::Model) -> Self {
+        Self {
+            id: m.id,
+            slug: m.slug,
+            name: m.name,
+            description: m.description,
+            starts_on: m.starts_on,
+            ends_on: m.ends_on,
+            objectives: m.objectives.0,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
 
 pub struct NewCampaign {
     pub slug: Slug,
@@ -33,7 +61,7 @@ pub struct CampaignChanges {
 
 /// The objectives' names.
 pub fn objectives_of(campaign: &Campaign) -> Vec<String> {
-    campaign.objectives.0.iter().map(|o| o.as_str().to_owned()).collect()
+    campaign.objectives.iter().map(|o| o.as_str().to_owned()).collect()
 }
 
 fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate) -> ServiceResult<()> {
@@ -69,14 +97,15 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewCampaign) -> ServiceR
     .insert(&svc.db.write)
     .await
     .map_err(map_slug_conflict)
+    .map(Into::into)
 }
 
 pub async fn get(svc: &Services, id: Uuid) -> ServiceResult<Campaign> {
-    campaign::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+    campaign::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound).map(Into::into)
 }
 
 pub async fn get_by_slug(svc: &Services, slug: &str) -> ServiceResult<Campaign> {
-    campaign::Entity::find().filter(campaign::Column::Slug.eq(slug)).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+    campaign::Entity::find().filter(campaign::Column::Slug.eq(slug)).one(&svc.db.read).await?.ok_or(ServiceError::NotFound).map(Into::into)
 }
 
 pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Campaign>> {
@@ -88,7 +117,7 @@ pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Campa
         .offset(page.offset)
         .all(&svc.db.read)
         .await?;
-    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+    Ok(Page { items: items.into_iter().map(Into::into).collect(), total, limit: page.limit, offset: page.offset })
 }
 
 #[tracing::instrument(skip_all, fields(campaign_id = %id))]
@@ -116,7 +145,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: CampaignCh
         model.objectives = Set(Json(objectives));
     }
     model.updated_at = Set(svc.clock.now());
-    model.update(&svc.db.write).await.map_err(map_slug_conflict)
+    model.update(&svc.db.write).await.map_err(map_slug_conflict).map(Into::into)
 }
 
 /// Deletes a campaign that no event belongs to.

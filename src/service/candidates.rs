@@ -29,7 +29,7 @@ pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Ca
         .into_iter()
         .map(|r| {
             let event = events.iter().find(|e| e.id == r.event_id).cloned();
-            (r, event)
+            (r.into(), event)
         })
         .collect();
     let messages = outbox::Entity::find()
@@ -37,7 +37,7 @@ pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Ca
         .order_by_asc(outbox::Column::CreatedAt)
         .all(&svc.db.read)
         .await?;
-    Ok(CandidateExport { candidate, registrations, messages })
+    Ok(CandidateExport { candidate: candidate.into(), registrations, messages })
 }
 
 /// Erases a candidate's personal data. Their registrations stay, without anything that says

@@ -6,6 +6,7 @@
 //! transactions are serial anyway), so two organisers confirming the last stand at once cannot
 //! both succeed, whichever process they are in.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
@@ -18,7 +19,35 @@ use crate::domain::{Actor, EmployerStatus, EventKind, EventStatus, ExhibitorStat
 use crate::store::entity::{employer, event, exhibitor};
 use crate::store::{Json, is_unique_violation};
 
-pub type Exhibitor = exhibitor::Model;
+/// A stand at a fair, as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exhibitor {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub employer_id: Uuid,
+    pub status: ExhibitorStatus,
+    pub stand_label: Option<String>,
+    pub staff_count: i32,
+    pub roles_offered: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<exhibitor::Model> for Exhibitor {
+    fn from(m: exhibitor::Model) -> Self {
+        Self {
+            id: m.id,
+            event_id: m.event_id,
+            employer_id: m.employer_id,
+            status: m.status,
+            stand_label: m.stand_label,
+            staff_count: m.staff_count,
+            roles_offered: m.roles_offered.0,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
 
 pub struct NewStand {
     pub employer_id: Uuid,
@@ -39,7 +68,7 @@ pub enum StandDecision {
 }
 
 pub fn roles_of(x: &Exhibitor) -> Vec<String> {
-    x.roles_offered.0.clone()
+    x.roles_offered.clone()
 }
 
 /// The fair, if the caller may see it: organisers any, others published (or past) ones.
@@ -116,7 +145,7 @@ pub async fn book(svc: &Services, actor: &Actor, event_id: Uuid, new: NewStand) 
         }
     };
     txn.commit().await?;
-    Ok(StandDetail { exhibitor: saved, employer })
+    Ok(StandDetail { exhibitor: saved.into(), employer })
 }
 
 /// Confirms a stand with its label, within the fair's `max_exhibitors`; tells the employer.
@@ -131,7 +160,7 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
     match x.status {
         ExhibitorStatus::Requested => {}
         ExhibitorStatus::Confirmed if x.stand_label.as_deref() == Some(stand_label.as_str()) => {
-            return Ok(StandDetail { exhibitor: x, employer: employer.into() });
+            return Ok(StandDetail { exhibitor: x.into(), employer: employer.into() });
         }
         status => return Err(ServiceError::conflict(format!("the stand is {}", status.as_str()))),
     }
@@ -179,7 +208,7 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
     }
     txn.commit().await?;
     svc.mail_wake.notify_one();
-    Ok(StandDetail { exhibitor: confirmed, employer: employer.into() })
+    Ok(StandDetail { exhibitor: confirmed.into(), employer: employer.into() })
 }
 
 /// Declines a stand (organisers) or withdraws it (its employer); either frees its label.
@@ -202,7 +231,7 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
     let current = x.status;
     let employer = employer::Entity::find_by_id(x.employer_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if current == next {
-        return Ok(StandDetail { exhibitor: x, employer: employer.into() });
+        return Ok(StandDetail { exhibitor: x.into(), employer: employer.into() });
     }
     if !matches!(current, ExhibitorStatus::Requested | ExhibitorStatus::Confirmed) {
         return Err(ServiceError::conflict(format!("the stand is {}", current.as_str())));
@@ -213,7 +242,7 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
     model.updated_at = Set(svc.clock.now());
     let saved = model.update(&txn).await?;
     txn.commit().await?;
-    Ok(StandDetail { exhibitor: saved, employer: employer.into() })
+    Ok(StandDetail { exhibitor: saved.into(), employer: employer.into() })
 }
 
 /// Who will be at a fair: anyone sees the confirmed stands of approved employers; an employer's
@@ -242,7 +271,7 @@ pub async fn list(svc: &Services, actor: Option<&Actor>, event_id: Uuid) -> Serv
         .filter_map(|x| {
             let employer = employers.get(&x.employer_id)?.clone();
             let public = x.status == ExhibitorStatus::Confirmed && employer.status == EmployerStatus::Approved;
-            (organiser || public || own == Some(x.employer_id)).then_some(StandDetail { exhibitor: x, employer })
+            (organiser || public || own == Some(x.employer_id)).then_some(StandDetail { exhibitor: x.into(), employer })
         })
         .collect())
 }

@@ -19,7 +19,43 @@ pub use crate::domain::{MessageKind, MessageStatus};
 use crate::mail::templates;
 use crate::store::entity::{candidate, event, outbox, registration};
 
-pub type OutboxMessage = outbox::Model;
+/// An outbox message as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub id: Uuid,
+    pub to_address: String,
+    pub subject: String,
+    pub kind: MessageKind,
+    pub payload: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub message_id: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<outbox::Model> for OutboxMessage {
+    fn from(m: outbox::Model) -> Self {
+        Self {
+            id: m.id,
+            to_address: m.to_address,
+            subject: m.subject,
+            kind: m.kind,
+            payload: m.payload,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at,
+            locked_until: m.locked_until,
+            last_error: m.last_error,
+            message_id: m.message_id,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+        }
+    }
+}
 
 /// Makes pending outbox rows about events, rendering each subject once per kind and title:
 /// whoever queues many messages at once (a batch of registrations, a thousand invitations) keeps
@@ -166,7 +202,7 @@ pub async fn claim(db: &DatabaseConnection, now: DateTime<Utc>, lease: Duration,
         .filter(due)
         .exec_with_returning(db)
         .await?;
-    Ok(claimed)
+    Ok(claimed.into_iter().map(Into::into).collect())
 }
 
 /// Extends the lease of these claimed messages (still `sending`) until `until`.
@@ -266,7 +302,7 @@ pub async fn list(svc: &Services, actor: &Actor, status: Option<MessageStatus>, 
         .offset(page.offset)
         .all(&svc.db.read)
         .await?;
-    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+    Ok(Page { items: items.into_iter().map(Into::into).collect(), total, limit: page.limit, offset: page.offset })
 }
 
 /// Sends a failed (or waiting) message again now, with a fresh count of attempts. A message
@@ -294,5 +330,5 @@ pub async fn retry(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Out
     }
     txn.commit().await?;
     svc.mail_wake.notify_one();
-    Ok(found)
+    Ok(found.into())
 }

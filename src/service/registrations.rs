@@ -20,8 +20,66 @@ use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::domain::{Actor, EventKind, EventStatus, RegistrationStatus};
 use crate::store::entity::{candidate, event, outbox as outbox_entity, registration, registration_token};
 
-pub type Registration = registration::Model;
-pub type Candidate = candidate::Model;
+/// A registration as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub candidate_id: Uuid,
+    pub status: RegistrationStatus,
+    pub waitlist_seq: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<registration::Model> for Registration {
+    fn from(m: registration::Model) -> Self {
+        Self {
+            id: m.id,
+            event_id: m.event_id,
+            candidate_id: m.candidate_id,
+            status: m.status,
+            waitlist_seq: m.waitlist_seq,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+/// A candidate as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub postcode: Option<String>,
+    pub interests: Vec<String>,
+    pub consent_marketing: bool,
+    pub consent_at: Option<DateTime<Utc>>,
+    pub source: Option<String>,
+    pub erased_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<candidate::Model> for Candidate {
+    fn from(m: candidate::Model) -> Self {
+        Self {
+            id: m.id,
+            email: m.email,
+            name: m.name,
+            phone: m.phone,
+            postcode: m.postcode,
+            interests: m.interests.0,
+            consent_marketing: m.consent_marketing,
+            consent_at: m.consent_at,
+            source: m.source,
+            erased_at: m.erased_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
 
 /// The link a registration's holder manages their place from.
 pub fn manage_url(public_url: &str, token: &str) -> String {
@@ -101,7 +159,7 @@ pub struct HeldRegistration {
 
 async fn registration_by_token<C: sea_orm::ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Registration> {
     let token = registration_token::Entity::find_by_id(hash_token(token)).one(db).await?.ok_or(ServiceError::NotFound)?;
-    registration::Entity::find_by_id(token.registration_id).one(db).await?.ok_or(ServiceError::NotFound)
+    registration::Entity::find_by_id(token.registration_id).one(db).await?.ok_or(ServiceError::NotFound).map(Into::into)
 }
 
 /// The place in the waiting list: how many are still waiting who arrived no later.
@@ -126,14 +184,14 @@ pub async fn detail(svc: &Services, event_id: Uuid, registration_id: Uuid) -> Se
         .one(&svc.db.read)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    detail_of(svc, registration).await
+    detail_of(svc, registration.into()).await
 }
 
 /// A registration with its person and place in the queue.
 async fn detail_of(svc: &Services, registration: Registration) -> ServiceResult<RegistrationDetail> {
     let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let position = position_of(&svc.db.read, &registration).await?;
-    Ok(RegistrationDetail { registration, candidate, position })
+    Ok(RegistrationDetail { registration, candidate: candidate.into(), position })
 }
 
 /// The registration a manage token belongs to.
@@ -175,7 +233,7 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
         .ok_or(ServiceError::NotFound)?;
     let status = current.status;
     match status {
-        RegistrationStatus::Cancelled => return Ok(current),
+        RegistrationStatus::Cancelled => return Ok(current.into()),
         RegistrationStatus::Attended | RegistrationStatus::NoShow => {
             return Err(ServiceError::conflict("the event has happened; this registration can no longer be cancelled"));
         }
@@ -200,7 +258,7 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
     store_counters(&txn, &event).await?;
     txn.commit().await?;
     svc.mail_wake.notify_one();
-    Ok(cancelled)
+    Ok(cancelled.into())
 }
 
 async fn lock_event(txn: &DatabaseTransaction, id: Uuid) -> ServiceResult<event::Model> {
@@ -314,7 +372,7 @@ pub async fn list(
     for chunk in registrations.chunks(500) {
         let found =
             candidate::Entity::find().filter(candidate::Column::Id.is_in(chunk.iter().map(|r| r.candidate_id))).all(&svc.db.read).await?;
-        candidates.extend(found.into_iter().map(|c| (c.id, c)));
+        candidates.extend(found.into_iter().map(|c| (c.id, c.into())));
     }
     // Positions: the order of everyone still waiting.
     let waiting: Vec<Uuid> = if registrations.iter().any(|r| r.status == RegistrationStatus::Waitlisted) {
@@ -337,7 +395,7 @@ pub async fn list(
         .filter_map(|r| {
             let candidate = candidates.get(&r.candidate_id).cloned()?;
             let position = positions.get(&r.id).copied();
-            Some(RegistrationDetail { registration: r, candidate, position })
+            Some(RegistrationDetail { registration: r.into(), candidate, position })
         })
         .collect();
     let (limit, offset) = page.map_or((total, 0), |p| (p.limit, p.offset));
@@ -374,7 +432,7 @@ pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registratio
         .await?
         .ok_or(ServiceError::NotFound)?;
     match current.status {
-        RegistrationStatus::Attended => return Ok(current),
+        RegistrationStatus::Attended => return Ok(current.into()),
         RegistrationStatus::Confirmed | RegistrationStatus::NoShow => {}
         RegistrationStatus::Cancelled => return Err(ServiceError::conflict("this registration is cancelled")),
         RegistrationStatus::Waitlisted => return Err(ServiceError::conflict("this person is on the waiting list, not confirmed")),
@@ -384,7 +442,7 @@ pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registratio
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     txn.commit().await?;
-    Ok(updated)
+    Ok(updated.into())
 }
 
 /// After an event has ended: everyone confirmed but not checked in becomes a no-show, and the

@@ -145,7 +145,7 @@ pub async fn schools(svc: &Services, actor: &Actor, page: PageRequest) -> Servic
                 engagements_held: held.len() as u64,
                 pupils_reached: held.iter().filter_map(|e| e.pupils_reached).map(|n| n.max(0) as u64).sum(),
                 meaningful_encounters: meaningful as u64,
-                school,
+                school: school.into(),
             }
         })
         .collect();

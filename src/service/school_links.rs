@@ -2,6 +2,7 @@
 //! organiser) accepts or declines, and either side ends it. At most one link per pair has not
 //! ended; a unique partial index holds that rule, so two requests at once cannot both get in.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
@@ -17,7 +18,31 @@ use crate::domain::{Actor, LinkStatus, Role, Text, new_id};
 use crate::store::entity::{employer, school, school_link};
 use crate::store::is_unique_violation;
 
-pub type SchoolLink = school_link::Model;
+/// A link between an employer and a school, as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchoolLink {
+    pub id: Uuid,
+    pub employer_id: Uuid,
+    pub school_id: Uuid,
+    pub status: LinkStatus,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<school_link::Model> for SchoolLink {
+    fn from(m: school_link::Model) -> Self {
+        Self {
+            id: m.id,
+            employer_id: m.employer_id,
+            school_id: m.school_id,
+            status: m.status,
+            notes: m.notes,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
 
 /// A link with the names of both sides, as lists show it.
 pub struct LinkDetail {
@@ -87,7 +112,7 @@ pub async fn request(svc: &Services, actor: &Actor, employer_id: Uuid, school_id
     }
     txn.commit().await?;
     svc.mail_wake.notify_one();
-    Ok(LinkDetail { link, employer_name: employer.name, school_name: school.name })
+    Ok(LinkDetail { link: link.into(), employer_name: employer.name, school_name: school.name })
 }
 
 /// The last part of an address, which is its town in the addresses people type here.
@@ -117,7 +142,8 @@ fn may_decide(actor: &Actor, link: &SchoolLink, decision: Decision) -> ServiceRe
 #[tracing::instrument(skip_all, fields(link_id = %id, decision = ?decision))]
 pub async fn decide(svc: &Services, actor: &Actor, id: Uuid, decision: Decision) -> ServiceResult<LinkDetail> {
     let txn = svc.db.write.begin().await?;
-    let link = school_link::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let row = school_link::Entity::find_by_id(id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let link = SchoolLink::from(row.clone());
     may_decide(actor, &link, decision)?;
     let (employer, school) = sides(&txn, &link).await?;
     let current = link.status;
@@ -131,7 +157,7 @@ pub async fn decide(svc: &Services, actor: &Actor, id: Uuid, decision: Decision)
         return Ok(LinkDetail { link, employer_name: employer.name, school_name: school.name });
     }
     let now = svc.clock.now();
-    let mut model: school_link::ActiveModel = link.into();
+    let mut model: school_link::ActiveModel = row.into();
     model.status = Set(next);
     model.updated_at = Set(now);
     let link = model.update(&txn).await?;
@@ -153,13 +179,13 @@ pub async fn decide(svc: &Services, actor: &Actor, id: Uuid, decision: Decision)
     }
     txn.commit().await?;
     svc.mail_wake.notify_one();
-    Ok(LinkDetail { link, employer_name: employer.name, school_name: school.name })
+    Ok(LinkDetail { link: link.into(), employer_name: employer.name, school_name: school.name })
 }
 
 async fn sides(conn: &impl ConnectionTrait, link: &SchoolLink) -> ServiceResult<(Employer, School)> {
     let employer = employer::Entity::find_by_id(link.employer_id).one(conn).await?.ok_or(ServiceError::NotFound)?;
     let school = school::Entity::find_by_id(link.school_id).one(conn).await?.ok_or(ServiceError::NotFound)?;
-    Ok((employer.into(), school))
+    Ok((employer.into(), school.into()))
 }
 
 /// Organisers see every link; an employer's or a school's users see their own organisation's.
@@ -210,7 +236,7 @@ pub async fn list(svc: &Services, actor: &Actor, filter: LinkFilter, page: PageR
         .map(|link| LinkDetail {
             employer_name: employers.get(&link.employer_id).cloned().unwrap_or_default(),
             school_name: schools.get(&link.school_id).cloned().unwrap_or_default(),
-            link,
+            link: link.into(),
         })
         .collect();
     Ok(Page { items, total, limit: page.limit, offset: page.offset })

@@ -1,5 +1,6 @@
 //! Secondary schools, by their DfE URN.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
@@ -10,7 +11,41 @@ use crate::domain::{Actor, EmailAddress, Postcode, Text, Urn, new_id};
 use crate::store::entity::school;
 use crate::store::is_unique_violation;
 
-pub type School = school::Model;
+/// A school as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct School {
+    pub id: Uuid,
+    pub urn: String,
+    pub name: String,
+    pub address: String,
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub district: Option<String>,
+    pub careers_leader_name: Option<String>,
+    pub careers_leader_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<school::Model> for School {
+    fn from(m: school::Model) -> Self {
+        Self {
+            id: m.id,
+            urn: m.urn,
+            name: m.name,
+            address: m.address,
+            postcode: m.postcode,
+            latitude: m.latitude,
+            longitude: m.longitude,
+            district: m.district,
+            careers_leader_name: m.careers_leader_name,
+            careers_leader_email: m.careers_leader_email,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
 
 pub struct NewSchool {
     pub urn: Urn,
@@ -63,11 +98,12 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewSchool) -> ServiceRes
     .insert(&svc.db.write)
     .await
     .map_err(duplicate)
+    .map(Into::into)
 }
 
 pub async fn get(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<School> {
     scope_school(actor, id)?;
-    school::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+    school::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound).map(Into::into)
 }
 
 /// Organisers list every school, by name (`q` matches the name or the URN); a school's users
@@ -93,7 +129,7 @@ pub async fn list(svc: &Services, actor: &Actor, q: Option<String>, page: PageRe
         .offset(page.offset)
         .all(&svc.db.read)
         .await?;
-    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+    Ok(Page { items: items.into_iter().map(Into::into).collect(), total, limit: page.limit, offset: page.offset })
 }
 
 #[tracing::instrument(skip_all, fields(school_id = %id))]
@@ -130,5 +166,5 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: SchoolChan
         model.careers_leader_email = Set(v.map(|e| e.as_str().to_owned()));
     }
     model.updated_at = Set(svc.clock.now());
-    model.update(&svc.db.write).await.map_err(duplicate)
+    model.update(&svc.db.write).await.map_err(duplicate).map(Into::into)
 }

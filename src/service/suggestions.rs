@@ -91,7 +91,7 @@ pub async fn suggest(svc: &Services, actor: &Actor, employer_id: Uuid, limit: us
                 .all(db)
                 .await?
                 .into_iter()
-                .map(|s| (s.id, s))
+                .map(|s| (s.id, School::from(s)))
                 .collect();
             return Ok(found
                 .into_iter()

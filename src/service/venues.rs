@@ -1,5 +1,6 @@
 //! Venues: where fairs and events are held.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -8,7 +9,37 @@ use crate::domain::{Actor, Postcode, Text, new_id};
 use crate::store::entity::{event, venue};
 use crate::store::is_foreign_key_violation;
 
-pub type Venue = venue::Model;
+/// A venue as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Venue {
+    pub id: Uuid,
+    pub name: String,
+    pub address: String,
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub capacity: Option<i32>,
+    pub accessibility: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<venue::Model> for Venue {
+    fn from(m: venue::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            address: m.address,
+            postcode: m.postcode,
+            latitude: m.latitude,
+            longitude: m.longitude,
+            capacity: m.capacity,
+            accessibility: m.accessibility,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
 
 pub struct NewVenue {
     pub name: Text,
@@ -59,11 +90,11 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewVenue) -> ServiceResu
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(model.insert(&svc.db.write).await?)
+    Ok(model.insert(&svc.db.write).await?.into())
 }
 
 pub async fn get(svc: &Services, id: Uuid) -> ServiceResult<Venue> {
-    venue::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)
+    venue::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound).map(Into::into)
 }
 
 pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Venue>> {
@@ -75,7 +106,7 @@ pub async fn list(svc: &Services, page: PageRequest) -> ServiceResult<Page<Venue
         .offset(page.offset)
         .all(&svc.db.read)
         .await?;
-    Ok(Page { items, total, limit: page.limit, offset: page.offset })
+    Ok(Page { items: items.into_iter().map(Into::into).collect(), total, limit: page.limit, offset: page.offset })
 }
 
 #[tracing::instrument(skip_all, fields(venue_id = %id))]
@@ -120,7 +151,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: VenueChang
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&svc.db.write).await?;
     svc.feed_cache.invalidate_all();
-    Ok(updated)
+    Ok(updated.into())
 }
 
 /// Deletes a venue no event uses.
