@@ -45,6 +45,9 @@ impl Application {
         let mailer = Mailer::from_settings(&settings.mail)?;
         let services = services(db, clock, Arc::new(settings));
         auth::bootstrap_admin(&services).await.map_err(|e| anyhow::anyhow!("creating the bootstrap admin: {e}"))?;
+        if services.settings.mail.run_worker {
+            MailWorker::take_back_stale_claims(&services).await;
+        }
 
         let bind = services.settings.server.bind.clone();
         let acceptor = TcpListener::bind(bind.clone()).into_acceptor().await.with_context(|| format!("binding server.bind {bind}"))?;
@@ -100,11 +103,11 @@ pub async fn run_worker(settings: Settings, clock: Arc<dyn Clock>, shutdown: imp
     db.migrate_up().await.context("running migrations")?;
     let mailer = Mailer::from_settings(&settings.mail)?;
     let services = services(db, clock, Arc::new(settings));
+    MailWorker::take_back_stale_claims(&services).await;
+    let worker = MailWorker::new(services.clone(), mailer);
     let (stop, stopped) = watch::channel(false);
-    let background = [
-        tokio::spawn(schema::checkpoint_wal(services.clone(), CHECKPOINT_EVERY, stopped.clone())),
-        tokio::spawn(MailWorker::new(services.clone(), mailer).run(stopped)),
-    ];
+    let background =
+        [tokio::spawn(schema::checkpoint_wal(services.clone(), CHECKPOINT_EVERY, stopped.clone())), tokio::spawn(worker.run(stopped))];
     tracing::info!("mail worker started");
     shutdown.await;
     let _ = stop.send(true);

@@ -67,19 +67,25 @@ impl MailWorker {
         Self { svc, mailer }
     }
 
+    /// On SQLite, where one process owns the database, takes back every message a stopped
+    /// worker had claimed. Awaited before the process reports ready (and before any worker of
+    /// it rounds), so it can never take back what a live worker of this process just claimed.
+    pub async fn take_back_stale_claims(svc: &Services) {
+        if !svc.db.is_sqlite() {
+            return;
+        }
+        match outbox::release_claims(&svc.db.write).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(messages = n, "took back messages a stopped worker had claimed"),
+            Err(err) => tracing::error!(error = %err, "taking back claimed messages failed"),
+        }
+    }
+
     /// Rounds until `shutdown` turns true; a round under way is finished first, so no message is
     /// left half-sent. Between rounds it waits `mail.poll_interval_ms`, or less when a change in
     /// this process queued mail.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let poll = StdDuration::from_millis(self.svc.settings.mail.poll_interval_ms);
-        if self.svc.db.is_sqlite() {
-            // One process owns a SQLite database, so anything claimed is a dead worker's.
-            match outbox::release_claims(&self.svc.db.write).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(messages = n, "took back messages a stopped worker had claimed"),
-                Err(err) => tracing::error!(error = %err, "taking back claimed messages failed"),
-            }
-        }
         loop {
             if *shutdown.borrow() {
                 break;
