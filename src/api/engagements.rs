@@ -15,7 +15,7 @@ use super::problem::ApiError;
 use super::security::BearerAuth;
 use crate::domain::{Activity, Meaningful, Text, Validation, year_group};
 use crate::service::Services;
-use crate::service::engagements::{self, EngagementPlan, Outcome, employer_ids_of, year_groups_of};
+use crate::service::engagements::{self, EngagementPlan, Outcome};
 use crate::service::events::Event;
 
 pub struct EngagementsApi {
@@ -60,23 +60,26 @@ pub struct EngagementView {
 
 impl From<&Event> for EngagementView {
     fn from(e: &Event) -> Self {
-        let engagement = e.activity.is_some();
-        let meaningful = match (e.purpose_briefed, e.learning_outcomes, e.two_way_interaction, e.reflection) {
-            (Some(purpose_briefed), Some(learning_outcomes), Some(two_way_interaction), Some(reflection)) => {
-                Some(MeaningfulView { purpose_briefed, learning_outcomes, two_way_interaction, reflection })
-            }
-            _ => None,
-        };
+        let part = e.engagement.as_ref();
+        let outcome = part.and_then(|p| p.outcome);
         Self {
-            employer_ids: engagement.then(|| employer_ids_of(e)),
-            activity: e.activity.map(|a| a.as_str().to_owned()),
-            year_groups: engagement.then(|| year_groups_of(e)),
-            expected_pupils: e.expected_pupils,
-            supervised: e.supervised,
-            risk_assessment_ref: e.risk_assessment_ref.clone(),
-            pupils_reached: e.pupils_reached,
-            meaningful,
-            outcome_recorded_at: e.outcome_recorded_at,
+            employer_ids: part.map(|p| p.employer_ids.clone()),
+            activity: part.map(|p| p.activity.as_str().to_owned()),
+            year_groups: part.map(|p| p.year_groups.clone()),
+            expected_pupils: part.and_then(|p| p.expected_pupils),
+            supervised: part.and_then(|p| p.supervised),
+            risk_assessment_ref: part.and_then(|p| p.risk_assessment_ref.clone()),
+            pupils_reached: outcome.map(|o| o.pupils_reached),
+            meaningful: outcome.map(|o| {
+                let m = o.meaningful;
+                MeaningfulView {
+                    purpose_briefed: m.purpose_briefed,
+                    learning_outcomes: m.learning_outcomes,
+                    two_way_interaction: m.two_way_interaction,
+                    reflection: m.reflection,
+                }
+            }),
+            outcome_recorded_at: outcome.map(|o| o.recorded_at),
         }
     }
 }

@@ -113,7 +113,7 @@ fn public() -> Condition {
 
 /// One event as `METHOD:PUBLISH`. Drafts and school engagements are not found.
 pub async fn event_file(svc: &Services, id: Uuid) -> ServiceResult<CalendarBody> {
-    let found = event::Entity::find_by_id(id).filter(public()).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let found = event::Entity::find_by_id(id).filter(public()).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?.into();
     let events = with_venues(svc, std::slice::from_ref(&found)).await?;
     Ok(CalendarBody::new(calendar::publish(&events, &context(svc), None)))
 }
@@ -254,6 +254,7 @@ pub async fn public_feed(svc: &Services) -> ServiceResult<CalendarBody> {
 /// Every event the public feed shows, read and written afresh.
 async fn load(svc: &Services, now: DateTime<Utc>, venues_changed: Option<DateTime<Utc>>) -> ServiceResult<HeldFeed> {
     let events = event::Entity::find().filter(public()).filter(event::Column::EndsAt.gt(now)).all(&svc.db.read).await?;
+    let events = events.into_iter().map(Event::from).collect();
     let mut held = HeldFeed { since: DateTime::<Utc>::UNIX_EPOCH, venues_changed, events: HashMap::new() };
     take_in(svc, &mut held, events, now).await?;
     Ok(held)
@@ -262,6 +263,7 @@ async fn load(svc: &Services, now: DateTime<Utc>, venues_changed: Option<DateTim
 /// The held feed with the events changed since it was built read and written again.
 async fn refresh(svc: &Services, mut held: HeldFeed, now: DateTime<Utc>) -> ServiceResult<HeldFeed> {
     let changed = event::Entity::find().filter(event::Column::UpdatedAt.gte(held.since)).all(&svc.db.read).await?;
+    let changed = changed.into_iter().map(Event::from).collect();
     take_in(svc, &mut held, changed, now).await?;
     held.events.retain(|_, e| e.shown.ends_at > now);
     Ok(held)
@@ -295,6 +297,7 @@ pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<Calendar
         .order_by_asc(event::Column::StartsAt)
         .all(&svc.db.read)
         .await?;
+    let events: Vec<Event> = events.into_iter().map(Event::from).collect();
     let events = with_venues(svc, &events).await?;
     Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&Feed { name: campaign.name, refresh_minutes: REFRESH_MINUTES }))))
 }
@@ -331,6 +334,7 @@ pub async fn employer_feed(svc: &Services, token: &str) -> ServiceResult<Calenda
     );
     let events =
         event::Entity::find().filter(visible()).filter(event::Column::Id.is_in(ids)).order_by_asc(event::Column::StartsAt).all(db).await?;
+    let events: Vec<Event> = events.into_iter().map(Event::from).collect();
     let events = with_venues(svc, &events).await?;
     let feed = Feed { name: format!("{}: Gift of Care stands and school visits", employer.name), refresh_minutes: REFRESH_MINUTES };
     Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&feed))))

@@ -42,14 +42,6 @@ pub struct Outcome {
     pub meaningful: Meaningful,
 }
 
-pub fn employer_ids_of(event: &Event) -> Vec<Uuid> {
-    event.employer_ids.as_ref().map(|ids| ids.0.clone()).unwrap_or_default()
-}
-
-pub fn year_groups_of(event: &Event) -> Vec<i32> {
-    event.year_groups.as_ref().map(|years| years.0.clone()).unwrap_or_default()
-}
-
 /// The event a plan is applied to.
 pub(crate) struct Target {
     pub event_id: Uuid,
@@ -177,5 +169,5 @@ pub async fn record_outcome(svc: &Services, actor: &Actor, id: Uuid, outcome: Ou
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
     super::events::commit_event_change(svc, txn).await?;
-    Ok(updated)
+    Ok(updated.into())
 }

@@ -9,13 +9,125 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::engagements::{self, EngagementPlan, Target, employer_ids_of};
+use super::engagements::{self, EngagementPlan, Target};
 use super::outbox::{self, MessageKind};
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{Actor, EventKind, EventStatus, RegistrationStatus, Role, Schedule, Text, TimeZone, Url, new_id};
+use crate::domain::{Activity, Actor, EventKind, EventStatus, Meaningful, RegistrationStatus, Role, Schedule, Text, TimeZone, Url, new_id};
 use crate::store::entity::{campaign, event, venue};
 
-pub type Event = event::Model;
+/// An event as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    pub kind: EventKind,
+    pub title: String,
+    pub description: String,
+    pub campaign_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
+    pub online_url: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub timezone: TimeZone,
+    pub capacity: Option<i32>,
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    pub registration_closes_at: Option<DateTime<Utc>>,
+    pub status: EventStatus,
+    pub sequence: i32,
+    pub school_id: Option<Uuid>,
+    pub max_exhibitors: Option<i32>,
+    pub cancel_reason: Option<String>,
+    /// Places taken (confirmed and attended).
+    pub confirmed_count: i32,
+    pub waitlisted_count: i32,
+    /// A school engagement's own part; `None` for every other kind.
+    pub engagement: Option<Engagement>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a school engagement plans and, once held, what it achieved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engagement {
+    /// The employers taking part; each has an active link with the school.
+    pub employer_ids: Vec<Uuid>,
+    pub activity: Activity,
+    pub year_groups: Vec<i32>,
+    pub expected_pupils: Option<i32>,
+    pub supervised: Option<bool>,
+    /// The school's risk-assessment reference: organisers only (see `shown_to`).
+    pub risk_assessment_ref: Option<String>,
+    pub outcome: Option<RecordedOutcome>,
+}
+
+/// An engagement's outcome, recorded after it was held.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordedOutcome {
+    pub pupils_reached: i32,
+    pub meaningful: Meaningful,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<event::Model> for Event {
+    fn from(m: event::Model) -> Self {
+        let outcome =
+            match (m.pupils_reached, m.purpose_briefed, m.learning_outcomes, m.two_way_interaction, m.reflection, m.outcome_recorded_at) {
+                (
+                    Some(pupils_reached),
+                    Some(purpose_briefed),
+                    Some(learning_outcomes),
+                    Some(two_way_interaction),
+                    Some(reflection),
+                    Some(recorded_at),
+                ) => Some(RecordedOutcome {
+                    pupils_reached,
+                    meaningful: Meaningful { purpose_briefed, learning_outcomes, two_way_interaction, reflection },
+                    recorded_at,
+                }),
+                _ => None,
+            };
+        let engagement = m.activity.map(|activity| Engagement {
+            employer_ids: m.employer_ids.map(|ids| ids.0).unwrap_or_default(),
+            activity,
+            year_groups: m.year_groups.map(|years| years.0).unwrap_or_default(),
+            expected_pupils: m.expected_pupils,
+            supervised: m.supervised,
+            risk_assessment_ref: m.risk_assessment_ref,
+            outcome,
+        });
+        Self {
+            id: m.id,
+            kind: m.kind,
+            title: m.title,
+            description: m.description,
+            campaign_id: m.campaign_id,
+            venue_id: m.venue_id,
+            online_url: m.online_url,
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            timezone: m.timezone,
+            capacity: m.capacity,
+            registration_opens_at: m.registration_opens_at,
+            registration_closes_at: m.registration_closes_at,
+            status: m.status,
+            sequence: m.sequence,
+            school_id: m.school_id,
+            max_exhibitors: m.max_exhibitors,
+            cancel_reason: m.cancel_reason,
+            confirmed_count: m.confirmed_count,
+            waitlisted_count: m.waitlisted_count,
+            engagement,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+impl Event {
+    /// The employers taking part in a school engagement; none for other kinds.
+    pub fn employer_ids(&self) -> &[Uuid] {
+        self.engagement.as_ref().map_or(&[], |e| e.employer_ids.as_slice())
+    }
+}
 
 pub struct NewEvent {
     pub kind: EventKind,
@@ -170,7 +282,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
     engagements::apply(&txn, &mut model, target, new.engagement).await?;
     let event = if model.is_changed() { model.update(&txn).await? } else { event };
     commit_event_change(svc, txn).await?;
-    Ok(event)
+    Ok(event.into())
 }
 
 /// Whether `viewer` (`None`: the public) may see `event`. Organisers see everything. Everyone
@@ -193,7 +305,7 @@ pub fn may_see(viewer: Option<&Actor>, event: &Event) -> bool {
         _ if event.kind != EventKind::SchoolEngagement => true,
         Some(actor) => match actor.role {
             Role::School => actor.school_id.is_some() && actor.school_id == event.school_id,
-            Role::Employer => actor.employer_id.is_some_and(|id| employer_ids_of(event).contains(&id)),
+            Role::Employer => actor.employer_id.is_some_and(|id| event.employer_ids().contains(&id)),
             Role::Admin | Role::Organiser => true,
         },
         None => false,
@@ -220,7 +332,7 @@ pub(crate) fn engagements_visible_to(viewer: Option<&Actor>) -> Condition {
 
 /// One event, when `viewer` may see it (see [`may_see`]); otherwise not found.
 pub async fn get(svc: &Services, viewer: Option<&Actor>, id: Uuid) -> ServiceResult<Event> {
-    let event = event::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let event: Event = event::Entity::find_by_id(id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?.into();
     if !may_see(viewer, &event) {
         return Err(ServiceError::NotFound);
     }
@@ -230,8 +342,10 @@ pub async fn get(svc: &Services, viewer: Option<&Actor>, id: Uuid) -> ServiceRes
 /// What `viewer` may read of an event it may see: the school's risk-assessment reference is for
 /// organisers (who plan the engagement) only.
 fn shown_to(viewer: Option<&Actor>, mut event: Event) -> Event {
-    if !viewer.is_some_and(Actor::is_organiser) {
-        event.risk_assessment_ref = None;
+    if !viewer.is_some_and(Actor::is_organiser)
+        && let Some(engagement) = event.engagement.as_mut()
+    {
+        engagement.risk_assessment_ref = None;
     }
     event
 }
@@ -275,14 +389,14 @@ pub async fn list(svc: &Services, viewer: Option<&Actor>, filter: EventFilter, p
         .offset(page.offset)
         .all(&svc.db.read)
         .await?;
-    let items = items.into_iter().map(|e| shown_to(viewer, e)).collect();
+    let items = items.into_iter().map(|e| shown_to(viewer, e.into())).collect();
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
 }
 
 /// Loads an event for a change, locking its row on PostgreSQL so concurrent changes to one event
 /// (and their sequence numbers) happen one after the other. SQLite needs no lock: all writes
 /// share one connection.
-async fn load_for_update(txn: &DatabaseTransaction, id: Uuid) -> ServiceResult<Event> {
+async fn load_for_update(txn: &DatabaseTransaction, id: Uuid) -> ServiceResult<event::Model> {
     event::Entity::find_by_id(id).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
 }
 
@@ -349,7 +463,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChang
         kind,
         school_id,
         school_changed: school_id != current.school_id,
-        employer_ids: employer_ids_of(&current),
+        employer_ids: current.employer_ids.as_ref().map(|ids| ids.0.clone()).unwrap_or_default(),
         creating: kind == EventKind::SchoolEngagement && current_kind != EventKind::SchoolEngagement,
     };
 
@@ -388,7 +502,7 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChang
     }
     commit_event_change(svc, txn).await?;
     svc.mail_wake.notify_one();
-    Ok(updated)
+    Ok(updated.into())
 }
 
 /// Makes a draft public.
@@ -409,7 +523,7 @@ pub async fn publish(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     commit_event_change(svc, txn).await?;
-    Ok(updated)
+    Ok(updated.into())
 }
 
 /// Cancels a published event and raises its sequence, so calendars drop it.
@@ -438,7 +552,7 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid, reason: Option<Text
     outbox::queue_to_registrants(&txn, svc.settings.public_url(), now, &updated, &holders, MessageKind::EventCancelled).await?;
     commit_event_change(svc, txn).await?;
     svc.mail_wake.notify_one();
-    Ok(updated)
+    Ok(updated.into())
 }
 
 /// Deletes a draft; anything once published stays on record.

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::calendar::{context, with_venues};
+use super::events::Event;
 use super::outbox::{self, MessageKind, OutboxMessage};
 use super::{ServiceResult, Services};
 use crate::calendar::{self, CalendarEvent, Method, Person};
@@ -57,7 +58,7 @@ pub struct MailWorker {
 /// What a round knows about the messages it sends, loaded in a few queries for the whole round.
 #[derive(Default)]
 struct RoundData {
-    events: HashMap<Uuid, (event::Model, CalendarEvent)>,
+    events: HashMap<Uuid, (Event, CalendarEvent)>,
     /// By registration id.
     people: HashMap<Uuid, candidate::Model>,
 }
@@ -183,7 +184,13 @@ impl MailWorker {
         registration_ids.dedup();
 
         let svc = &self.svc;
-        let events = event::Entity::find().filter(event::Column::Id.is_in(event_ids)).all(&svc.db.read).await?;
+        let events: Vec<Event> = event::Entity::find()
+            .filter(event::Column::Id.is_in(event_ids))
+            .all(&svc.db.read)
+            .await?
+            .into_iter()
+            .map(Event::from)
+            .collect();
         let shown = with_venues(svc, &events).await?;
         let events = events.into_iter().zip(shown).map(|(e, c)| (e.id, (e, c))).collect();
 

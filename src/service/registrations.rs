@@ -98,23 +98,37 @@ pub async fn register(
 }
 
 /// Whether `event` takes registrations at `now`; a 409 with the reason when not.
-pub fn check_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
-    if event.kind == EventKind::SchoolEngagement {
+pub fn check_open(event: &Event, now: DateTime<Utc>) -> ServiceResult<()> {
+    open_at(event.kind, event.status, event.registration_opens_at, event.registration_closes_at.unwrap_or(event.ends_at), now)
+}
+
+/// [`check_open`] for a stored row (the registration writer works on rows).
+pub(crate) fn check_row_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
+    open_at(event.kind, event.status, event.registration_opens_at, event.registration_closes_at.unwrap_or(event.ends_at), now)
+}
+
+fn open_at(
+    kind: EventKind,
+    status: EventStatus,
+    opens: Option<DateTime<Utc>>,
+    closes: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    if kind == EventKind::SchoolEngagement {
         // For the school's own pupils: the public cannot book, nor learn that one exists.
         return Err(ServiceError::NotFound);
     }
-    match event.status {
+    match status {
         EventStatus::Published => {}
         EventStatus::Draft => return Err(ServiceError::Closed(Closed::NotPublished)),
         EventStatus::Cancelled => return Err(ServiceError::Closed(Closed::Cancelled)),
         EventStatus::Completed => return Err(ServiceError::Closed(Closed::Over)),
     }
-    if let Some(opens) = event.registration_opens_at
+    if let Some(opens) = opens
         && now < opens
     {
         return Err(ServiceError::Closed(Closed::OpensAt(opens)));
     }
-    let closes = event.registration_closes_at.unwrap_or(event.ends_at);
     if now >= closes {
         return Err(ServiceError::Closed(Closed::ClosedAt(closes)));
     }
@@ -201,7 +215,7 @@ pub async fn held(svc: &Services, token: &str) -> ServiceResult<HeldRegistration
 }
 
 async fn detail_and_event(svc: &Services, registration: Registration) -> ServiceResult<HeldRegistration> {
-    let event = event::Entity::find_by_id(registration.event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let event = event::Entity::find_by_id(registration.event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?.into();
     Ok(HeldRegistration { detail: detail_of(svc, registration).await?, event })
 }
 

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::engagements::employer_ids_of;
 use super::schools::School;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::domain::{Actor, EventKind, EventStatus, ExhibitorStatus, LinkStatus, RegistrationStatus};
@@ -42,7 +41,7 @@ pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
         *by_status.entry(status.as_str()).or_default() += 1;
         let held = matches!(status, EventStatus::Published | EventStatus::Completed) && e.starts_at <= now;
         if e.kind == EventKind::SchoolEngagement && status != EventStatus::Cancelled {
-            employers.extend(employer_ids_of(e));
+            employers.extend(e.employer_ids.iter().flat_map(|ids| ids.0.iter().copied()));
             if held {
                 schools.extend(e.school_id);
             }

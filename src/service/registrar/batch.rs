@@ -14,7 +14,7 @@ use super::steps::Steps;
 use super::{Job, RegisterRequest, Registered, Turn, Writer, candidates};
 use crate::domain::{RegistrationStatus, ValidationErrors, new_id};
 use crate::service::outbox::{self, MessageKind};
-use crate::service::registrations::check_open;
+use crate::service::registrations::check_row_open;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::bulk::{execute_together, insert_rows};
 use crate::store::entity::{event, idempotency_key, registration, registration_token};
@@ -245,7 +245,7 @@ fn refuse_closed(requests: &[&RegisterRequest], events: &HashMap<Uuid, event::Mo
         match events.get(&request.event_id) {
             None => *result = Some(Err(ServiceError::NotFound)),
             Some(event) => {
-                if let Err(err) = check_open(event, now) {
+                if let Err(err) = check_row_open(event, now) {
                     *result = Some(Err(err));
                 }
             }
