@@ -39,6 +39,17 @@ pub struct MeaningfulView {
     pub reflection: bool,
 }
 
+impl From<Meaningful> for MeaningfulView {
+    fn from(m: Meaningful) -> Self {
+        Self {
+            purpose_briefed: m.purpose_briefed,
+            learning_outcomes: m.learning_outcomes,
+            two_way_interaction: m.two_way_interaction,
+            reflection: m.reflection,
+        }
+    }
+}
+
 /// A school engagement's own fields; null for other kinds of event.
 #[derive(Object)]
 pub struct EngagementView {
@@ -70,15 +81,7 @@ impl From<&Event> for EngagementView {
             supervised: part.and_then(|p| p.supervised),
             risk_assessment_ref: part.and_then(|p| p.risk_assessment_ref.clone()),
             pupils_reached: outcome.map(|o| o.pupils_reached),
-            meaningful: outcome.map(|o| {
-                let m = o.meaningful;
-                MeaningfulView {
-                    purpose_briefed: m.purpose_briefed,
-                    learning_outcomes: m.learning_outcomes,
-                    two_way_interaction: m.two_way_interaction,
-                    reflection: m.reflection,
-                }
-            }),
+            meaningful: outcome.map(|o| o.meaningful.into()),
             outcome_recorded_at: outcome.map(|o| o.recorded_at),
         }
     }

@@ -3,6 +3,8 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use uuid::Uuid;
 
+use super::events::Event;
+use super::outbox::OutboxMessage;
 use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::Actor;
@@ -12,8 +14,8 @@ use crate::store::entity::{candidate, event, idempotency_key, invitation, outbox
 /// Everything held about one candidate.
 pub struct CandidateExport {
     pub candidate: Candidate,
-    pub registrations: Vec<(Registration, Option<event::Model>)>,
-    pub messages: Vec<outbox::Model>,
+    pub registrations: Vec<(Registration, Option<Event>)>,
+    pub messages: Vec<OutboxMessage>,
 }
 
 pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<CandidateExport> {
@@ -25,6 +27,7 @@ pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Ca
         .all(&svc.db.read)
         .await?;
     let events = event::Entity::find().filter(event::Column::Id.is_in(registrations.iter().map(|r| r.event_id))).all(&svc.db.read).await?;
+    let events: Vec<Event> = events.into_iter().map(Event::from).collect();
     let registrations = registrations
         .into_iter()
         .map(|r| {
@@ -36,7 +39,10 @@ pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Ca
         .filter(outbox::Column::ToAddress.eq(&candidate.email))
         .order_by_asc(outbox::Column::CreatedAt)
         .all(&svc.db.read)
-        .await?;
+        .await?
+        .into_iter()
+        .map(OutboxMessage::from)
+        .collect();
     Ok(CandidateExport { candidate: candidate.into(), registrations, messages })
 }
 

@@ -188,7 +188,8 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
         Err(err) => return Err(err.into()),
     };
     if !employer.contact_email.is_empty() {
-        let shown = with_venues(svc, &[super::events::Event::from(event.clone())]).await?.pop().ok_or(ServiceError::NotFound)?;
+        let event = super::events::Event::from(event);
+        let shown = with_venues(svc, std::slice::from_ref(&event)).await?.pop().ok_or(ServiceError::NotFound)?;
         let context = json!({
             "person": {"name": employer.contact_name},
             "employer": {"name": employer.name},

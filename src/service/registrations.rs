@@ -99,19 +99,20 @@ pub async fn register(
 
 /// Whether `event` takes registrations at `now`; a 409 with the reason when not.
 pub fn check_open(event: &Event, now: DateTime<Utc>) -> ServiceResult<()> {
-    open_at(event.kind, event.status, event.registration_opens_at, event.registration_closes_at.unwrap_or(event.ends_at), now)
+    open_at(event.kind, event.status, event.registration_opens_at, event.registration_closes_at, event.ends_at, now)
 }
 
 /// [`check_open`] for a stored row (the registration writer works on rows).
 pub(crate) fn check_row_open(event: &event::Model, now: DateTime<Utc>) -> ServiceResult<()> {
-    open_at(event.kind, event.status, event.registration_opens_at, event.registration_closes_at.unwrap_or(event.ends_at), now)
+    open_at(event.kind, event.status, event.registration_opens_at, event.registration_closes_at, event.ends_at, now)
 }
 
 fn open_at(
     kind: EventKind,
     status: EventStatus,
     opens: Option<DateTime<Utc>>,
-    closes: DateTime<Utc>,
+    closes: Option<DateTime<Utc>>,
+    ends: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
     if kind == EventKind::SchoolEngagement {
@@ -129,6 +130,8 @@ fn open_at(
     {
         return Err(ServiceError::Closed(Closed::OpensAt(opens)));
     }
+    // Bookings close when the event ends unless an earlier close is set.
+    let closes = closes.unwrap_or(ends);
     if now >= closes {
         return Err(ServiceError::Closed(Closed::ClosedAt(closes)));
     }

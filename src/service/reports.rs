@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use super::events::{Event, RecordedOutcome};
 use super::schools::School;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::domain::{Actor, EventKind, EventStatus, ExhibitorStatus, LinkStatus, RegistrationStatus};
@@ -30,7 +31,8 @@ pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
     super::policy::organiser(actor)?;
     let db = &svc.db.read;
     let campaign = campaign::Entity::find_by_id(id).one(db).await?.ok_or(ServiceError::NotFound)?;
-    let events = event::Entity::find().filter(event::Column::CampaignId.eq(id)).all(db).await?;
+    let events: Vec<Event> =
+        event::Entity::find().filter(event::Column::CampaignId.eq(id)).all(db).await?.into_iter().map(Event::from).collect();
     let now = svc.clock.now();
 
     let mut by_status: HashMap<&'static str, u64> = EventStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
@@ -41,7 +43,7 @@ pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
         *by_status.entry(status.as_str()).or_default() += 1;
         let held = matches!(status, EventStatus::Published | EventStatus::Completed) && e.starts_at <= now;
         if e.kind == EventKind::SchoolEngagement && status != EventStatus::Cancelled {
-            employers.extend(e.employer_ids.iter().flat_map(|ids| ids.0.iter().copied()));
+            employers.extend(e.employer_ids());
             if held {
                 schools.extend(e.school_id);
             }
@@ -130,19 +132,24 @@ pub async fn schools(svc: &Services, actor: &Actor, page: PageRequest) -> Servic
         .filter(event::Column::Status.is_in([EventStatus::Published.as_str(), EventStatus::Completed.as_str()]))
         .filter(event::Column::StartsAt.lte(now))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(Event::from)
+        .collect::<Vec<_>>();
     let items = schools
         .into_iter()
         .map(|school| {
-            let held: Vec<&event::Model> = engagements.iter().filter(|e| e.school_id == Some(school.id)).collect();
-            let meaningful = held
+            let outcomes: Vec<Option<RecordedOutcome>> = engagements
                 .iter()
-                .filter(|e| [e.purpose_briefed, e.learning_outcomes, e.two_way_interaction, e.reflection].iter().all(|c| *c == Some(true)))
-                .count();
+                .filter(|e| e.school_id == Some(school.id))
+                .map(|e| e.engagement.as_ref().and_then(|part| part.outcome))
+                .collect();
+            let recorded = outcomes.iter().flatten();
+            let meaningful = recorded.clone().filter(|o| o.meaningful.is_met()).count();
             SchoolReport {
                 active_links: links.get(&school.id).copied().unwrap_or(0).max(0) as u64,
-                engagements_held: held.len() as u64,
-                pupils_reached: held.iter().filter_map(|e| e.pupils_reached).map(|n| n.max(0) as u64).sum(),
+                engagements_held: outcomes.len() as u64,
+                pupils_reached: recorded.map(|o| o.pupils_reached.max(0) as u64).sum(),
                 meaningful_encounters: meaningful as u64,
                 school: school.into(),
             }
