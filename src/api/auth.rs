@@ -7,7 +7,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::common::ApiTags;
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use super::users::UserView;
 use crate::service::{Services, auth};
@@ -57,7 +58,11 @@ impl AuthApi {
     /// Sign in with email and password. Unknown email and wrong password get the same 401; after
     /// five failures for one email within 15 minutes that email gets 429 for 15 minutes.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
-    async fn login(&self, req: &Request, body: JsonBody<LoginRequest>) -> Result<LoginAnswer, ApiError> {
+    async fn login(
+        &self,
+        req: &Request,
+        body: JsonBody<LoginRequest>,
+    ) -> Result<LoginAnswer, Refused<{ INPUT | UNAUTHORIZED | TOO_MANY }>> {
         let address = req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0);
         let login = auth::login(&self.svc, &body.0.email, &body.0.password, address).await?;
         Ok(LoginAnswer::Ok(Json(LoginResponse { token: login.token, expires_at: login.expires_at, user: login.user.into() })))
@@ -65,14 +70,14 @@ impl AuthApi {
 
     /// Revoke the token this request carries.
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
-    async fn logout(&self, auth: BearerAuth) -> Result<LogoutAnswer, ApiError> {
+    async fn logout(&self, auth: BearerAuth) -> Result<LogoutAnswer, Refused<{ UNAUTHORIZED }>> {
         auth::logout(&self.svc, &auth.0.token).await?;
         Ok(LogoutAnswer::LoggedOut)
     }
 
     /// The signed-in user.
     #[oai(path = "/me", method = "get", operation_id = "me")]
-    async fn me(&self, auth: BearerAuth) -> Result<MeAnswer, ApiError> {
+    async fn me(&self, auth: BearerAuth) -> Result<MeAnswer, Refused<{ UNAUTHORIZED }>> {
         Ok(MeAnswer::Ok(Json(auth.0.user.into())))
     }
 }

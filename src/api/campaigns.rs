@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::common::{ApiTags, list_of, page, patch_required};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use crate::domain::{Objective, Slug, Text, Validation, ValidationErrors};
 use crate::service::Services;
@@ -168,34 +169,47 @@ pub enum DeletedAnswer {
 impl CampaignsApi {
     /// Create a campaign (organisers). A slug already in use is a 409.
     #[oai(path = "/campaigns", method = "post", operation_id = "create_campaign")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<CampaignCreate>) -> Result<CampaignCreated, ApiError> {
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<CampaignCreate>,
+    ) -> Result<CampaignCreated, Refused<{ SIGNED_IN | INPUT | CONFLICT }>> {
         let campaign = campaigns::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(CampaignCreated::Created(Json(campaign.into())))
     }
 
     /// List campaigns, newest first.
     #[oai(path = "/campaigns", method = "get", operation_id = "list_campaigns")]
-    async fn list(&self, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<CampaignListAnswer, ApiError> {
+    async fn list(&self, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<CampaignListAnswer, Refused<{ INPUT }>> {
         let list = campaigns::list(&self.svc, page(limit.0, offset.0)?).await?;
         Ok(CampaignListAnswer::Ok(Json(list.into())))
     }
 
     /// One campaign.
     #[oai(path = "/campaigns/:id", method = "get", operation_id = "get_campaign")]
-    async fn get(&self, id: Path<Uuid>) -> Result<CampaignAnswer, ApiError> {
+    async fn get(&self, id: Path<Uuid>) -> Result<CampaignAnswer, Refused<{ BAD_REQUEST | NOT_FOUND }>> {
         Ok(CampaignAnswer::Ok(Json(campaigns::get(&self.svc, id.0).await?.into())))
     }
 
     /// Change a campaign (organisers).
     #[oai(path = "/campaigns/:id", method = "patch", operation_id = "update_campaign")]
-    async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<CampaignPatch>) -> Result<CampaignAnswer, ApiError> {
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<CampaignPatch>,
+    ) -> Result<CampaignAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let campaign = campaigns::update(&self.svc, &auth.0.actor, id.0, body.0.try_into()?).await?;
         Ok(CampaignAnswer::Ok(Json(campaign.into())))
     }
 
     /// Delete a campaign that has no events (organisers); otherwise 409.
     #[oai(path = "/campaigns/:id", method = "delete", operation_id = "delete_campaign")]
-    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<DeletedAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         campaigns::delete(&self.svc, &auth.0.actor, id.0).await?;
         Ok(DeletedAnswer::Deleted)
     }

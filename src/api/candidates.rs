@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::campaigns::DeletedAnswer;
 use super::common::ApiTags;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use crate::service::Services;
 use crate::service::candidates::{self, CandidateExport};
@@ -113,14 +114,14 @@ pub enum ExportAnswer {
 impl CandidatesApi {
     /// Everything held about a candidate (organisers): a subject access request.
     #[oai(path = "/candidates/:id/export", method = "get", operation_id = "export_candidate")]
-    async fn export(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<ExportAnswer, ApiError> {
+    async fn export(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<ExportAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
         Ok(ExportAnswer::Ok(Json(candidates::export(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Erase a candidate's personal data (organisers). Their registrations stay as anonymous
     /// counts; messages to them are deleted and their manage links stop working.
     #[oai(path = "/candidates/:id", method = "delete", operation_id = "erase_candidate")]
-    async fn erase(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
+    async fn erase(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
         candidates::erase(&self.svc, &auth.0.actor, id.0).await?;
         Ok(DeletedAnswer::Deleted)
     }

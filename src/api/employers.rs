@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::campaigns::NAME_MAX;
 use super::common::{ApiTags, list_of, page, patch_optional, patch_required};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::can::*;
+use super::problem::{ApiError, Refused};
 use super::security::BearerAuth;
 use super::venues::{latitude, longitude};
 use crate::domain::{CqcLocationId, EmailAddress, EmployerStatus, Postcode, ProviderType, Text, Url, Validation, ValidationErrors};
@@ -284,7 +285,11 @@ impl EmployersApi {
     /// Sign an employer up (anyone): a `pending` employer and its first user, who can sign in
     /// at once; it acts publicly once an organiser approves it.
     #[oai(path = "/employers/signup", method = "post", operation_id = "sign_up_employer")]
-    async fn sign_up(&self, req: &poem::Request, body: JsonBody<EmployerSignup>) -> Result<EmployerCreated, ApiError> {
+    async fn sign_up(
+        &self,
+        req: &poem::Request,
+        body: JsonBody<EmployerSignup>,
+    ) -> Result<EmployerCreated, Refused<{ INPUT | CONFLICT | TOO_MANY }>> {
         let (employer, user) = parse_signup(body.0)?;
         let client = req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0);
         let created = employers::sign_up(&self.svc, employer, user, client).await?;
@@ -293,7 +298,11 @@ impl EmployersApi {
 
     /// Add an employer (organisers); it is approved at once.
     #[oai(path = "/employers", method = "post", operation_id = "create_employer")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<EmployerCreate>) -> Result<EmployerCreated, ApiError> {
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<EmployerCreate>,
+    ) -> Result<EmployerCreated, Refused<{ SIGNED_IN | INPUT | CONFLICT }>> {
         let created = employers::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(EmployerCreated::Created(Json(created.into())))
     }
@@ -310,7 +319,7 @@ impl EmployersApi {
         q: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> Result<EmployerListAnswer, ApiError> {
+    ) -> Result<EmployerListAnswer, Refused<{ SIGNED_IN | INPUT }>> {
         let mut v = Validation::new();
         let status = v.check_opt("status", status.0, |s| EmployerStatus::parse(&s));
         let provider_type = v.check_opt("provider_type", provider_type.0, |s| ProviderType::parse(&s));
@@ -322,32 +331,45 @@ impl EmployersApi {
 
     /// One employer (organisers, or its own users).
     #[oai(path = "/employers/:id", method = "get", operation_id = "get_employer")]
-    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EmployerAnswer, ApiError> {
+    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EmployerAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
         Ok(EmployerAnswer::Ok(Json(employers::get(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Change an employer (organisers, or its own users); status changes by approve and suspend.
     #[oai(path = "/employers/:id", method = "patch", operation_id = "update_employer")]
-    async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<EmployerPatch>) -> Result<EmployerAnswer, ApiError> {
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<EmployerPatch>,
+    ) -> Result<EmployerAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let changes = body.0.try_into()?;
         Ok(EmployerAnswer::Ok(Json(employers::update(&self.svc, &auth.0.actor, id.0, changes).await?.into())))
     }
 
     /// Approve an employer (organisers) and tell its contact.
     #[oai(path = "/employers/:id/approve", method = "post", operation_id = "approve_employer")]
-    async fn approve(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EmployerAnswer, ApiError> {
+    async fn approve(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<EmployerAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         Ok(EmployerAnswer::Ok(Json(employers::approve(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Suspend an employer (organisers): it no longer appears publicly or books stands.
     #[oai(path = "/employers/:id/suspend", method = "post", operation_id = "suspend_employer")]
-    async fn suspend(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EmployerAnswer, ApiError> {
+    async fn suspend(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<EmployerAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         Ok(EmployerAnswer::Ok(Json(employers::suspend(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Make a new calendar feed address for an employer (organisers, or its own users).
     #[oai(path = "/employers/:id/feed", method = "post", operation_id = "new_employer_feed")]
-    async fn new_feed(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<FeedAnswer, ApiError> {
+    async fn new_feed(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<FeedAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
         let feed_url = employers::new_feed(&self.svc, &auth.0.actor, id.0).await?;
         Ok(FeedAnswer::Created(Json(FeedView { feed_url })))
     }
@@ -356,10 +378,15 @@ impl EmployersApi {
     /// active link a school already has counting as 2 km further away; schools the employer
     /// already has a link with are left out. `limit` defaults to 10, at most 100.
     #[oai(path = "/employers/:id/school-suggestions", method = "get", operation_id = "suggest_schools")]
-    async fn suggestions(&self, auth: BearerAuth, id: Path<Uuid>, limit: Query<Option<i64>>) -> Result<SuggestionsAnswer, ApiError> {
+    async fn suggestions(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        limit: Query<Option<i64>>,
+    ) -> Result<SuggestionsAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let limit = match limit.0 {
             None => SUGGESTIONS_DEFAULT,
-            Some(n) if n < 1 => return Err(ApiError::invalid_field("limit", "must be at least 1")),
+            Some(n) if n < 1 => return Err(ApiError::invalid_field("limit", "must be at least 1").into()),
             Some(n) => n.min(SUGGESTIONS_MAX) as usize,
         };
         let found = suggestions::suggest(&self.svc, &auth.0.actor, id.0, limit).await?;

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::common::{ApiTags, int_in};
 use super::events::{EventAnswer, EventView};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use crate::domain::{Activity, Meaningful, Text, Validation, year_group};
 use crate::service::Services;
@@ -148,7 +149,12 @@ impl EngagementsApi {
     /// Record what a held school engagement achieved (organisers, or the school's users): pupils
     /// reached and the four criteria of a meaningful encounter. 409 before it starts.
     #[oai(path = "/events/:id/outcome", method = "post", operation_id = "record_engagement_outcome")]
-    async fn outcome(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<OutcomeInput>) -> Result<EventAnswer, ApiError> {
+    async fn outcome(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<OutcomeInput>,
+    ) -> Result<EventAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let mut v = Validation::new();
         let pupils_reached = v.check("pupils_reached", int_in(0, PUPILS_MAX)(body.0.pupils_reached));
         v.finish()?;

@@ -11,7 +11,8 @@ use super::campaigns::{DESCRIPTION_MAX, DeletedAnswer};
 use super::common::{ApiTags, int_in, list_of, page, patch_optional, patch_required};
 use super::engagements::{EngagementInput, EngagementView};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::can::*;
+use super::problem::{ApiError, Refused};
 use super::security::{BearerAuth, OptionalAuth};
 use super::venues::CAPACITY_MAX;
 use crate::domain::{EventKind, EventStatus, Schedule, Text, TimeZone, Url, Validation, ValidationErrors};
@@ -300,7 +301,11 @@ pub enum EventListAnswer {
 impl EventsApi {
     /// Create an event as a draft (organisers).
     #[oai(path = "/events", method = "post", operation_id = "create_event")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<EventCreate>) -> Result<EventCreated, ApiError> {
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<EventCreate>,
+    ) -> Result<EventCreated, Refused<{ SIGNED_IN | INPUT | CONFLICT }>> {
         let event = events::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(EventCreated::Created(Json(event.into())))
     }
@@ -323,7 +328,7 @@ impl EventsApi {
         q: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> Result<EventListAnswer, ApiError> {
+    ) -> Result<EventListAnswer, Refused<{ INPUT }>> {
         let mut v = Validation::new();
         let kind = v.check_opt("kind", kind.0, |s| EventKind::parse(&s));
         let status = v.check_opt("status", status.0, |s| EventStatus::parse(&s));
@@ -349,7 +354,7 @@ impl EventsApi {
 
     /// One event. Drafts are visible to organisers only.
     #[oai(path = "/events/:id", method = "get", operation_id = "get_event")]
-    async fn get(&self, auth: OptionalAuth, id: Path<Uuid>) -> Result<EventAnswer, ApiError> {
+    async fn get(&self, auth: OptionalAuth, id: Path<Uuid>) -> Result<EventAnswer, Refused<{ BAD_REQUEST | NOT_FOUND }>> {
         let event = events::get(&self.svc, auth.actor(), id.0).await?;
         Ok(EventAnswer::Ok(Json(event.into())))
     }
@@ -357,27 +362,45 @@ impl EventsApi {
     /// Change an event (organisers). Changing the time, place or title of a published event
     /// raises its sequence.
     #[oai(path = "/events/:id", method = "patch", operation_id = "update_event")]
-    async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<EventPatch>) -> Result<EventAnswer, ApiError> {
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<EventPatch>,
+    ) -> Result<EventAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let event = events::update(&self.svc, &auth.0.actor, id.0, body.0.try_into()?).await?;
         Ok(EventAnswer::Ok(Json(event.into())))
     }
 
     /// Delete a draft (organisers); anything else is a 409.
     #[oai(path = "/events/:id", method = "delete", operation_id = "delete_event")]
-    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<DeletedAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         events::delete(&self.svc, &auth.0.actor, id.0).await?;
         Ok(DeletedAnswer::Deleted)
     }
 
     /// Publish a draft (organisers).
     #[oai(path = "/events/:id/publish", method = "post", operation_id = "publish_event")]
-    async fn publish(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<EventAnswer, ApiError> {
+    async fn publish(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<EventAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         Ok(EventAnswer::Ok(Json(events::publish(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Cancel a published event (organisers); its sequence is raised.
     #[oai(path = "/events/:id/cancel", method = "post", operation_id = "cancel_event")]
-    async fn cancel(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<CancelRequest>) -> Result<EventAnswer, ApiError> {
+    async fn cancel(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<CancelRequest>,
+    ) -> Result<EventAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let reason = match body.0.reason {
             Some(r) => Some(Text::parse(&r, 0, REASON_MAX).map_err(|m| ApiError::invalid_field("reason", &m))?),
             None => None,

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::common::{ApiTags, int_in};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::{BearerAuth, OptionalAuth};
 use crate::domain::{Text, Validation};
 use crate::service::Services;
@@ -104,7 +105,12 @@ pub enum ExhibitorListAnswer {
 impl ExhibitorsApi {
     /// Book a stand at a recruitment fair (organisers, or an approved employer's own users).
     #[oai(path = "/events/:id/exhibitors", method = "post", operation_id = "book_stand")]
-    async fn book(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<ExhibitorCreate>) -> Result<ExhibitorCreated, ApiError> {
+    async fn book(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<ExhibitorCreate>,
+    ) -> Result<ExhibitorCreated, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let input = body.0;
         let mut v = Validation::new();
         let staff_count = v.check("staff_count", int_in(1, STAFF_MAX)(input.staff_count));
@@ -124,7 +130,7 @@ impl ExhibitorsApi {
     /// Who will be at the fair: anyone sees confirmed stands, an employer's users also their own
     /// booking, organisers every booking.
     #[oai(path = "/events/:id/exhibitors", method = "get", operation_id = "list_exhibitors")]
-    async fn list(&self, auth: OptionalAuth, id: Path<Uuid>) -> Result<ExhibitorListAnswer, ApiError> {
+    async fn list(&self, auth: OptionalAuth, id: Path<Uuid>) -> Result<ExhibitorListAnswer, Refused<{ BAD_REQUEST | NOT_FOUND }>> {
         let stands = exhibitors::list(&self.svc, auth.actor(), id.0).await?;
         Ok(ExhibitorListAnswer::Ok(Json(stands.into_iter().map(ExhibitorView::from).collect())))
     }
@@ -138,7 +144,7 @@ impl ExhibitorsApi {
         id: Path<Uuid>,
         xid: Path<Uuid>,
         body: JsonBody<ConfirmRequest>,
-    ) -> Result<ExhibitorAnswer, ApiError> {
+    ) -> Result<ExhibitorAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let mut v = Validation::new();
         let label = v.check("stand_label", Text::one_line(&body.0.stand_label, 1, LABEL_MAX));
         let Some(label) = label else { return Err(v.into_errors().into()) };
@@ -147,14 +153,24 @@ impl ExhibitorsApi {
 
     /// Decline a stand (organisers).
     #[oai(path = "/events/:id/exhibitors/:xid/decline", method = "post", operation_id = "decline_stand")]
-    async fn decline(&self, auth: BearerAuth, id: Path<Uuid>, xid: Path<Uuid>) -> Result<ExhibitorAnswer, ApiError> {
+    async fn decline(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        xid: Path<Uuid>,
+    ) -> Result<ExhibitorAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         let stand = exhibitors::decide(&self.svc, &auth.0.actor, id.0, xid.0, StandDecision::Decline).await?;
         Ok(ExhibitorAnswer::Ok(Json(stand.into())))
     }
 
     /// Withdraw a stand (the employer's own users).
     #[oai(path = "/events/:id/exhibitors/:xid/withdraw", method = "post", operation_id = "withdraw_stand")]
-    async fn withdraw(&self, auth: BearerAuth, id: Path<Uuid>, xid: Path<Uuid>) -> Result<ExhibitorAnswer, ApiError> {
+    async fn withdraw(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        xid: Path<Uuid>,
+    ) -> Result<ExhibitorAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         let stand = exhibitors::decide(&self.svc, &auth.0.actor, id.0, xid.0, StandDecision::Withdraw).await?;
         Ok(ExhibitorAnswer::Ok(Json(stand.into())))
     }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::common::ApiTags;
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::can::*;
+use super::problem::{ApiError, Refused};
 use super::registrations::RegisteredView;
 use super::security::BearerAuth;
 use crate::domain::{EmailAddress, Text, Validation};
@@ -115,7 +116,12 @@ impl InvitationsApi {
     /// the event's calendar (iTIP REQUEST) and links to accept or decline. Every address is
     /// checked first; one bad address and nothing is queued.
     #[oai(path = "/events/:id/invitations", method = "post", operation_id = "invite")]
-    async fn invite(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<InvitationsCreate>) -> Result<QueuedAnswer, ApiError> {
+    async fn invite(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<InvitationsCreate>,
+    ) -> Result<QueuedAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let (recipients, message) = recipients(body.0)?;
         let queued = invitations::invite(&self.svc, &auth.0.actor, id.0, recipients, message).await?;
         Ok(QueuedAnswer::Accepted(Json(QueuedView { queued: queued as u64 })))
@@ -126,7 +132,12 @@ impl InvitationsApi {
     /// other one is a 409. The invitation's links open a page (`GET /rsvp/{token}`, outside the
     /// API) that asks; only this POST answers, so a mail scanner following links changes nothing.
     #[oai(path = "/rsvp/:token", method = "post", operation_id = "rsvp")]
-    async fn rsvp(&self, req: &Request, token: Path<String>, body: JsonBody<RsvpRequest>) -> Result<RsvpAnswer, ApiError> {
+    async fn rsvp(
+        &self,
+        req: &Request,
+        token: Path<String>,
+        body: JsonBody<RsvpRequest>,
+    ) -> Result<RsvpAnswer, Refused<{ INPUT | NOT_FOUND | CONFLICT | TOO_MANY }>> {
         let answer = Answer::parse(&body.0.answer).map_err(|m| ApiError::invalid_field("answer", &m))?;
         let client = req.data::<ClientAddress>().and_then(|c| c.0);
         Ok(RsvpAnswer::Ok(Json(invitations::rsvp(&self.svc, &token.0, answer, client).await?.into())))

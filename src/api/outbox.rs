@@ -7,7 +7,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::common::{ApiTags, list_of, page};
-use super::problem::ApiError;
+use super::problem::can::*;
+use super::problem::{ApiError, Refused};
 use super::security::BearerAuth;
 use crate::service::Services;
 use crate::service::outbox::{self, MessageStatus, OutboxMessage};
@@ -77,7 +78,7 @@ impl OutboxApi {
         status: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> Result<OutboxListAnswer, ApiError> {
+    ) -> Result<OutboxListAnswer, Refused<{ SIGNED_IN | INPUT }>> {
         let status = status.0.map(|s| MessageStatus::parse(&s).map_err(|m| ApiError::invalid_field("status", &m))).transpose()?;
         let list = outbox::list(&self.svc, &auth.0.actor, status, page(limit.0, offset.0)?).await?;
         Ok(OutboxListAnswer::Ok(Json(list.into())))
@@ -86,7 +87,11 @@ impl OutboxApi {
     /// Send a failed message again now, with a fresh count of attempts (admins). A message that
     /// was sent, or is being sent, is a 409.
     #[oai(path = "/outbox/:id/retry", method = "post", operation_id = "retry_outbox_message")]
-    async fn retry(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<OutboxItemAnswer, ApiError> {
+    async fn retry(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<OutboxItemAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         Ok(OutboxItemAnswer::Ok(Json(outbox::retry(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 }

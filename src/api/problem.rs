@@ -103,6 +103,90 @@ pub enum ApiError {
     Internal(Json<Problem>),
 }
 
+/// The statuses an operation may refuse with, as bits of [`Refused`]'s mask. 500 is always
+/// possible and always documented.
+pub mod can {
+    pub const BAD_REQUEST: u16 = 1 << 0;
+    pub const UNAUTHORIZED: u16 = 1 << 1;
+    pub const FORBIDDEN: u16 = 1 << 2;
+    pub const NOT_FOUND: u16 = 1 << 3;
+    pub const CONFLICT: u16 = 1 << 4;
+    pub const INVALID: u16 = 1 << 5;
+    pub const TOO_MANY: u16 = 1 << 6;
+    /// Needs credentials, and a role or scope that may.
+    pub const SIGNED_IN: u16 = UNAUTHORIZED | FORBIDDEN;
+    /// Takes parameters or a body that can be malformed or break a rule.
+    pub const INPUT: u16 = BAD_REQUEST | INVALID;
+
+    pub(super) const fn bit(status: u16) -> u16 {
+        match status {
+            400 => BAD_REQUEST,
+            401 => UNAUTHORIZED,
+            403 => FORBIDDEN,
+            404 => NOT_FOUND,
+            409 => CONFLICT,
+            422 => INVALID,
+            429 => TOO_MANY,
+            _ => 0,
+        }
+    }
+}
+
+/// An operation's refusals: the shared [`ApiError`], documented with only the statuses in
+/// `CAN` (a mask of [`can`] bits) and 500. Answering with a status outside the mask is a
+/// defect of the operation's declaration: logged as an error, and a panic in debug builds.
+#[derive(Debug)]
+pub struct Refused<const CAN: u16>(pub ApiError);
+
+impl<const CAN: u16> Refused<CAN> {
+    fn documents(status: u16) -> bool {
+        status == 500 || CAN & can::bit(status) != 0
+    }
+}
+
+impl<const CAN: u16> ApiResponse for Refused<CAN> {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        let mut meta = ApiError::meta();
+        meta.responses.retain(|r| r.status.is_some_and(Self::documents));
+        meta
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        ApiError::register(registry);
+    }
+}
+
+impl<const CAN: u16> From<Refused<CAN>> for poem::Error {
+    fn from(refused: Refused<CAN>) -> Self {
+        let error = poem::Error::from(refused.0);
+        let status = error.status().as_u16();
+        if !Refused::<CAN>::documents(status) {
+            tracing::error!(status, "an operation answered with a status it does not document");
+            // In debug builds (every test) the declaration is checked by every answer the tests see.
+            debug_assert!(false, "an operation answered {status}, which it does not document");
+        }
+        error
+    }
+}
+
+impl<const CAN: u16> From<ApiError> for Refused<CAN> {
+    fn from(err: ApiError) -> Self {
+        Refused(err)
+    }
+}
+
+impl<const CAN: u16> From<ServiceError> for Refused<CAN> {
+    fn from(err: ServiceError) -> Self {
+        Refused(err.into())
+    }
+}
+
+impl<const CAN: u16> From<ValidationErrors> for Refused<CAN> {
+    fn from(errors: ValidationErrors) -> Self {
+        Refused(errors.into())
+    }
+}
+
 impl ApiError {
     pub fn not_found() -> Self {
         ApiError::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, "no such resource")))

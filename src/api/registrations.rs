@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::common::{ApiTags, list_of, page};
 use super::events::EventView;
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::can::*;
+use super::problem::{ApiError, Refused};
 use super::security::BearerAuth;
 use crate::domain::{RegistrationStatus, ValidationErrors};
 use crate::service::Services;
@@ -186,7 +187,7 @@ pub enum ClosedAnswer {
 fn idempotency_key(header: Option<String>, body: &RegistrationCreate) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(key) = header else { return Ok(None) };
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        return Err(ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into());
     }
     // The body as parsed and serialised again, so that a retry that only differs in spacing or
     // key order counts as the same request.
@@ -210,7 +211,7 @@ impl RegistrationsApi {
         id: Path<Uuid>,
         #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
         body: JsonBody<RegistrationCreate>,
-    ) -> Result<RegisterAnswer, ApiError> {
+    ) -> Result<RegisterAnswer, Refused<{ INPUT | NOT_FOUND | CONFLICT | TOO_MANY }>> {
         let idempotency = idempotency_key(key.0, &body.0)?;
         let person = Person::try_from(body.0)?;
         let client = req.data::<ClientAddress>().and_then(|c| c.0);
@@ -229,10 +230,10 @@ impl RegistrationsApi {
         q: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> Result<RegistrationListAnswer, ApiError> {
+    ) -> Result<RegistrationListAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND }>> {
         let status = status_filter(status.0)?;
         if q.0.as_ref().is_some_and(|q| q.chars().count() > 200) {
-            return Err(ApiError::invalid_field("q", "must be at most 200 characters"));
+            return Err(ApiError::invalid_field("q", "must be at most 200 characters").into());
         }
         let list = registrations::list(&self.svc, &auth.0.actor, id.0, status, q.0.as_deref(), Some(page(limit.0, offset.0)?)).await?;
         Ok(RegistrationListAnswer::Ok(Json(list.into())))
@@ -240,7 +241,12 @@ impl RegistrationsApi {
 
     /// An event's registrations as CSV (organisers).
     #[oai(path = "/events/:id/registrations.csv", method = "get", operation_id = "export_registrations_csv")]
-    async fn csv(&self, auth: BearerAuth, id: Path<Uuid>, status: Query<Option<String>>) -> Result<RegistrationCsvAnswer, ApiError> {
+    async fn csv(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        status: Query<Option<String>>,
+    ) -> Result<RegistrationCsvAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND }>> {
         let status = status_filter(status.0)?;
         let list = registrations::list(&self.svc, &auth.0.actor, id.0, status, None, None).await?;
         let csv = crate::service::exports::registrations(&list.items);
@@ -249,14 +255,24 @@ impl RegistrationsApi {
 
     /// Mark someone as attended (organisers). A cancelled or waitlisted registration is a 409.
     #[oai(path = "/events/:id/registrations/:rid/check-in", method = "post", operation_id = "check_in")]
-    async fn check_in(&self, auth: BearerAuth, id: Path<Uuid>, rid: Path<Uuid>) -> Result<RegistrationItemAnswer, ApiError> {
+    async fn check_in(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        rid: Path<Uuid>,
+    ) -> Result<RegistrationItemAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         registrations::check_in(&self.svc, &auth.0.actor, id.0, rid.0).await?;
         Ok(RegistrationItemAnswer::Ok(Json(registrations::detail(&self.svc, id.0, rid.0).await?.into())))
     }
 
     /// Cancel someone's registration (organisers); their place goes to the waiting list.
     #[oai(path = "/events/:id/registrations/:rid/cancel", method = "post", operation_id = "cancel_registration")]
-    async fn cancel(&self, auth: BearerAuth, id: Path<Uuid>, rid: Path<Uuid>) -> Result<RegistrationItemAnswer, ApiError> {
+    async fn cancel(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        rid: Path<Uuid>,
+    ) -> Result<RegistrationItemAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         registrations::cancel(&self.svc, &auth.0.actor, id.0, rid.0).await?;
         Ok(RegistrationItemAnswer::Ok(Json(registrations::detail(&self.svc, id.0, rid.0).await?.into())))
     }
@@ -264,20 +280,24 @@ impl RegistrationsApi {
     /// After the event: close it, marking confirmed people who were not checked in as no-shows
     /// (organisers). Before the end it is a 409.
     #[oai(path = "/events/:id/registrations/close", method = "post", operation_id = "close_registrations")]
-    async fn close(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<ClosedAnswer, ApiError> {
+    async fn close(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<ClosedAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         let no_show = registrations::close(&self.svc, &auth.0.actor, id.0).await?;
         Ok(ClosedAnswer::Ok(Json(ClosedView { no_show })))
     }
 
     /// The registration a manage token belongs to, with its event.
     #[oai(path = "/registrations/:token", method = "get", operation_id = "get_registration")]
-    async fn held(&self, token: Path<String>) -> Result<HeldAnswer, ApiError> {
+    async fn held(&self, token: Path<String>) -> Result<HeldAnswer, Refused<{ NOT_FOUND }>> {
         Ok(HeldAnswer::Ok(Json(registrations::held(&self.svc, &token.0).await?.into())))
     }
 
     /// Cancel one's own place. Cancelling again is not an error.
     #[oai(path = "/registrations/:token", method = "delete", operation_id = "cancel_own_registration")]
-    async fn cancel_own(&self, token: Path<String>) -> Result<HeldAnswer, ApiError> {
+    async fn cancel_own(&self, token: Path<String>) -> Result<HeldAnswer, Refused<{ NOT_FOUND | CONFLICT }>> {
         Ok(HeldAnswer::Ok(Json(registrations::cancel_by_token(&self.svc, &token.0).await?.into())))
     }
 }

@@ -8,7 +8,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::common::{ApiTags, list_of, page};
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use crate::service::Services;
 use crate::service::reports::{self, CampaignReport, SchoolReport};
@@ -97,7 +98,11 @@ impl ReportsApi {
     /// A campaign's events, registrations by status, attendance rate, employers engaged and
     /// schools reached (organisers).
     #[oai(path = "/reports/campaigns/:id", method = "get", operation_id = "campaign_report")]
-    async fn campaign(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<CampaignReportAnswer, ApiError> {
+    async fn campaign(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<CampaignReportAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
         Ok(CampaignReportAnswer::Ok(Json(reports::campaign(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
@@ -109,7 +114,7 @@ impl ReportsApi {
         auth: BearerAuth,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> Result<SchoolReportAnswer, ApiError> {
+    ) -> Result<SchoolReportAnswer, Refused<{ SIGNED_IN | INPUT }>> {
         Ok(SchoolReportAnswer::Ok(Json(reports::schools(&self.svc, &auth.0.actor, page(limit.0, offset.0)?).await?.into())))
     }
 }

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::common::{ApiTags, list_of, page};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::can::*;
+use super::problem::{ApiError, Refused};
 use super::security::BearerAuth;
 use crate::domain::{LinkStatus, Text, Validation};
 use crate::service::Services;
@@ -96,7 +97,11 @@ impl SchoolLinksApi {
     /// Ask for a link between an approved employer and a school (organisers, or the employer's
     /// own users). A pair with a link that has not ended is 409.
     #[oai(path = "/school-links", method = "post", operation_id = "request_school_link")]
-    async fn request(&self, auth: BearerAuth, body: JsonBody<SchoolLinkCreate>) -> Result<SchoolLinkCreated, ApiError> {
+    async fn request(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<SchoolLinkCreate>,
+    ) -> Result<SchoolLinkCreated, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let input = body.0;
         let mut v = Validation::new();
         let notes = v.check_opt("notes", input.notes, |s| Text::parse(&s, 0, NOTES_MAX));
@@ -116,7 +121,7 @@ impl SchoolLinksApi {
         status: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> Result<SchoolLinkListAnswer, ApiError> {
+    ) -> Result<SchoolLinkListAnswer, Refused<{ SIGNED_IN | INPUT }>> {
         let mut v = Validation::new();
         let status = v.check_opt("status", status.0, |s| LinkStatus::parse(&s));
         v.finish()?;
@@ -127,20 +132,32 @@ impl SchoolLinksApi {
 
     /// Accept a requested link (organisers, or the school's users); the employer is told.
     #[oai(path = "/school-links/:id/accept", method = "post", operation_id = "accept_school_link")]
-    async fn accept(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<SchoolLinkAnswer, ApiError> {
-        self.decide(&auth, id.0, Decision::Accept).await
+    async fn accept(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<SchoolLinkAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
+        Ok(self.decide(&auth, id.0, Decision::Accept).await?)
     }
 
     /// Decline a requested link (organisers, or the school's users); the employer is told.
     #[oai(path = "/school-links/:id/decline", method = "post", operation_id = "decline_school_link")]
-    async fn decline(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<SchoolLinkAnswer, ApiError> {
-        self.decide(&auth, id.0, Decision::Decline).await
+    async fn decline(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<SchoolLinkAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
+        Ok(self.decide(&auth, id.0, Decision::Decline).await?)
     }
 
     /// End a link (organisers, the school's users or the employer's users); the pair may then
     /// ask again.
     #[oai(path = "/school-links/:id/end", method = "post", operation_id = "end_school_link")]
-    async fn end(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<SchoolLinkAnswer, ApiError> {
-        self.decide(&auth, id.0, Decision::End).await
+    async fn end(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<SchoolLinkAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
+        Ok(self.decide(&auth, id.0, Decision::End).await?)
     }
 }

@@ -11,7 +11,8 @@ use super::campaigns::NAME_MAX;
 use super::common::{ApiTags, list_of, page, patch_optional, patch_required};
 use super::employers::ADDRESS_MAX;
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use super::venues::{latitude, longitude};
 use crate::domain::{EmailAddress, Postcode, Text, Urn, Validation, ValidationErrors};
@@ -194,7 +195,11 @@ pub enum SchoolListAnswer {
 impl SchoolsApi {
     /// Add a school (organisers); a URN already held is 409.
     #[oai(path = "/schools", method = "post", operation_id = "create_school")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<SchoolCreate>) -> Result<SchoolCreated, ApiError> {
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<SchoolCreate>,
+    ) -> Result<SchoolCreated, Refused<{ SIGNED_IN | INPUT | CONFLICT }>> {
         let created = schools::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(SchoolCreated::Created(Json(created.into())))
     }
@@ -208,20 +213,25 @@ impl SchoolsApi {
         q: Query<Option<String>>,
         limit: Query<Option<i64>>,
         offset: Query<Option<i64>>,
-    ) -> Result<SchoolListAnswer, ApiError> {
+    ) -> Result<SchoolListAnswer, Refused<{ SIGNED_IN | INPUT }>> {
         let list = schools::list(&self.svc, &auth.0.actor, q.0, page(limit.0, offset.0)?).await?;
         Ok(SchoolListAnswer::Ok(Json(list.into())))
     }
 
     /// One school (organisers, or its own users).
     #[oai(path = "/schools/:id", method = "get", operation_id = "get_school")]
-    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<SchoolAnswer, ApiError> {
+    async fn get(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<SchoolAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
         Ok(SchoolAnswer::Ok(Json(schools::get(&self.svc, &auth.0.actor, id.0).await?.into())))
     }
 
     /// Change a school (organisers).
     #[oai(path = "/schools/:id", method = "patch", operation_id = "update_school")]
-    async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<SchoolPatch>) -> Result<SchoolAnswer, ApiError> {
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<SchoolPatch>,
+    ) -> Result<SchoolAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         Ok(SchoolAnswer::Ok(Json(schools::update(&self.svc, &auth.0.actor, id.0, body.0.try_into()?).await?.into())))
     }
 }

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::common::{ApiTags, list_of, page};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use crate::domain::{EmailAddress, Role, Text, Validation, ValidationErrors};
 use crate::service::Services;
@@ -95,14 +96,23 @@ pub enum ListUsersAnswer {
 impl UsersApi {
     /// Create a user (admins only).
     #[oai(path = "/users", method = "post", operation_id = "create_user")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<UserCreate>) -> Result<CreateUserAnswer, ApiError> {
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<UserCreate>,
+    ) -> Result<CreateUserAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let user = users::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(CreateUserAnswer::Created(Json(user.into())))
     }
 
     /// List users (admins only).
     #[oai(path = "/users", method = "get", operation_id = "list_users")]
-    async fn list(&self, auth: BearerAuth, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<ListUsersAnswer, ApiError> {
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        limit: Query<Option<i64>>,
+        offset: Query<Option<i64>>,
+    ) -> Result<ListUsersAnswer, Refused<{ SIGNED_IN | INPUT }>> {
         let users = users::list(&self.svc, &auth.0.actor, page(limit.0, offset.0)?).await?;
         Ok(ListUsersAnswer::Ok(Json(users.into())))
     }

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::campaigns::DeletedAnswer;
 use super::common::{ApiTags, int_in, list_of, page, patch_optional, patch_required};
 use super::json::JsonBody;
-use super::problem::ApiError;
+use super::problem::Refused;
+use super::problem::can::*;
 use super::security::BearerAuth;
 use crate::domain::{ADDRESS_MAX, NAME_MAX};
 use crate::domain::{Postcode, Text, Validation, ValidationErrors};
@@ -158,34 +159,43 @@ pub enum VenueListAnswer {
 impl VenuesApi {
     /// Create a venue (organisers).
     #[oai(path = "/venues", method = "post", operation_id = "create_venue")]
-    async fn create(&self, auth: BearerAuth, body: JsonBody<VenueCreate>) -> Result<VenueCreated, ApiError> {
+    async fn create(&self, auth: BearerAuth, body: JsonBody<VenueCreate>) -> Result<VenueCreated, Refused<{ SIGNED_IN | INPUT }>> {
         let venue = venues::create(&self.svc, &auth.0.actor, body.0.try_into()?).await?;
         Ok(VenueCreated::Created(Json(venue.into())))
     }
 
     /// List venues by name.
     #[oai(path = "/venues", method = "get", operation_id = "list_venues")]
-    async fn list(&self, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<VenueListAnswer, ApiError> {
+    async fn list(&self, limit: Query<Option<i64>>, offset: Query<Option<i64>>) -> Result<VenueListAnswer, Refused<{ INPUT }>> {
         let list = venues::list(&self.svc, page(limit.0, offset.0)?).await?;
         Ok(VenueListAnswer::Ok(Json(list.into())))
     }
 
     /// One venue.
     #[oai(path = "/venues/:id", method = "get", operation_id = "get_venue")]
-    async fn get(&self, id: Path<Uuid>) -> Result<VenueAnswer, ApiError> {
+    async fn get(&self, id: Path<Uuid>) -> Result<VenueAnswer, Refused<{ BAD_REQUEST | NOT_FOUND }>> {
         Ok(VenueAnswer::Ok(Json(venues::get(&self.svc, id.0).await?.into())))
     }
 
     /// Change a venue (organisers).
     #[oai(path = "/venues/:id", method = "patch", operation_id = "update_venue")]
-    async fn update(&self, auth: BearerAuth, id: Path<Uuid>, body: JsonBody<VenuePatch>) -> Result<VenueAnswer, ApiError> {
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: JsonBody<VenuePatch>,
+    ) -> Result<VenueAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let venue = venues::update(&self.svc, &auth.0.actor, id.0, body.0.try_into()?).await?;
         Ok(VenueAnswer::Ok(Json(venue.into())))
     }
 
     /// Delete a venue no event uses (organisers); otherwise 409.
     #[oai(path = "/venues/:id", method = "delete", operation_id = "delete_venue")]
-    async fn delete(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<DeletedAnswer, ApiError> {
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<DeletedAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
         venues::delete(&self.svc, &auth.0.actor, id.0).await?;
         Ok(DeletedAnswer::Deleted)
     }

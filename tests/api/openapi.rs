@@ -15,7 +15,24 @@ async fn every_operation_has_an_id_and_documented_answers() {
             operations += 1;
             assert!(op["operationId"].is_string(), "{method} {path} has no operationId");
             let responses = op["responses"].as_object().cloned().unwrap_or_default();
-            assert!(responses.contains_key("422") && responses.contains_key("500"), "{method} {path}: {responses:?}");
+            let has = |status: &str| responses.contains_key(status);
+            assert!(has("500"), "{method} {path} does not document 500: {responses:?}");
+            // Credentials required: schemes listed, none of them the empty one of optional auth.
+            let schemes = op["security"].as_array().cloned().unwrap_or_default();
+            let optional = schemes.iter().any(|s| s.as_object().is_some_and(|s| s.is_empty()));
+            let secured = !schemes.is_empty() && !optional;
+            let body = op.get("requestBody").is_some();
+            let query = op["parameters"].as_array().into_iter().flatten().any(|p| p["in"] == "query");
+            if secured {
+                assert!(has("401"), "{method} {path} needs credentials but does not document 401");
+            } else if !optional && op["operationId"] != "login" {
+                assert!(!has("401") && !has("403"), "{method} {path} is public but documents 401 or 403");
+            }
+            if body {
+                assert!(has("400") && has("422"), "{method} {path} takes a body but does not document 400 and 422");
+            } else if !query {
+                assert!(!has("422"), "{method} {path} takes no body and no query but documents 422");
+            }
             for (status, response) in responses {
                 assert!(response["description"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path} {status} has no description");
             }
