@@ -201,7 +201,10 @@ const WORDS: &[&str] = &[
     "r",
     "register",
     "static",
-    "style.css",
+    "govuk-frontend.min.css",
+    "govuk-frontend.min.js",
+    "carefair.css",
+    "init.js",
     "sign-in",
     "sign-out",
     "manage",
@@ -218,6 +221,16 @@ const WORDS: &[&str] = &[
     "claim",
     "schedule",
     "answer",
+    "new",
+    "edit",
+    "delete",
+    "duplicate",
+    "undo",
+    "attendance",
+    "registrations.csv",
+    "invite",
+    "role",
+    "deactivate",
 ];
 
 /// Segments after which a value is a secret rather than an id.

@@ -8,6 +8,7 @@ mod m20261129_000001_foundation;
 mod m20261129_000002_registrations;
 mod m20261129_000003_mail;
 mod m20261129_000004_organisations;
+mod m20261203_000005_back_office;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_registrations::Migration),
             Box::new(m20261129_000003_mail::Migration),
             Box::new(m20261129_000004_organisations::Migration),
+            Box::new(m20261203_000005_back_office::Migration),
         ]
     }
 }

@@ -2,16 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use poem::Request;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::common::ApiTags;
 use super::json::JsonBody;
-use super::problem::Refused;
+use super::problem::{ApiError, Refused};
 use super::problem::can::*;
 use super::security::BearerAuth;
 use super::users::UserView;
-use crate::service::{Services, auth};
+use crate::service::auth::Password;
+use crate::service::{Services, accounts, auth};
 
 pub struct AuthApi {
     pub svc: Services,
@@ -44,6 +46,33 @@ pub enum LogoutAnswer {
     /// The token no longer works.
     #[oai(status = 204)]
     LoggedOut,
+}
+
+/// Whose password to reset.
+#[derive(Object, serde::Deserialize)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+/// The new password.
+#[derive(Object, serde::Deserialize)]
+pub struct NewPassword {
+    /// At least 8 characters.
+    pub password: String,
+}
+
+#[derive(ApiResponse)]
+pub enum ResetAnswer {
+    /// Taken: if the address belongs to a user, a link is on its way.
+    #[oai(status = 202)]
+    Accepted,
+}
+
+#[derive(ApiResponse)]
+pub enum PasswordSetAnswer {
+    /// The password is set; every session and token of the user has ended.
+    #[oai(status = 204)]
+    Set,
 }
 
 #[derive(ApiResponse)]
@@ -79,5 +108,22 @@ impl AuthApi {
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, auth: BearerAuth) -> Result<MeAnswer, Refused<{ UNAUTHORIZED }>> {
         Ok(MeAnswer::Ok(Json(auth.0.user.into())))
+    }
+
+    /// Ask for a password reset. Always 202, whether or not the address has an account; a user's
+    /// address is mailed a single-use link `{public_url}/password/reset/{token}`, valid one hour.
+    #[oai(path = "/auth/password-reset", method = "post", operation_id = "request_password_reset")]
+    async fn request_reset(&self, req: &Request, body: JsonBody<ResetRequest>) -> Result<ResetAnswer, Refused<{ INPUT | TOO_MANY }>> {
+        let client = req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0);
+        accounts::request_reset(&self.svc, &body.0.email, client).await?;
+        Ok(ResetAnswer::Accepted)
+    }
+
+    /// Set the password with a reset or invitation link's token. A used or expired link is 404.
+    #[oai(path = "/auth/password-reset/:token", method = "post", operation_id = "reset_password")]
+    async fn reset(&self, token: Path<String>, body: JsonBody<NewPassword>) -> Result<PasswordSetAnswer, Refused<{ INPUT | NOT_FOUND }>> {
+        let password = Password::parse(&body.0.password).map_err(|m| ApiError::invalid_field("password", &m))?;
+        accounts::set_password(&self.svc, &token.0, &password).await?;
+        Ok(PasswordSetAnswer::Set)
     }
 }

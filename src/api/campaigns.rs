@@ -12,7 +12,7 @@ use super::json::JsonBody;
 use super::problem::Refused;
 use super::problem::can::*;
 use super::security::BearerAuth;
-use crate::domain::{Objective, Slug, Text, Validation, ValidationErrors};
+use crate::domain::{DESCRIPTION_MAX, Objective, Slug, Text, Validation, ValidationErrors};
 use crate::service::Services;
 use crate::service::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
 
@@ -21,7 +21,6 @@ pub struct CampaignsApi {
 }
 
 pub use crate::domain::NAME_MAX;
-pub const DESCRIPTION_MAX: usize = 10_000;
 
 /// A campaign.
 #[derive(Object)]

@@ -86,6 +86,7 @@ pub(crate) use list_of;
 use poem_openapi::types::MaybeUndefined;
 
 use crate::domain::Validation;
+pub use crate::domain::int_in;
 
 /// A PATCH field that may be left out or changed but not cleared.
 pub fn patch_required<I, T>(
@@ -115,15 +116,5 @@ pub fn patch_optional<I, T>(
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(value) => v.check(field, parse(value)).map(Some),
-    }
-}
-
-/// Whole numbers that must fit a range, such as capacities.
-pub fn int_in(min: i64, max: i64) -> impl Fn(i64) -> Result<i32, String> {
-    move |n| {
-        if n < min || n > max {
-            return Err(format!("must be between {min} and {max}"));
-        }
-        i32::try_from(n).map_err(|_| format!("must be between {min} and {max}"))
     }
 }

@@ -7,25 +7,20 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::campaigns::{DESCRIPTION_MAX, DeletedAnswer};
-use super::common::{ApiTags, int_in, list_of, page, patch_optional, patch_required};
+use super::campaigns::DeletedAnswer;
+use super::common::{ApiTags, list_of, page, patch_optional, patch_required};
 use super::engagements::{EngagementInput, EngagementView};
 use super::json::JsonBody;
 use super::problem::can::*;
 use super::problem::{ApiError, Refused};
 use super::security::{BearerAuth, OptionalAuth};
-use super::venues::CAPACITY_MAX;
-use crate::domain::{EventKind, EventStatus, Schedule, Text, TimeZone, Url, Validation, ValidationErrors};
+use crate::domain::{EventKind, EventStatus, Validation, ValidationErrors};
 use crate::service::Services;
-use crate::service::events::{self, Event, EventChanges, EventFilter, NewEvent};
+use crate::service::events::{self, Event, EventChanges, EventFilter, EventInput, NewEvent, TITLE_MAX, rules};
 
 pub struct EventsApi {
     pub svc: Services,
 }
-
-const TITLE_MAX: usize = 200;
-const REASON_MAX: usize = 1_000;
-const MAX_EXHIBITORS_MAX: i64 = 1_000;
 
 /// An event.
 #[derive(Object)]
@@ -175,76 +170,29 @@ fn instant_param(s: &str) -> Result<DateTime<Utc>, String> {
     Ok(t)
 }
 
-fn title(s: String) -> Result<Text, String> {
-    Text::parse(&s, 1, TITLE_MAX)
-}
-
-fn description(s: String) -> Result<Text, String> {
-    Text::parse(&s, 0, DESCRIPTION_MAX)
-}
-
-fn url(s: String) -> Result<Url, String> {
-    Url::parse(&s)
-}
-
-fn timezone(s: String) -> Result<TimeZone, String> {
-    TimeZone::parse(&s)
-}
-
 impl TryFrom<EventCreate> for NewEvent {
     type Error = ValidationErrors;
 
     fn try_from(input: EventCreate) -> Result<Self, Self::Error> {
         let mut v = Validation::new();
         let engagement = input.engagement.parse(&mut v);
-        let kind = v.check("kind", EventKind::parse(&input.kind));
-        let title = v.check("title", title(input.title));
-        let description = v.check("description", description(input.description));
-        let online_url = v.check_opt("online_url", input.online_url, url);
-        let timezone = v.check_opt("timezone", input.timezone, timezone);
-        let capacity = v.check_opt("capacity", input.capacity, int_in(1, CAPACITY_MAX));
-        let max_exhibitors = v.check_opt("max_exhibitors", input.max_exhibitors, int_in(1, MAX_EXHIBITORS_MAX));
-        let schedule = Schedule::new(
-            input.starts_at.with_timezone(&Utc),
-            input.ends_at.with_timezone(&Utc),
-            input.registration_opens_at.map(|t| t.with_timezone(&Utc)),
-            input.registration_closes_at.map(|t| t.with_timezone(&Utc)),
-        );
-        let schedule = match schedule {
-            Ok(schedule) => Some(schedule),
-            Err((field, message)) => {
-                v.fail(field, message);
-                None
-            }
-        };
-        let (
-            Some(kind),
-            Some(title),
-            Some(description),
-            Some(online_url),
-            Some(timezone),
-            Some(capacity),
-            Some(max_exhibitors),
-            Some(schedule),
-        ) = (kind, title, description, online_url, timezone, capacity, max_exhibitors, schedule)
-        else {
-            return Err(v.into_errors());
-        };
-        v.finish()?;
-        Ok(NewEvent {
-            kind,
-            title,
-            description,
+        let fields = EventInput {
+            kind: input.kind,
+            title: input.title,
+            description: input.description,
             campaign_id: input.campaign_id,
             venue_id: input.venue_id,
-            online_url,
-            schedule,
-            timezone: timezone.unwrap_or(TimeZone::LONDON),
-            capacity,
+            online_url: input.online_url,
+            starts_at: input.starts_at.with_timezone(&Utc),
+            ends_at: input.ends_at.with_timezone(&Utc),
+            timezone: input.timezone,
+            capacity: input.capacity,
+            registration_opens_at: input.registration_opens_at.map(|t| t.with_timezone(&Utc)),
+            registration_closes_at: input.registration_closes_at.map(|t| t.with_timezone(&Utc)),
             school_id: input.school_id,
-            max_exhibitors,
-            engagement,
-        })
+            max_exhibitors: input.max_exhibitors,
+        };
+        NewEvent::parse(fields, engagement, v)
     }
 }
 
@@ -256,20 +204,20 @@ impl TryFrom<EventPatch> for EventChanges {
         let engagement = input.engagement.parse(&mut v);
         let changes = EventChanges {
             engagement,
-            kind: patch_required(&mut v, "kind", input.kind, |s| EventKind::parse(&s)),
-            title: patch_required(&mut v, "title", input.title, title),
-            description: patch_required(&mut v, "description", input.description, description),
+            kind: patch_required(&mut v, "kind", input.kind, |s| rules::kind(&s)),
+            title: patch_required(&mut v, "title", input.title, |s| rules::title(&s)),
+            description: patch_required(&mut v, "description", input.description, |s| rules::description(&s)),
             campaign_id: patch_optional(&mut v, "campaign_id", input.campaign_id, Ok),
             venue_id: patch_optional(&mut v, "venue_id", input.venue_id, Ok),
-            online_url: patch_optional(&mut v, "online_url", input.online_url, url),
+            online_url: patch_optional(&mut v, "online_url", input.online_url, |s| rules::online_url(&s)),
             starts_at: patch_required(&mut v, "starts_at", input.starts_at, utc),
             ends_at: patch_required(&mut v, "ends_at", input.ends_at, utc),
             registration_opens_at: patch_optional(&mut v, "registration_opens_at", input.registration_opens_at, utc),
             registration_closes_at: patch_optional(&mut v, "registration_closes_at", input.registration_closes_at, utc),
-            timezone: patch_required(&mut v, "timezone", input.timezone, timezone),
-            capacity: patch_optional(&mut v, "capacity", input.capacity, int_in(1, CAPACITY_MAX)),
+            timezone: patch_required(&mut v, "timezone", input.timezone, |s| rules::timezone(&s)),
+            capacity: patch_optional(&mut v, "capacity", input.capacity, rules::capacity),
             school_id: patch_optional(&mut v, "school_id", input.school_id, Ok),
-            max_exhibitors: patch_optional(&mut v, "max_exhibitors", input.max_exhibitors, int_in(1, MAX_EXHIBITORS_MAX)),
+            max_exhibitors: patch_optional(&mut v, "max_exhibitors", input.max_exhibitors, rules::max_exhibitors),
         };
         v.finish()?;
         Ok(changes)
@@ -402,7 +350,7 @@ impl EventsApi {
         body: JsonBody<CancelRequest>,
     ) -> Result<EventAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let reason = match body.0.reason {
-            Some(r) => Some(Text::parse(&r, 0, REASON_MAX).map_err(|m| ApiError::invalid_field("reason", &m))?),
+            Some(r) => Some(rules::reason(&r).map_err(|m| ApiError::invalid_field("reason", &m))?),
             None => None,
         };
         Ok(EventAnswer::Ok(Json(events::cancel(&self.svc, &auth.0.actor, id.0, reason).await?.into())))

@@ -22,7 +22,6 @@ pub struct ExhibitorsApi {
 const STAFF_MAX: i64 = 50;
 const ROLES_MAX: usize = 20;
 const ROLE_MAX: usize = 100;
-const LABEL_MAX: usize = 20;
 
 /// A care employer's stand at a fair.
 #[derive(Object)]
@@ -146,7 +145,7 @@ impl ExhibitorsApi {
         body: JsonBody<ConfirmRequest>,
     ) -> Result<ExhibitorAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let mut v = Validation::new();
-        let label = v.check("stand_label", Text::one_line(&body.0.stand_label, 1, LABEL_MAX));
+        let label = v.check("stand_label", exhibitors::stand_label(&body.0.stand_label));
         let Some(label) = label else { return Err(v.into_errors().into()) };
         Ok(ExhibitorAnswer::Ok(Json(exhibitors::confirm(&self.svc, &auth.0.actor, id.0, xid.0, label).await?.into())))
     }

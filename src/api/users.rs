@@ -14,6 +14,7 @@ use super::security::BearerAuth;
 use crate::domain::{EmailAddress, Role, Text, Validation, ValidationErrors};
 use crate::service::Services;
 use crate::service::auth::{Password, User};
+use crate::service::accounts::{self, NewInvitation};
 use crate::service::users::{self, NewUser};
 
 pub struct UsersApi {
@@ -85,6 +86,17 @@ pub enum CreateUserAnswer {
     Created(Json<UserView>),
 }
 
+/// Someone to invite: they get a mail with a link to choose their password (valid 7 days).
+#[derive(Object, serde::Deserialize)]
+pub struct InvitationCreate {
+    pub email: String,
+    pub name: String,
+    /// `admin`, `organiser`, `employer` or `school`; organisers may invite `employer` and `school` users.
+    pub role: String,
+    pub employer_id: Option<Uuid>,
+    pub school_id: Option<Uuid>,
+}
+
 #[derive(ApiResponse)]
 pub enum ListUsersAnswer {
     /// One page of users.
@@ -115,5 +127,14 @@ impl UsersApi {
     ) -> Result<ListUsersAnswer, Refused<{ SIGNED_IN | INPUT }>> {
         let users = users::list(&self.svc, &auth.0.actor, page(limit.0, offset.0)?).await?;
         Ok(ListUsersAnswer::Ok(Json(users.into())))
+    }
+
+    /// Invite a user by email (admins: any role; organisers: employer and school users). The
+    /// user is created without a password and mailed a single-use link to choose one.
+    #[oai(path = "/users/invitations", method = "post", operation_id = "invite_user")]
+    async fn invite(&self, auth: BearerAuth, body: JsonBody<InvitationCreate>) -> Result<CreateUserAnswer, Refused<{ SIGNED_IN | INPUT | CONFLICT }>> {
+        let b = body.0;
+        let new = NewInvitation::parse(&b.email, &b.name, &b.role, b.employer_id, b.school_id)?;
+        Ok(CreateUserAnswer::Created(Json(accounts::invite(&self.svc, &auth.0.actor, new).await?.into())))
     }
 }

@@ -13,7 +13,7 @@ use super::json::JsonBody;
 use super::problem::Refused;
 use super::problem::can::*;
 use super::security::BearerAuth;
-use crate::domain::{ADDRESS_MAX, NAME_MAX};
+use crate::domain::{ADDRESS_MAX, CAPACITY_MAX, NAME_MAX};
 use crate::domain::{Postcode, Text, Validation, ValidationErrors};
 use crate::service::Services;
 use crate::service::venues::{self, NewVenue, Venue, VenueChanges};
@@ -23,7 +23,6 @@ pub struct VenuesApi {
 }
 
 const ACCESSIBILITY_MAX: usize = 2_000;
-pub const CAPACITY_MAX: i64 = 100_000;
 
 /// A venue.
 #[derive(Object)]

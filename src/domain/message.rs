@@ -18,10 +18,12 @@ pub enum MessageKind {
     LinkAccepted,
     LinkDeclined,
     StandConfirmed,
+    PasswordReset,
+    AccountInvitation,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 13] = [
+    pub const ALL: [MessageKind; 15] = [
         MessageKind::Invitation,
         MessageKind::RegistrationConfirmed,
         MessageKind::RegistrationWaitlisted,
@@ -35,6 +37,8 @@ impl MessageKind {
         MessageKind::LinkAccepted,
         MessageKind::LinkDeclined,
         MessageKind::StandConfirmed,
+        MessageKind::PasswordReset,
+        MessageKind::AccountInvitation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,8 @@ impl MessageKind {
             MessageKind::LinkAccepted => "link_accepted",
             MessageKind::LinkDeclined => "link_declined",
             MessageKind::StandConfirmed => "stand_confirmed",
+            MessageKind::PasswordReset => "password_reset",
+            MessageKind::AccountInvitation => "account_invitation",
         }
     }
 

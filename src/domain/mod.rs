@@ -18,9 +18,9 @@ pub use message::{Answer, MessageKind, MessageStatus};
 pub use organisation::{Activity, CqcLocationId, EmployerStatus, ExhibitorStatus, LinkStatus, Meaningful, ProviderType, Urn, year_group};
 pub use postcode::Postcode;
 pub use registration::{Phone, RegistrationStatus};
-pub use text::{ADDRESS_MAX, NAME_MAX, Slug, Text, TimeZone, Url, natural_key, parse_enum};
-pub use validation::{FieldError, Validation, ValidationErrors};
-pub use when::describe_span;
+pub use text::{ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX, Slug, Text, TimeZone, Url, natural_key, parse_enum};
+pub use validation::{CAPACITY_MAX, FieldError, Validation, ValidationErrors, int_in};
+pub use when::{describe_span, local_instant};
 
 use uuid::Uuid;
 

@@ -12,6 +12,8 @@ pub const PERSON_NAME_MAX: usize = 100;
 pub const NAME_MAX: usize = 200;
 /// The longest postal address.
 pub const ADDRESS_MAX: usize = 500;
+/// Descriptions of campaigns and events.
+pub const DESCRIPTION_MAX: usize = 10_000;
 
 impl Text {
     /// The name of a thing (see [`NAME_MAX`]): one line.

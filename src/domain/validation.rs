@@ -73,3 +73,16 @@ impl Validation {
         if self.errors.is_empty() { Ok(()) } else { Err(ValidationErrors(self.errors)) }
     }
 }
+
+/// The most people a venue or an event can hold.
+pub const CAPACITY_MAX: i64 = 100_000;
+
+/// Whole numbers that must fit a range, such as capacities.
+pub fn int_in(min: i64, max: i64) -> impl Fn(i64) -> Result<i32, String> {
+    move |n| {
+        if n < min || n > max {
+            return Err(format!("must be between {min} and {max}"));
+        }
+        i32::try_from(n).map_err(|_| format!("must be between {min} and {max}"))
+    }
+}

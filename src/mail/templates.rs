@@ -33,6 +33,8 @@ const SOURCES: &[(&str, &str)] = kinds![
     "link_accepted",
     "link_declined",
     "stand_confirmed",
+    "password_reset",
+    "account_invitation",
 ];
 
 const SHARED: &[(&str, &str)] = &[
@@ -92,14 +94,20 @@ mod tests {
             "event": {"title": "Care Jobs Fair", "when": "Tuesday 5 January 2027, 10:00 to 13:00", "location": "City Hall", "url": "https://x.test/e"},
             "manage_url": "https://x.test/r/abc", "position": 3, "accept_url": "https://x.test/a", "decline_url": "https://x.test/d",
             "employer": {"name": "Oak Lodge Care", "town": "Chelmsford"}, "school": {"name": "Chelmer Valley Academy"},
-            "stand_label": "A12", "sign_in_url": "https://x.test/",
+            "stand_label": "A12", "sign_in_url": "https://x.test/sign-in", "link_url": "https://x.test/password/reset/t", "valid_for": "one hour",
         });
         // Messages about organisations name one of them; the rest name the event.
         let about_organisations = ["employer_approved", "link_requested", "link_accepted", "link_declined"];
         for (name, _) in SOURCES {
             let (kind, file) = name.split_once('/').unwrap_or_default();
             let text = templates.render(kind, file, &context).unwrap_or_else(|e| panic!("{e}"));
-            let named = if about_organisations.contains(&kind) { "Oak Lodge Care" } else { "Care Jobs Fair" };
+            let named = if about_organisations.contains(&kind) {
+                "Oak Lodge Care"
+            } else if ["password_reset", "account_invitation"].contains(&kind) {
+                "Gift of Care"
+            } else {
+                "Care Jobs Fair"
+            };
             assert!(text.contains(named), "{name} does not name {named}: {text}");
         }
     }

@@ -24,6 +24,8 @@ pub struct User {
     pub role: Role,
     pub employer_id: Option<Uuid>,
     pub school_id: Option<Uuid>,
+    /// A deactivated user cannot sign in.
+    pub active: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -36,6 +38,7 @@ impl From<user::Model> for User {
             role: u.role,
             employer_id: u.employer_id,
             school_id: u.school_id,
+            active: u.active,
             created_at: u.created_at,
         }
     }
@@ -131,7 +134,7 @@ pub async fn login(svc: &Services, email: &str, password: &str, address: Option<
         let _permit = svc.login_limiter.password_checks.acquire().await.map_err(anyhow::Error::from)?;
         verify_password(password.to_owned(), hash).await?
     };
-    let Some(user) = found.filter(|_| password_ok) else {
+    let Some(user) = found.filter(|u| password_ok && u.active) else {
         return Err(ServiceError::Unauthorized);
     };
     svc.login_limiter.succeeded(&key);
@@ -161,6 +164,9 @@ pub async fn authenticate(svc: &Services, token: &str) -> ServiceResult<(Actor, 
     let Some(found) = found else { return Err(ServiceError::Unauthorized) };
     let user = user::Entity::find_by_id(found.user_id).one(&svc.db.read).await?.ok_or(ServiceError::Unauthorized)?;
     let user = User::from(user);
+    if !user.active {
+        return Err(ServiceError::Unauthorized);
+    }
     Ok((actor_of(&user)?, user))
 }
 

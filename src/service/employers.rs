@@ -227,6 +227,7 @@ pub async fn sign_up(
         employer_id: Set(Some(employer.id)),
         school_id: Set(None),
         password_hash: Set(password_hash),
+        active: Set(true),
         created_at: Set(now),
     }
     .insert(&txn)
@@ -382,7 +383,7 @@ pub async fn new_feed(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
 
 /// Where people sign in; the web pages live at the public address.
 pub(crate) fn sign_in_url(svc: &Services) -> String {
-    format!("{}/", svc.settings.public_url())
+    super::accounts::sign_in_url(svc.settings.public_url())
 }
 
 /// An approved employer, for the things only approved employers may do.

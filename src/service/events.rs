@@ -144,6 +144,139 @@ pub struct NewEvent {
     pub engagement: EngagementPlan,
 }
 
+/// The longest title an event may have.
+pub const TITLE_MAX: usize = 200;
+/// The longest reason for a cancellation.
+pub const REASON_MAX: usize = 1_000;
+/// The most stands a fair may have.
+pub const MAX_EXHIBITORS_MAX: i64 = 1_000;
+
+/// The rules of each event field, for every face that takes one.
+pub mod rules {
+    use super::{MAX_EXHIBITORS_MAX, REASON_MAX, TITLE_MAX};
+    use crate::domain::{CAPACITY_MAX, DESCRIPTION_MAX, EventKind, Text, TimeZone, Url, int_in};
+
+    pub fn kind(s: &str) -> Result<EventKind, String> {
+        EventKind::parse(s)
+    }
+    pub fn title(s: &str) -> Result<Text, String> {
+        Text::parse(s, 1, TITLE_MAX)
+    }
+    pub fn description(s: &str) -> Result<Text, String> {
+        Text::parse(s, 0, DESCRIPTION_MAX)
+    }
+    pub fn online_url(s: &str) -> Result<Url, String> {
+        Url::parse(s)
+    }
+    pub fn timezone(s: &str) -> Result<TimeZone, String> {
+        TimeZone::parse(s)
+    }
+    pub fn capacity(n: i64) -> Result<i32, String> {
+        int_in(1, CAPACITY_MAX)(n)
+    }
+    pub fn max_exhibitors(n: i64) -> Result<i32, String> {
+        int_in(1, MAX_EXHIBITORS_MAX)(n)
+    }
+    /// Why an event is cancelled: optional, up to [`REASON_MAX`] characters.
+    pub fn reason(s: &str) -> Result<Text, String> {
+        Text::parse(s, 0, REASON_MAX)
+    }
+}
+
+/// A new event as a face received it, before its rules are checked.
+pub struct EventInput {
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    pub campaign_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
+    pub online_url: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub timezone: Option<String>,
+    pub capacity: Option<i64>,
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    pub registration_closes_at: Option<DateTime<Utc>>,
+    pub school_id: Option<Uuid>,
+    pub max_exhibitors: Option<i64>,
+}
+
+impl NewEvent {
+    /// Checks every field of `input`; `v` may already hold the problems of fields read before
+    /// (the engagement's, or times a form could not read), and every problem is answered at once.
+    pub fn parse(
+        input: EventInput,
+        engagement: EngagementPlan,
+        mut v: crate::domain::Validation,
+    ) -> Result<Self, crate::domain::ValidationErrors> {
+        let kind = v.check("kind", rules::kind(&input.kind));
+        let title = v.check("title", rules::title(&input.title));
+        let description = v.check("description", rules::description(&input.description));
+        let online_url = v.check_opt("online_url", input.online_url, |s| rules::online_url(&s));
+        let timezone = v.check_opt("timezone", input.timezone, |s| rules::timezone(&s));
+        let capacity = v.check_opt("capacity", input.capacity, rules::capacity);
+        let max_exhibitors = v.check_opt("max_exhibitors", input.max_exhibitors, rules::max_exhibitors);
+        let schedule = match Schedule::new(input.starts_at, input.ends_at, input.registration_opens_at, input.registration_closes_at) {
+            Ok(schedule) => Some(schedule),
+            Err((field, message)) => {
+                v.fail(field, message);
+                None
+            }
+        };
+        let (
+            Some(kind),
+            Some(title),
+            Some(description),
+            Some(online_url),
+            Some(timezone),
+            Some(capacity),
+            Some(max_exhibitors),
+            Some(schedule),
+        ) = (kind, title, description, online_url, timezone, capacity, max_exhibitors, schedule)
+        else {
+            return Err(v.into_errors());
+        };
+        v.finish()?;
+        Ok(NewEvent {
+            kind,
+            title,
+            description,
+            campaign_id: input.campaign_id,
+            venue_id: input.venue_id,
+            online_url,
+            schedule,
+            timezone: timezone.unwrap_or(TimeZone::LONDON),
+            capacity,
+            school_id: input.school_id,
+            max_exhibitors,
+            engagement,
+        })
+    }
+}
+
+impl From<NewEvent> for EventChanges {
+    /// Every field set as `new` has it: a form that shows the whole event and sends it back.
+    fn from(new: NewEvent) -> Self {
+        EventChanges {
+            kind: Some(new.kind),
+            title: Some(new.title),
+            description: Some(new.description),
+            campaign_id: Some(new.campaign_id),
+            venue_id: Some(new.venue_id),
+            online_url: Some(new.online_url),
+            starts_at: Some(new.schedule.starts_at),
+            ends_at: Some(new.schedule.ends_at),
+            registration_opens_at: Some(new.schedule.registration_opens_at),
+            registration_closes_at: Some(new.schedule.registration_closes_at),
+            timezone: Some(new.timezone),
+            capacity: Some(new.capacity),
+            school_id: Some(new.school_id),
+            max_exhibitors: Some(new.max_exhibitors),
+            engagement: new.engagement,
+        }
+    }
+}
+
 /// The fields a PATCH may change: the outer `None` leaves a field as it is, an inner `None`
 /// clears an optional one. The schedule's instants are checked together after merging.
 #[derive(Default)]
@@ -218,6 +351,38 @@ async fn check_campaign(txn: &DatabaseTransaction, id: Option<Uuid>) -> ServiceR
         return Err(ServiceError::invalid("campaign_id", "no campaign has this id"));
     }
     Ok(())
+}
+
+/// A new draft with everything of event `id` but its bookings: the same kind, place, times and
+/// limits, titled "… (copy)", for an organiser to change the date of. A school engagement is
+/// planned afresh instead (its employers and outcome belong to one visit).
+#[tracing::instrument(skip_all, fields(event_id = %id))]
+pub async fn duplicate(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Event> {
+    super::policy::organiser(actor)?;
+    let original = get(svc, Some(actor), id).await?;
+    if original.kind == EventKind::SchoolEngagement {
+        return Err(ServiceError::conflict("a school engagement cannot be copied: plan a new one with the school"));
+    }
+    let mut title: String = original.title.chars().take(TITLE_MAX - " (copy)".len()).collect();
+    title.push_str(" (copy)");
+    let input = EventInput {
+        kind: original.kind.as_str().to_owned(),
+        title,
+        description: original.description,
+        campaign_id: original.campaign_id,
+        venue_id: original.venue_id,
+        online_url: original.online_url,
+        starts_at: original.starts_at,
+        ends_at: original.ends_at,
+        timezone: Some(original.timezone.name().to_owned()),
+        capacity: original.capacity.map(i64::from),
+        registration_opens_at: original.registration_opens_at,
+        registration_closes_at: original.registration_closes_at,
+        school_id: None,
+        max_exhibitors: original.max_exhibitors.map(i64::from),
+    };
+    let new = NewEvent::parse(input, EngagementPlan::default(), crate::domain::Validation::new())?;
+    create(svc, actor, new).await
 }
 
 /// Creates an event as a draft with sequence 0.

@@ -67,6 +67,14 @@ pub enum StandDecision {
     Withdraw,
 }
 
+/// The longest stand label ("A12", "Hall 2 / 14").
+pub const LABEL_MAX: usize = 20;
+
+/// A stand's label as an organiser types it: one line, 1 to [`LABEL_MAX`] characters.
+pub fn stand_label(s: &str) -> Result<Text, String> {
+    Text::one_line(s, 1, LABEL_MAX)
+}
+
 pub fn roles_of(x: &Exhibitor) -> Vec<String> {
     x.roles_offered.clone()
 }
@@ -273,6 +281,47 @@ pub async fn list(svc: &Services, actor: Option<&Actor>, event_id: Uuid) -> Serv
             let employer = employers.get(&x.employer_id)?.clone();
             let public = x.status == ExhibitorStatus::Confirmed && employer.status == EmployerStatus::Approved;
             (organiser || public || own == Some(x.employer_id)).then_some(StandDetail { exhibitor: x.into(), employer })
+        })
+        .collect())
+}
+
+/// A stand request waiting for an organiser's decision, with its fair's title.
+pub struct Waiting {
+    pub event_id: Uuid,
+    pub event_title: String,
+    pub stand: StandDetail,
+}
+
+/// Every stand request still waiting for a decision, oldest first (organisers).
+pub async fn waiting(svc: &Services, actor: &Actor) -> ServiceResult<Vec<Waiting>> {
+    super::policy::organiser(actor)?;
+    let db = &svc.db.read;
+    let rows = exhibitor::Entity::find()
+        .filter(exhibitor::Column::Status.eq(ExhibitorStatus::Requested.as_str()))
+        .order_by_asc(exhibitor::Column::CreatedAt)
+        .limit(100)
+        .all(db)
+        .await?;
+    let events: std::collections::HashMap<Uuid, String> = event::Entity::find()
+        .filter(event::Column::Id.is_in(rows.iter().map(|x| x.event_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.title))
+        .collect();
+    let employers: std::collections::HashMap<Uuid, Employer> = employer::Entity::find()
+        .filter(employer::Column::Id.is_in(rows.iter().map(|x| x.employer_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, Employer::from(e)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|x| {
+            let employer = employers.get(&x.employer_id)?.clone();
+            let event_title = events.get(&x.event_id)?.clone();
+            Some(Waiting { event_id: x.event_id, event_title, stand: StandDetail { exhibitor: x.into(), employer } })
         })
         .collect())
 }

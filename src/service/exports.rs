@@ -18,9 +18,26 @@ fn row(out: &mut String, cells: &[&str]) {
 
 pub fn registrations(items: &[RegistrationDetail]) -> String {
     let mut out = String::new();
-    row(&mut out, &["id", "candidate_id", "name", "email", "phone", "postcode", "status", "position", "created_at"]);
+    row(
+        &mut out,
+        &[
+            "id",
+            "candidate_id",
+            "name",
+            "email",
+            "phone",
+            "postcode",
+            "status",
+            "position",
+            "created_at",
+            "checked_in_at",
+            "consent_marketing",
+        ],
+    );
     for d in items {
         let position = d.position.map(|p| p.to_string()).unwrap_or_default();
+        let checked_in_at = d.registration.checked_in_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let consent = if d.candidate.consent_marketing { "yes" } else { "no" };
         row(
             &mut out,
             &[
@@ -33,6 +50,8 @@ pub fn registrations(items: &[RegistrationDetail]) -> String {
                 d.registration.status.as_str(),
                 &position,
                 &d.registration.created_at.to_rfc3339(),
+                &checked_in_at,
+                consent,
             ],
         );
     }

@@ -2,6 +2,7 @@
 //! mail change on, queues the mail it causes). The API, the web pages and the CLI all call these,
 //! so a rule lives in one place.
 
+pub mod accounts;
 pub mod auth;
 pub mod calendar;
 pub mod campaigns;

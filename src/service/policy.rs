@@ -37,6 +37,14 @@ pub fn school(actor: &Actor, id: Uuid) -> ServiceResult<()> {
     }
 }
 
+/// Who may invite a user of `role`: admins anyone; organisers the employers' and schools' users.
+pub fn invite(actor: &Actor, role: Role) -> ServiceResult<()> {
+    match (actor.role, role) {
+        (Role::Admin, _) | (Role::Organiser, Role::Employer | Role::School) => Ok(()),
+        _ => Err(ServiceError::Forbidden),
+    }
+}
+
 /// Whose records a list holds for its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listed {
@@ -61,9 +69,65 @@ pub fn listed(actor: &Actor, of_employers: bool, of_schools: bool) -> ServiceRes
     }
 }
 
+/// The signed-in parts of the site, each for its own people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// The back office (`/manage`): organisers and admins.
+    Manage,
+    /// The employer portal (`/employer`): an employer's users.
+    Employer,
+    /// The school portal (`/school`): a school's users.
+    School,
+}
+
+impl Area {
+    /// Where the area starts.
+    pub fn home(self) -> &'static str {
+        match self {
+            Area::Manage => "/manage",
+            Area::Employer => "/employer",
+            Area::School => "/school",
+        }
+    }
+
+    /// The area a path belongs to, if it is in one.
+    pub fn of_path(path: &str) -> Option<Area> {
+        [Area::Manage, Area::Employer, Area::School]
+            .into_iter()
+            .find(|area| path == area.home() || path.strip_prefix(area.home()).is_some_and(|rest| rest.starts_with('/')))
+    }
+}
+
+/// The area a signed-in user lands in.
+pub fn home(actor: &Actor) -> Area {
+    match actor.role {
+        Role::Admin | Role::Organiser => Area::Manage,
+        Role::Employer => Area::Employer,
+        Role::School => Area::School,
+    }
+}
+
+/// Whether `actor` may use `area`: another role's area does not exist for them (not found).
+pub fn area(actor: &Actor, area: Area) -> ServiceResult<()> {
+    if home(actor) == area { Ok(()) } else { Err(ServiceError::NotFound) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_role_has_one_area_and_no_other() {
+        let organiser = actor(Role::Organiser, None, None);
+        let employer = actor(Role::Employer, Some(Uuid::nil()), None);
+        assert_eq!(home(&actor(Role::Admin, None, None)), Area::Manage);
+        assert!(area(&organiser, Area::Manage).is_ok());
+        assert!(matches!(area(&organiser, Area::Employer), Err(ServiceError::NotFound)));
+        assert!(matches!(area(&employer, Area::Manage), Err(ServiceError::NotFound)));
+        assert_eq!(Area::of_path("/manage/events"), Some(Area::Manage));
+        assert_eq!(Area::of_path("/managed"), None);
+        assert_eq!(Area::of_path("/school"), Some(Area::School));
+    }
 
     fn actor(role: Role, employer_id: Option<Uuid>, school_id: Option<Uuid>) -> Actor {
         Actor { user_id: Uuid::nil(), role, employer_id, school_id }

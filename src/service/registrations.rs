@@ -28,6 +28,7 @@ pub struct Registration {
     pub candidate_id: Uuid,
     pub status: RegistrationStatus,
     pub waitlist_seq: Option<i64>,
+    pub checked_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -40,6 +41,7 @@ impl From<registration::Model> for Registration {
             candidate_id: m.candidate_id,
             status: m.status,
             waitlist_seq: m.waitlist_seq,
+            checked_in_at: m.checked_in_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -456,6 +458,32 @@ pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registratio
     }
     let mut model: registration::ActiveModel = current.into();
     model.status = Set(RegistrationStatus::Attended);
+    model.checked_in_at = Set(Some(svc.clock.now()));
+    model.updated_at = Set(svc.clock.now());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated.into())
+}
+
+/// Undoes a check-in made by mistake: the person holds a confirmed place again. Only inside the
+/// check-in window; a registration that is not checked in is left as it is.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
+pub async fn undo_check_in(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+    super::policy::organiser(actor)?;
+    let txn = svc.db.write.begin().await?;
+    let event = lock_event(&txn, event_id).await?;
+    check_in_window(&event, svc.clock.now())?;
+    let current = registration::Entity::find_by_id(registration_id)
+        .filter(registration::Column::EventId.eq(event_id))
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if current.status != RegistrationStatus::Attended {
+        return Ok(current.into());
+    }
+    let mut model: registration::ActiveModel = current.into();
+    model.status = Set(RegistrationStatus::Confirmed);
+    model.checked_in_at = Set(None);
     model.updated_at = Set(svc.clock.now());
     let updated = model.update(&txn).await?;
     txn.commit().await?;

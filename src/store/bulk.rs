@@ -216,6 +216,7 @@ mod tests {
             waitlist_seq: Set(seq),
             created_at: Set(at),
             updated_at: Set(at),
+            ..Default::default()
         }
     }
 

@@ -22,15 +22,14 @@ pub struct CsrfToken {
     pub set_cookie: Option<String>,
 }
 
-fn from_cookie(req: &Request, secure: bool) -> Option<String> {
-    let wanted = cookie_name(secure);
+/// The value of the cookie `wanted`, if the request carries it.
+pub(super) fn cookie(req: &Request, wanted: &str) -> Option<String> {
     let header = req.headers().get(poem::http::header::COOKIE)?.to_str().ok()?;
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, value)| value.to_owned())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    header.split(';').filter_map(|pair| pair.trim().split_once('=')).find(|(name, _)| *name == wanted).map(|(_, value)| value.to_owned())
+}
+
+fn from_cookie(req: &Request, secure: bool) -> Option<String> {
+    cookie(req, cookie_name(secure)).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The token for a page with a form: the caller's, or a new one with its cookie.

@@ -1,6 +1,9 @@
 //! Everything served outside the JSON API: calendar files and the HTML pages.
 
+pub mod account;
 pub mod calendar;
 mod csrf;
+pub mod manage;
 pub mod pages;
+mod session;
 mod templates;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::csrf;
-use super::templates::{STYLESHEET, render};
+use super::templates::{STATIC_FILES, render};
 use crate::domain::{Answer, EventKind, EventStatus, ProviderType, ValidationErrors, describe_span};
 use crate::service::employers::{EmployerInput, SignupInput};
 use crate::service::events::{Event, EventFilter};
@@ -22,10 +22,10 @@ use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, 
 
 const PER_PAGE: u64 = 20;
 
-/// Scripts are not used at all; styles come from our own stylesheet; forms post to us only.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Scripts and styles are our own files (GOV.UK Frontend's and ours); forms post to us only.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-fn page(status: StatusCode, template: &str, context: Value, set_cookie: Option<String>) -> Response {
+pub(super) fn page(status: StatusCode, template: &str, context: Value, set_cookie: Option<String>) -> Response {
     let body = match render(template, &context) {
         Ok(body) => body,
         Err(err) => {
@@ -46,7 +46,7 @@ fn page(status: StatusCode, template: &str, context: Value, set_cookie: Option<S
     builder.body(body)
 }
 
-fn message(status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     page(status, "message.html", json!({"title": title, "text": text}), None)
 }
 
@@ -64,11 +64,11 @@ pub fn not_found() -> Response {
 }
 
 /// The client's address, as the guard found it.
-fn client(req: &Request) -> Option<std::net::IpAddr> {
+pub(super) fn client(req: &Request) -> Option<std::net::IpAddr> {
     req.data::<crate::middleware::ClientAddress>().and_then(|c| c.0)
 }
 
-fn failed(err: &ServiceError) -> Response {
+pub(super) fn failed(err: &ServiceError) -> Response {
     match err {
         ServiceError::NotFound => not_found(),
         ServiceError::TooManyRequests { retry_after_secs } => {
@@ -96,7 +96,7 @@ fn failed(err: &ServiceError) -> Response {
     }
 }
 
-fn expired_form() -> Response {
+pub(super) fn expired_form() -> Response {
     message(
         StatusCode::FORBIDDEN,
         "Please try again",
@@ -104,12 +104,12 @@ fn expired_form() -> Response {
     )
 }
 
-fn secure(svc: &Services) -> bool {
+pub(super) fn secure(svc: &Services) -> bool {
     svc.settings.public_url().starts_with("https://")
 }
 
 /// Field errors by field name, as the templates show them next to each field.
-fn errors_by_field(errors: &ValidationErrors) -> HashMap<String, String> {
+pub(super) fn errors_by_field(errors: &ValidationErrors) -> HashMap<String, String> {
     let mut by_field = HashMap::new();
     for e in &errors.0 {
         by_field.entry(e.field.clone()).or_insert_with(|| e.message.clone());
@@ -159,7 +159,7 @@ async fn event_of(svc: &Services, id: Uuid) -> Option<Event> {
     events::get(svc, None, id).await.ok()
 }
 
-fn when(event: &Event) -> String {
+pub(super) fn when(event: &Event) -> String {
     let tz = event.timezone.tz();
     describe_span(event.starts_at, event.ends_at, tz)
 }
@@ -474,7 +474,7 @@ pub struct SignupForm {
     user_name: String,
     #[serde(default)]
     user_email: String,
-    #[serde(default)]
+    #[serde(default, rename = "user_password", alias = "password")]
     password: String,
 }
 
@@ -505,7 +505,7 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
     let again = |status: StatusCode, errors: HashMap<String, String>, problem: Option<String>| {
         let csrf = csrf::token(req, secure(&svc));
         let mut values = serde_json::to_value(&form).unwrap_or_default();
-        values["password"] = json!("");
+        values["user_password"] = json!("");
         let summary = summary_of(&errors);
         let context = json!({"csrf": csrf.token, "values": values, "errors": errors, "summary": summary, "problem": problem, "provider_types": provider_types(&form.provider_type)});
         page(status, "signup.html", context, csrf.set_cookie)
@@ -526,10 +526,15 @@ pub async fn signup(req: &Request, svc: Data<&Services>, Form(form): Form<Signup
     }
 }
 
-/// `GET /static/style.css`
+/// `GET /static/{file}`: the design system's compiled files and ours, built into the binary.
 #[handler]
-pub fn stylesheet() -> Response {
-    Response::builder().content_type("text/css; charset=utf-8").header(header::CACHE_CONTROL, "public, max-age=3600").body(STYLESHEET)
+pub fn static_file(Path(file): Path<String>) -> Response {
+    match STATIC_FILES.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => {
+            Response::builder().content_type(*content_type).header(header::CACHE_CONTROL, "public, max-age=3600").body(*body)
+        }
+        None => not_found(),
+    }
 }
 
 #[derive(Deserialize)]

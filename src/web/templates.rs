@@ -20,10 +20,29 @@ const SOURCES: &[(&str, &str)] = &[
     ("signed_up.html", include_str!("../../templates/web/signed_up.html")),
     ("message.html", include_str!("../../templates/web/message.html")),
     ("rsvp.html", include_str!("../../templates/web/rsvp.html")),
+    ("pagination.html", include_str!("../../templates/web/pagination.html")),
+    ("sign_in.html", include_str!("../../templates/web/sign_in.html")),
+    ("password_forgot.html", include_str!("../../templates/web/password_forgot.html")),
+    ("password_reset.html", include_str!("../../templates/web/password_reset.html")),
+    ("manage/dashboard.html", include_str!("../../templates/web/manage/dashboard.html")),
+    ("manage/events.html", include_str!("../../templates/web/manage/events.html")),
+    ("manage/event.html", include_str!("../../templates/web/manage/event.html")),
+    ("manage/event_form.html", include_str!("../../templates/web/manage/event_form.html")),
+    ("manage/registrations.html", include_str!("../../templates/web/manage/registrations.html")),
+    ("manage/employers.html", include_str!("../../templates/web/manage/employers.html")),
+    ("manage/users.html", include_str!("../../templates/web/manage/users.html")),
+    ("portal_home.html", include_str!("../../templates/web/portal_home.html")),
 ];
 
-/// The stylesheet, served at `/static/style.css`.
-pub const STYLESHEET: &str = include_str!("../../templates/web/style.css");
+/// The files served under `/static/`: name, content type, contents. GOV.UK Frontend's are
+/// compiled from its npm package (see `templates/web/static/govuk-frontend.scss` and its
+/// licence beside it), so running the server needs no npm.
+pub const STATIC_FILES: &[(&str, &str, &str)] = &[
+    ("govuk-frontend.min.css", "text/css; charset=utf-8", include_str!("../../templates/web/static/govuk-frontend.min.css")),
+    ("govuk-frontend.min.js", "text/javascript; charset=utf-8", include_str!("../../templates/web/static/govuk-frontend.min.js")),
+    ("carefair.css", "text/css; charset=utf-8", include_str!("../../templates/web/static/carefair.css")),
+    ("init.js", "text/javascript; charset=utf-8", include_str!("../../templates/web/static/init.js")),
+];
 
 static PAGES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
     let mut env = Environment::new();

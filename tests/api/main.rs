@@ -3,7 +3,9 @@
 //! database when DATABASE_URL is set).
 
 mod auth;
+mod backoffice;
 mod browser;
+mod chromium;
 mod calendar;
 mod campaigns;
 mod cli;

@@ -175,7 +175,25 @@ fn rows(w: &World) -> Vec<Row> {
     let fair = &w.fair;
     let stands = format!("/api/v1/events/{fair}/exhibitors");
     let outcome = json!({"pupils_reached": 25, "meaningful": {"purpose_briefed": true, "learning_outcomes": true, "two_way_interaction": true, "reflection": false}});
+    let invited_employer = a.clone();
     vec![
+        Row {
+            method: Method::POST,
+            template: "/api/v1/users/invitations",
+            path: "/api/v1/users/invitations".into(),
+            body: Box::new(move |n| {
+                Some(json!({"email": format!("invited{n}@x.test"), "name": "Ivy Invited", "role": "employer", "employer_id": invited_employer}))
+            }),
+            expect: [401, 201, 201, 403, 403, 403, 403],
+        },
+        row(Method::POST, "/api/v1/auth/password-reset", "/api/v1/auth/password-reset".into(), Some(json!({"email": "nobody@x.test"})), [202; 7]),
+        row(
+            Method::POST,
+            "/api/v1/auth/password-reset/{token}",
+            format!("/api/v1/auth/password-reset/{}", "0".repeat(64)),
+            Some(json!({"password": "a-long-password"})),
+            [404; 7],
+        ),
         Row {
             method: Method::POST,
             template: "/api/v1/employers/signup",

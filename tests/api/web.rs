@@ -67,7 +67,7 @@ async fn the_home_page_lists_upcoming_published_events_escaped_and_filtered() {
     assert!(home.html.contains("Tuesday 5 January 2027, 10:00 to 13:00"));
     let training = get(&app, "/?kind=training", None).await;
     assert!(training.html.contains("Training day") && !training.html.contains("alert(1)"), "{}", training.html);
-    let css = app.client.get(app.url("/static/style.css")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let css = app.client.get(app.url("/static/govuk-frontend.min.css")).send().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(css.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/css")));
     assert_eq!(get(&app, &format!("/events/{}", uuid::Uuid::now_v7()), None).await.status, StatusCode::NOT_FOUND);
 }
@@ -97,7 +97,7 @@ async fn a_candidate_books_sees_and_cancels_a_place_through_the_pages() {
         page.html
     );
     assert!(page.html.contains("openstreetmap.org") && page.html.contains(&format!("/calendar/events/{fair}.ics")));
-    assert!(page.html.contains(r#"<label for="f-email">"#));
+    assert!(page.html.contains(r#"<label class="govuk-label" for="f-email">"#));
     let cookie = page.cookie();
     let set_cookie = page.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"), "{set_cookie}");

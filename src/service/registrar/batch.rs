@@ -117,6 +117,7 @@ impl Writer {
                 candidate_id: Set(candidate.id),
                 status: Set(status),
                 waitlist_seq: Set(seq),
+                checked_in_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

@@ -10,6 +10,7 @@ pub mod exhibitor;
 pub mod idempotency_key;
 pub mod invitation;
 pub mod outbox;
+pub mod password_link;
 pub mod registration;
 pub mod registration_token;
 pub mod school;

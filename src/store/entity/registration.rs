@@ -12,6 +12,8 @@ pub struct Model {
     pub status: RegistrationStatus,
     /// Arrival order on the waiting list (set while waitlisted and kept after).
     pub waitlist_seq: Option<i64>,
+    /// When the person was checked in at the door; cleared by an undo.
+    pub checked_in_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

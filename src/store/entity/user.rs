@@ -14,6 +14,8 @@ pub struct Model {
     pub employer_id: Option<Uuid>,
     pub school_id: Option<Uuid>,
     pub password_hash: String,
+    /// A deactivated user cannot sign in; their records stay.
+    pub active: bool,
     pub created_at: DateTimeUtc,
 }
 
