@@ -8,8 +8,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::common::ApiTags;
 use super::json::JsonBody;
-use super::problem::{ApiError, Refused};
 use super::problem::can::*;
+use super::problem::{ApiError, Refused};
 use super::security::BearerAuth;
 use super::users::UserView;
 use crate::service::auth::Password;

@@ -13,8 +13,8 @@ use super::problem::can::*;
 use super::security::BearerAuth;
 use crate::domain::{EmailAddress, Role, Text, Validation, ValidationErrors};
 use crate::service::Services;
-use crate::service::auth::{Password, User};
 use crate::service::accounts::{self, NewInvitation};
+use crate::service::auth::{Password, User};
 use crate::service::users::{self, NewUser};
 
 pub struct UsersApi {
@@ -132,7 +132,11 @@ impl UsersApi {
     /// Invite a user by email (admins: any role; organisers: employer and school users). The
     /// user is created without a password and mailed a single-use link to choose one.
     #[oai(path = "/users/invitations", method = "post", operation_id = "invite_user")]
-    async fn invite(&self, auth: BearerAuth, body: JsonBody<InvitationCreate>) -> Result<CreateUserAnswer, Refused<{ SIGNED_IN | INPUT | CONFLICT }>> {
+    async fn invite(
+        &self,
+        auth: BearerAuth,
+        body: JsonBody<InvitationCreate>,
+    ) -> Result<CreateUserAnswer, Refused<{ SIGNED_IN | INPUT | CONFLICT }>> {
         let b = body.0;
         let new = NewInvitation::parse(&b.email, &b.name, &b.role, b.employer_id, b.school_id)?;
         Ok(CreateUserAnswer::Created(Json(accounts::invite(&self.svc, &auth.0.actor, new).await?.into())))

@@ -118,7 +118,13 @@ pub struct NewInvitation {
 
 impl NewInvitation {
     /// Checks the fields as any face received them.
-    pub fn parse(email: &str, name: &str, role: &str, employer_id: Option<Uuid>, school_id: Option<Uuid>) -> Result<Self, ValidationErrors> {
+    pub fn parse(
+        email: &str,
+        name: &str,
+        role: &str,
+        employer_id: Option<Uuid>,
+        school_id: Option<Uuid>,
+    ) -> Result<Self, ValidationErrors> {
         let mut v = Validation::new();
         let email = v.check("email", EmailAddress::parse(email));
         let name = v.check("name", Text::person_name(name));

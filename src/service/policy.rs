@@ -45,6 +45,16 @@ pub fn invite(actor: &Actor, role: Role) -> ServiceResult<()> {
     }
 }
 
+/// The role an admin can move a staff member to (admin and organiser swap); none for the users
+/// of an employer or a school, who are invited again instead.
+pub fn swapped_staff_role(role: Role) -> Option<Role> {
+    match role {
+        Role::Admin => Some(Role::Organiser),
+        Role::Organiser => Some(Role::Admin),
+        Role::Employer | Role::School => None,
+    }
+}
+
 /// Whose records a list holds for its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listed {

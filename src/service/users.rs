@@ -97,8 +97,7 @@ pub(crate) async fn insert(
 pub async fn change_role(svc: &Services, actor: &Actor, id: Uuid, role: Role) -> ServiceResult<User> {
     super::policy::admin(actor)?;
     let current = user::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
-    let staff = |r: Role| matches!(r, Role::Admin | Role::Organiser);
-    if !(staff(current.role) && staff(role)) && current.role != role {
+    if current.role != role && super::policy::swapped_staff_role(current.role) != Some(role) {
         return Err(ServiceError::invalid("role", "only admins and organisers can swap roles; invite an employer or school user"));
     }
     if current.id == actor.user_id && role != Role::Admin {

@@ -85,7 +85,11 @@ impl Browser {
         let mut client = None;
         // chromedriver takes a moment to listen.
         for _ in 0..100 {
-            match ClientBuilder::new(fantoccini::connect::HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
                 Ok(c) => {
                     client = Some(c);
                     break;
@@ -120,6 +124,16 @@ impl Browser {
 
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Signs out with the button in the menu, opening the menu first where a phone folds it away.
+    pub async fn sign_out(&self) {
+        if let Ok(toggle) = self.client.find(Locator::Css(".govuk-service-navigation__toggle")).await
+            && toggle.is_displayed().await.unwrap_or(false)
+        {
+            toggle.click().await.unwrap_or_else(|e| panic!("opening the menu: {e}"));
+        }
+        self.click("form[action='/sign-out'] button").await;
     }
 
     /// Chooses the option with `value` in the select `css`.

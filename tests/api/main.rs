@@ -5,9 +5,9 @@
 mod auth;
 mod backoffice;
 mod browser;
-mod chromium;
 mod calendar;
 mod campaigns;
+mod chromium;
 mod cli;
 mod engagements;
 mod events;

@@ -182,11 +182,19 @@ fn rows(w: &World) -> Vec<Row> {
             template: "/api/v1/users/invitations",
             path: "/api/v1/users/invitations".into(),
             body: Box::new(move |n| {
-                Some(json!({"email": format!("invited{n}@x.test"), "name": "Ivy Invited", "role": "employer", "employer_id": invited_employer}))
+                Some(
+                    json!({"email": format!("invited{n}@x.test"), "name": "Ivy Invited", "role": "employer", "employer_id": invited_employer}),
+                )
             }),
             expect: [401, 201, 201, 403, 403, 403, 403],
         },
-        row(Method::POST, "/api/v1/auth/password-reset", "/api/v1/auth/password-reset".into(), Some(json!({"email": "nobody@x.test"})), [202; 7]),
+        row(
+            Method::POST,
+            "/api/v1/auth/password-reset",
+            "/api/v1/auth/password-reset".into(),
+            Some(json!({"email": "nobody@x.test"})),
+            [202; 7],
+        ),
         row(
             Method::POST,
             "/api/v1/auth/password-reset/{token}",

@@ -113,19 +113,35 @@ pub struct EventForm {
     #[serde(default)]
     timezone: String,
     #[serde(default)]
-    starts_at_date: String,
+    starts_at_day: String,
+    #[serde(default)]
+    starts_at_month: String,
+    #[serde(default)]
+    starts_at_year: String,
     #[serde(default)]
     starts_at_time: String,
     #[serde(default)]
-    ends_at_date: String,
+    ends_at_day: String,
+    #[serde(default)]
+    ends_at_month: String,
+    #[serde(default)]
+    ends_at_year: String,
     #[serde(default)]
     ends_at_time: String,
     #[serde(default)]
-    registration_opens_at_date: String,
+    registration_opens_at_day: String,
+    #[serde(default)]
+    registration_opens_at_month: String,
+    #[serde(default)]
+    registration_opens_at_year: String,
     #[serde(default)]
     registration_opens_at_time: String,
     #[serde(default)]
-    registration_closes_at_date: String,
+    registration_closes_at_day: String,
+    #[serde(default)]
+    registration_closes_at_month: String,
+    #[serde(default)]
+    registration_closes_at_year: String,
     #[serde(default)]
     registration_closes_at_time: String,
     #[serde(default)]
@@ -141,8 +157,8 @@ fn blank(s: &str) -> Option<&str> {
 impl EventForm {
     fn of(event: &Event) -> Self {
         let tz = event.timezone.tz();
-        let date = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d").to_string();
-        let time = |t: DateTime<Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+        let part = |t: Option<DateTime<Utc>>, format: &str| t.map(|t| t.with_timezone(&tz).format(format).to_string()).unwrap_or_default();
+        let (day, month, year, time) = ("%-d", "%-m", "%Y", "%H:%M");
         EventForm {
             csrf: String::new(),
             kind: event.kind.as_str().to_owned(),
@@ -152,14 +168,22 @@ impl EventForm {
             venue_id: event.venue_id.map(|id| id.to_string()).unwrap_or_default(),
             online_url: event.online_url.clone().unwrap_or_default(),
             timezone: event.timezone.name().to_owned(),
-            starts_at_date: date(event.starts_at),
-            starts_at_time: time(event.starts_at),
-            ends_at_date: date(event.ends_at),
-            ends_at_time: time(event.ends_at),
-            registration_opens_at_date: event.registration_opens_at.map(date).unwrap_or_default(),
-            registration_opens_at_time: event.registration_opens_at.map(time).unwrap_or_default(),
-            registration_closes_at_date: event.registration_closes_at.map(date).unwrap_or_default(),
-            registration_closes_at_time: event.registration_closes_at.map(time).unwrap_or_default(),
+            starts_at_day: part(Some(event.starts_at), day),
+            starts_at_month: part(Some(event.starts_at), month),
+            starts_at_year: part(Some(event.starts_at), year),
+            starts_at_time: part(Some(event.starts_at), time),
+            ends_at_day: part(Some(event.ends_at), day),
+            ends_at_month: part(Some(event.ends_at), month),
+            ends_at_year: part(Some(event.ends_at), year),
+            ends_at_time: part(Some(event.ends_at), time),
+            registration_opens_at_day: part(event.registration_opens_at, day),
+            registration_opens_at_month: part(event.registration_opens_at, month),
+            registration_opens_at_year: part(event.registration_opens_at, year),
+            registration_opens_at_time: part(event.registration_opens_at, time),
+            registration_closes_at_day: part(event.registration_closes_at, day),
+            registration_closes_at_month: part(event.registration_closes_at, month),
+            registration_closes_at_year: part(event.registration_closes_at, year),
+            registration_closes_at_time: part(event.registration_closes_at, time),
             capacity: event.capacity.map(|c| c.to_string()).unwrap_or_default(),
             max_exhibitors: event.max_exhibitors.map(|c| c.to_string()).unwrap_or_default(),
         }
@@ -171,18 +195,46 @@ impl EventForm {
         let mut v = Validation::new();
         let zone = blank(&self.timezone).unwrap_or("Europe/London");
         let tz = rules::timezone(zone).map(|z| z.tz()).unwrap_or(chrono_tz::Europe::London);
-        let mut instant = |field: &str, date: &str, time: &str, required: bool| match (blank(date), blank(time)) {
-            (None, None) if !required => None,
-            (None, _) | (_, None) => {
-                v.fail(field, "needs a date and a time");
-                None
+        let mut instant = |field: &str, [day, month, year, time]: [&str; 4], required: bool| {
+            let parts = [day, month, year, time].map(blank);
+            if parts.iter().all(Option::is_none) && !required {
+                return None;
             }
-            (Some(date), Some(time)) => v.check(field, local_instant(date, time, tz)),
+            let [Some(day), Some(month), Some(year), Some(time)] = parts else {
+                v.fail(field, "needs a day, a month, a year and a time");
+                return None;
+            };
+            // A time typed as 1000 is 10:00.
+            let time = if time.len() == 4 && time.bytes().all(|b| b.is_ascii_digit()) {
+                format!("{}:{}", &time[..2], &time[2..])
+            } else {
+                time.to_owned()
+            };
+            v.check(field, local_instant(&format!("{year}-{month}-{day}"), &time, tz))
         };
-        let starts_at = instant("starts_at", &self.starts_at_date, &self.starts_at_time, true);
-        let ends_at = instant("ends_at", &self.ends_at_date, &self.ends_at_time, true);
-        let opens = instant("registration_opens_at", &self.registration_opens_at_date, &self.registration_opens_at_time, false);
-        let closes = instant("registration_closes_at", &self.registration_closes_at_date, &self.registration_closes_at_time, false);
+        let starts_at =
+            instant("starts_at", [&self.starts_at_day, &self.starts_at_month, &self.starts_at_year, &self.starts_at_time], true);
+        let ends_at = instant("ends_at", [&self.ends_at_day, &self.ends_at_month, &self.ends_at_year, &self.ends_at_time], true);
+        let opens = instant(
+            "registration_opens_at",
+            [
+                &self.registration_opens_at_day,
+                &self.registration_opens_at_month,
+                &self.registration_opens_at_year,
+                &self.registration_opens_at_time,
+            ],
+            false,
+        );
+        let closes = instant(
+            "registration_closes_at",
+            [
+                &self.registration_closes_at_day,
+                &self.registration_closes_at_month,
+                &self.registration_closes_at_year,
+                &self.registration_closes_at_time,
+            ],
+            false,
+        );
         let id = |v: &mut Validation, field: &str, s: &str| {
             blank(s).and_then(|s| v.check(field, Uuid::parse_str(s).map_err(|_| String::from("is not one of the choices"))))
         };

@@ -14,7 +14,7 @@ use super::{check_csrf, viewer};
 use crate::domain::{Role, ValidationErrors};
 use crate::service::accounts::{self, NewInvitation};
 use crate::service::employers::EmployerFilter;
-use crate::service::{PageRequest, ServiceError, Services, employers, schools, users};
+use crate::service::{PageRequest, ServiceError, Services, employers, policy, schools, users};
 use crate::web::pages::{errors_by_field, failed, not_found};
 use crate::web::session::{Viewer, see_other};
 
@@ -46,7 +46,14 @@ fn roles() -> Vec<Value> {
     Role::ALL.iter().map(|r| json!({"value": r.as_str(), "label": r.as_str()})).collect()
 }
 
-async fn page(svc: &Services, viewer: &Viewer, code: StatusCode, form: &InviteForm, errors: Option<&ValidationErrors>, flash: Option<&str>) -> Response {
+async fn page(
+    svc: &Services,
+    viewer: &Viewer,
+    code: StatusCode,
+    form: &InviteForm,
+    errors: Option<&ValidationErrors>,
+    flash: Option<&str>,
+) -> Response {
     let all = PageRequest { limit: 200, offset: 0 };
     let listed = match users::list(svc, &viewer.actor, all).await {
         Ok(listed) => listed,
@@ -54,7 +61,8 @@ async fn page(svc: &Services, viewer: &Viewer, code: StatusCode, form: &InviteFo
         Err(ServiceError::Forbidden) => return not_found(),
         Err(err) => return failed(&err),
     };
-    let employer_list = match employers::list(svc, &viewer.actor, EmployerFilter { status: None, provider_type: None, q: None }, all).await {
+    let employer_list = match employers::list(svc, &viewer.actor, EmployerFilter { status: None, provider_type: None, q: None }, all).await
+    {
         Ok(found) => found.items,
         Err(err) => return failed(&err),
     };
@@ -66,8 +74,8 @@ async fn page(svc: &Services, viewer: &Viewer, code: StatusCode, form: &InviteFo
     let context = json!({
         "users": listed.items.iter().map(|u| json!({
             "id": u.id, "name": u.name, "email": u.email, "role": u.role.as_str(), "active": u.active,
-            "staff": matches!(u.role, Role::Admin | Role::Organiser), "me": u.id == viewer.actor.user_id,
-            "other_role": if u.role == Role::Admin { "organiser" } else { "admin" },
+            "me": u.id == viewer.actor.user_id,
+            "other_role": policy::swapped_staff_role(u.role).map(Role::as_str),
         })).collect::<Vec<_>>(),
         "total": listed.total, "roles": roles(),
         "employers": employer_list.iter().map(|e| json!({"value": e.id, "label": e.name})).collect::<Vec<_>>(),
@@ -154,7 +162,9 @@ async fn answer(svc: &Services, viewer: &Viewer, outcome: Result<&str, ServiceEr
         Err(ServiceError::Forbidden) => not_found(),
         Err(err @ (ServiceError::Conflict(_) | ServiceError::Invalid(_))) => {
             let text = match &err {
-                ServiceError::Invalid(errors) => errors.0.iter().map(|e| format!("{} {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+                ServiceError::Invalid(errors) => {
+                    errors.0.iter().map(|e| format!("{} {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+                }
                 other => other.to_string(),
             };
             let form = InviteForm { role: "organiser".into(), ..InviteForm::default() };

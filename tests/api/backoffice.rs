@@ -1,0 +1,638 @@
+//! The back office and signing in, over HTTP as a browser speaks it (forms, cookies, 303s) and
+//! in real Chromium: each role lands home and sees no other role's pages; forms refuse a
+//! missing or wrong CSRF token and change nothing; passwords are set by single-use links;
+//! organisers run an event from their pages. Every page the browser reaches is audited by axe.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::chromium::Browser;
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, id_of};
+
+/// A browser without a browser: it keeps cookies, follows nothing, reads the CSRF field.
+struct Visitor<'a> {
+    app: &'a TestApp,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: String,
+    set_cookies: Vec<String>,
+    html: String,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        let marker = r#"name="csrf" value=""#;
+        let start = self.html.find(marker).unwrap_or_else(|| panic!("no csrf field in {}", self.html)) + marker.len();
+        self.html[start..].split('"').next().unwrap_or_default().to_owned()
+    }
+}
+
+impl<'a> Visitor<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self { app, cookies: HashMap::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn read(&mut self, resp: reqwest::Response) -> Page {
+        let status = resp.status();
+        let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let set_cookies: Vec<String> =
+            resp.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
+        for set in &set_cookies {
+            if let Some((name, value)) = set.split(';').next().and_then(|kv| kv.split_once('=')) {
+                if value.is_empty() {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        let html = resp.text().await.unwrap_or_default();
+        Page { status, location, set_cookies, html }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let resp = self.app.client.get(self.app.url(path)).header("cookie", self.cookie_header()).send().await;
+        self.read(resp.unwrap_or_else(|e| panic!("{e}"))).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let resp = self.app.client.post(self.app.url(path)).header("cookie", self.cookie_header()).form(form).send().await;
+        self.read(resp.unwrap_or_else(|e| panic!("{e}"))).await
+    }
+
+    /// Signs in through the form; the answer is the POST's.
+    async fn sign_in(&mut self, email: &str, password: &str, next: &str) -> Page {
+        let form = self.get("/sign-in").await;
+        let csrf = form.csrf();
+        self.post("/sign-in", &[("csrf", &csrf), ("email", email), ("password", password), ("next", next)]).await
+    }
+
+    /// A CSRF token from a page of the back office.
+    async fn csrf(&mut self) -> String {
+        self.get("/manage").await.csrf()
+    }
+}
+
+/// A user of `role` with the test password; for employer and school users, a new organisation.
+async fn user(app: &TestApp, role: &str) -> String {
+    let admin = app.admin_token().await;
+    let email = format!("{role}-{}@carefair.test", uuid::Uuid::now_v7().simple());
+    let mut body = json!({"email": email, "name": format!("Pat {role}"), "role": role, "password": PASSWORD});
+    match role {
+        "employer" => body["employer_id"] = json!(id_of(&app.create_employer(&admin, "Oak Lodge Care", (51.7, 0.4)).await)),
+        "school" => body["school_id"] = json!(id_of(&app.create_school(&admin, "123456", "Chelmer Valley High", (51.7, 0.4)).await)),
+        _ => {}
+    }
+    app.post("/api/v1/users", Some(&admin), body).await.assert_status(StatusCode::CREATED);
+    email
+}
+
+const PRIVATE: &[&str] = &["/manage", "/manage/events", "/manage/events/new", "/manage/employers", "/manage/users", "/employer", "/school"];
+
+#[tokio::test]
+async fn each_role_signs_in_lands_home_and_finds_no_other_roles_pages() {
+    let app = TestApp::spawn().await;
+    // Signed out, every private page sends to the sign-in page and back.
+    let mut anonymous = Visitor::new(&app);
+    for path in PRIVATE {
+        let page = anonymous.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location, format!("/sign-in?next={path}"), "{path}");
+    }
+    let cases = [
+        (ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD, "/manage"),
+        (user(&app, "organiser").await, PASSWORD, "/manage"),
+        (user(&app, "employer").await, PASSWORD, "/employer"),
+        (user(&app, "school").await, PASSWORD, "/school"),
+    ];
+    for (email, password, home) in &cases {
+        let mut visitor = Visitor::new(&app);
+        let signed_in = visitor.sign_in(email, password, "").await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{email}: {}", signed_in.html);
+        assert_eq!(&signed_in.location, home, "{email}");
+        let session = signed_in.set_cookies.iter().find(|c| c.starts_with("carefair_session=")).unwrap_or_else(|| panic!("no session"));
+        assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && !session.contains("Secure"), "{session}");
+        let token = session.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v).unwrap_or_default();
+        assert_eq!(token.len(), 64);
+        // Stored hashed: the token itself is in no row.
+        let stored = app.count_rows(&format!("SELECT COUNT(*) AS n FROM auth_tokens WHERE token_hash = '{token}'")).await;
+        assert_eq!(stored, 0, "the session token is stored as its hash");
+        let page = visitor.get(home).await;
+        assert_eq!(page.status, StatusCode::OK, "{email} at {home}");
+        assert!(page.html.contains("Sign out"));
+        for other in ["/manage", "/manage/events", "/employer", "/school"].iter().filter(|p| !p.starts_with(home)) {
+            assert_eq!(visitor.get(other).await.status, StatusCode::NOT_FOUND, "{email} at {other}");
+        }
+        // Signed in already, the sign-in page goes home.
+        assert_eq!(visitor.get("/sign-in").await.location, *home);
+    }
+    // Organisers reach the admins' users page as a page that does not exist.
+    let mut organiser = Visitor::new(&app);
+    organiser.sign_in(&cases[1].0, PASSWORD, "").await;
+    assert_eq!(organiser.get("/manage/users").await.status, StatusCode::NOT_FOUND);
+
+    // Back to where they were going; never to another site or another role's area.
+    let mut visitor = Visitor::new(&app);
+    assert_eq!(visitor.sign_in(&cases[1].0, PASSWORD, "/manage/events?status=draft").await.location, "/manage/events?status=draft");
+    let mut visitor = Visitor::new(&app);
+    assert_eq!(visitor.sign_in(&cases[1].0, PASSWORD, "//evil.example/x").await.location, "/manage");
+    let mut visitor = Visitor::new(&app);
+    assert_eq!(visitor.sign_in(&cases[2].0, PASSWORD, "/manage/events").await.location, "/employer");
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_alike_kept_out_of_the_page_and_throttled() {
+    let app = TestApp::spawn().await;
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    let wrong = visitor.sign_in(&email, "not-the-password-xyz", "").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("There is a problem") && wrong.html.contains(&email), "the email is kept");
+    assert!(!wrong.html.contains("not-the-password-xyz"), "the password is never sent back");
+    let unknown = visitor.sign_in("nobody@carefair.test", "not-the-password-xyz", "").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    let message = |html: &str| html.split("govuk-error-message").nth(1).map(|s| s.split("</p>").next().unwrap_or_default().to_owned());
+    assert_eq!(message(&wrong.html), message(&unknown.html), "the same answer for an unknown email");
+    for _ in 0..4 {
+        visitor.sign_in(&email, "still-wrong-password", "").await;
+    }
+    let locked = visitor.sign_in(&email, PASSWORD, "").await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "the API's throttling: {}", locked.html);
+    assert!(locked.html.contains("Too many tries"));
+}
+
+#[tokio::test]
+async fn forms_without_or_with_a_wrong_csrf_token_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let organiser_token = app.organiser_token().await;
+    let draft = id_of(&app.create_event(&organiser_token, json!({})).await);
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let events_before = app.count_rows("SELECT COUNT(*) AS n FROM events").await;
+    let event_form = [
+        ("kind", "recruitment_fair"),
+        ("title", "Forged fair"),
+        ("timezone", "Europe/London"),
+        ("starts_at_day", "1"),
+        ("starts_at_month", "2"),
+        ("starts_at_year", "2027"),
+        ("starts_at_time", "10:00"),
+        ("ends_at_day", "1"),
+        ("ends_at_month", "2"),
+        ("ends_at_year", "2027"),
+        ("ends_at_time", "12:00"),
+    ];
+    let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/manage/events/new".into(), event_form.to_vec()),
+        (format!("/manage/events/{draft}/edit"), event_form.to_vec()),
+        (format!("/manage/events/{draft}/publish"), vec![]),
+        (format!("/manage/events/{draft}/delete"), vec![]),
+        (format!("/manage/events/{draft}/duplicate"), vec![]),
+        ("/manage/users/invite".into(), vec![("email", "x@carefair.test"), ("name", "X"), ("role", "organiser")]),
+        ("/sign-out".into(), vec![]),
+    ];
+    for (path, fields) in &forms {
+        for csrf in [None, Some("0".repeat(64))] {
+            let mut form = fields.clone();
+            if let Some(csrf) = &csrf {
+                form.push(("csrf", csrf));
+            }
+            let page = visitor.post(path, &form).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path} with {csrf:?}");
+        }
+    }
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM events").await, events_before, "nothing created or deleted");
+    let event = app.get(&format!("/api/v1/events/{draft}"), Some(&organiser_token)).await;
+    assert_eq!(event.json["status"], "draft", "not published");
+    assert_eq!(visitor.get("/manage").await.status, StatusCode::OK, "still signed in");
+    // Signing in needs the token too (no login CSRF).
+    let page = Visitor::new(&app).post("/sign-in", &[("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let kept = visitor.cookies.clone();
+    let csrf = visitor.csrf().await;
+    let out = visitor.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location.as_str()), (StatusCode::SEE_OTHER, "/sign-in?signed_out=1"));
+    assert!(out.set_cookies.iter().any(|c| c.starts_with("carefair_session=;") && c.contains("Max-Age=0")));
+    // The old cookie, sent again, no longer works.
+    let mut replay = Visitor { app: &app, cookies: kept };
+    assert_eq!(replay.get("/manage").await.status, StatusCode::SEE_OTHER);
+    assert!(visitor.get("/sign-in?signed_out=1").await.html.contains("You have signed out"));
+}
+
+/// The link a password mail to `email` carries, as a path.
+async fn link_in_mail(app: &TestApp, email: &str) -> String {
+    let mail = app.wait_for_mail(email).await;
+    let link = mail.split_whitespace().find(|w| w.contains("/password/reset/")).unwrap_or_else(|| panic!("no link in {mail}"));
+    link.split_once("/password/reset/").map(|(_, token)| format!("/password/reset/{}", token.trim_end_matches('.'))).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_set_by_a_single_use_link_that_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let email = user(&app, "organiser").await;
+    let api_token = app.login(&email, PASSWORD).await;
+    let mut signed_in = Visitor::new(&app);
+    signed_in.sign_in(&email, PASSWORD, "").await;
+
+    let mut visitor = Visitor::new(&app);
+    let form = visitor.get("/password/forgot").await;
+    let for_unknown = visitor.post("/password/forgot", &[("csrf", &form.csrf()), ("email", "nobody@carefair.test")]).await;
+    let for_known = visitor.post("/password/forgot", &[("csrf", &form.csrf()), ("email", &email)]).await;
+    assert_eq!((for_unknown.status, for_known.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(for_unknown.html.replace("nobody@carefair.test", &email), for_known.html, "the same answer either way");
+    // The API says the same.
+    app.post("/api/v1/auth/password-reset", None, json!({"email": "nobody@carefair.test"})).await.assert_status(StatusCode::ACCEPTED);
+    let path = link_in_mail(&app, &email).await;
+    assert!(!app.mail_texts().iter().any(|m| m.contains("nobody@carefair.test")), "no mail for an unknown address");
+
+    let page = visitor.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let mismatch =
+        visitor.post(&path, &[("csrf", &page.csrf()), ("password", "brand-new-password"), ("confirm", "different-password")]).await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!mismatch.html.contains("brand-new-password") && mismatch.html.contains("must be the same password"));
+    let short = visitor.post(&path, &[("csrf", &page.csrf()), ("password", "short"), ("confirm", "short")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let set = visitor.post(&path, &[("csrf", &page.csrf()), ("password", "brand-new-password"), ("confirm", "brand-new-password")]).await;
+    assert_eq!((set.status, set.location.as_str()), (StatusCode::SEE_OTHER, "/sign-in?password_set=1"));
+
+    // Every session and token of the user has ended; the link works once.
+    assert_eq!(app.get("/api/v1/me", Some(&api_token)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(signed_in.get("/manage").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(visitor.get(&path).await.status, StatusCode::NOT_FOUND);
+    let token = path.trim_start_matches("/password/reset/");
+    app.post(&format!("/api/v1/auth/password-reset/{token}"), None, json!({"password": "another-password"}))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    assert_eq!(visitor.sign_in(&email, "brand-new-password", "").await.location, "/manage");
+
+    // A link older than an hour does not work.
+    app.post("/api/v1/auth/password-reset", None, json!({"email": email})).await.assert_status(StatusCode::ACCEPTED);
+    let mut texts = app.mail_texts();
+    for _ in 0..100 {
+        if texts.iter().filter(|m| m.contains("/password/reset/")).count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        texts = app.mail_texts();
+    }
+    let second = texts
+        .iter()
+        .flat_map(|m| m.split_whitespace())
+        .filter(|w| w.contains("/password/reset/"))
+        .map(|w| format!("/password/reset/{}", w.split_once("/password/reset/").map(|(_, t)| t).unwrap_or_default()))
+        .find(|p| *p != path)
+        .unwrap_or_else(|| panic!("no second link"));
+    app.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(visitor.get(&second).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn invited_users_choose_their_password_and_organisers_invite_only_organisations_users() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    let school = id_of(&app.create_school(&organiser, "654321", "Moulsham High", (51.72, 0.47)).await);
+    let invite = json!({"email": "careers@moulsham.test", "name": "Kim Careers", "role": "school", "school_id": school});
+    let created = app.post("/api/v1/users/invitations", Some(&organiser), invite.clone()).await;
+    created.assert_status(StatusCode::CREATED);
+    assert_eq!(created.json["role"], "school");
+    app.post("/api/v1/users/invitations", Some(&organiser), invite).await.assert_status(StatusCode::CONFLICT);
+    let staff = json!({"email": "new.organiser@carefair.test", "name": "New Org", "role": "organiser"});
+    app.post("/api/v1/users/invitations", Some(&organiser), staff.clone()).await.assert_status(StatusCode::FORBIDDEN);
+    let bad = json!({"email": "not an email", "name": "A\r\nB", "role": "boss"});
+    app.post("/api/v1/users/invitations", Some(&organiser), bad).await.assert_invalid(&["email", "name", "role"]);
+    // Until the password is chosen nobody can sign in as them.
+    app.post("/api/v1/auth/login", None, json!({"email": "careers@moulsham.test", "password": ""}))
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+
+    let path = link_in_mail(&app, "careers@moulsham.test").await;
+    let mut visitor = Visitor::new(&app);
+    let page = visitor.get(&path).await;
+    assert!(page.html.contains("Choose your password") && page.html.contains("careers@moulsham.test"));
+    let set = visitor.post(&path, &[("csrf", &page.csrf()), ("password", "moulsham-careers"), ("confirm", "moulsham-careers")]).await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    assert_eq!(visitor.sign_in("careers@moulsham.test", "moulsham-careers", "").await.location, "/school");
+    assert!(visitor.get("/school").await.html.contains("Moulsham High"));
+}
+
+#[tokio::test]
+async fn organisers_run_an_event_from_the_back_office() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let csrf = visitor.csrf().await;
+
+    // Wrong input: every problem named beside its field, what was typed kept, nothing saved.
+    let before = app.count_rows("SELECT COUNT(*) AS n FROM events").await;
+    let bad = visitor
+        .post(
+            "/manage/events/new",
+            &[
+                ("csrf", &csrf),
+                ("kind", "recruitment_fair"),
+                ("title", "<b>Spring</b> fair"),
+                ("timezone", "Europe/London"),
+                ("starts_at_day", "10"),
+                ("starts_at_month", "3"),
+                ("starts_at_year", "2027"),
+                ("starts_at_time", "13:00"),
+                ("ends_at_day", "10"),
+                ("ends_at_month", "3"),
+                ("ends_at_year", "2027"),
+                ("ends_at_time", "10:00"),
+                ("capacity", "lots"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains(r##"href="#f-ends_at""##) && bad.html.contains(r##"href="#f-capacity""##), "{}", bad.html);
+    assert!(bad.html.contains("&lt;b&gt;Spring") && !bad.html.contains("<b>Spring"), "kept, escaped");
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM events").await, before);
+
+    let fields = |title: &'static str, capacity: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("kind", "recruitment_fair".to_owned()),
+            ("title", title.to_owned()),
+            ("description", "Meet employers.".to_owned()),
+            ("timezone", "Europe/London".to_owned()),
+            ("starts_at_day", "4".to_owned()),
+            ("starts_at_month", "1".to_owned()),
+            ("starts_at_year", "2027".to_owned()),
+            ("starts_at_time", "10:00".to_owned()),
+            ("ends_at_day", "4".to_owned()),
+            ("ends_at_month", "1".to_owned()),
+            ("ends_at_year", "2027".to_owned()),
+            ("ends_at_time", "13:00".to_owned()),
+            ("capacity", capacity.to_owned()),
+            ("max_exhibitors", "10".to_owned()),
+        ]
+    };
+    let as_refs = |v: &Vec<(&'static str, String)>| v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let form = as_refs(&fields("Spring Care Jobs Fair", "2"));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let created = visitor.post("/manage/events/new", &form).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let id = created.location.trim_start_matches("/manage/events/").split('?').next().unwrap_or_default().to_owned();
+    let event = app.get(&format!("/api/v1/events/{id}"), Some(&token)).await;
+    assert!(event.json["starts_at"].as_str().is_some_and(|t| t.starts_with("2027-01-04T10:00:00")), "read in London time: {}", event.json);
+    assert_eq!(event.json["status"], "draft");
+
+    let form = as_refs(&fields("Spring Care Jobs Fair, Chelmsford", "2"));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(visitor.post(&format!("/manage/events/{id}/edit"), &form).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(visitor.post(&format!("/manage/events/{id}/publish"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    let event = app.get(&format!("/api/v1/events/{id}"), Some(&token)).await;
+    assert_eq!(
+        (event.json["title"].as_str(), event.json["status"].as_str()),
+        (Some("Spring Care Jobs Fair, Chelmsford"), Some("published"))
+    );
+    // A published event cannot be deleted: the page says why.
+    let refused = visitor.post(&format!("/manage/events/{id}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.html.contains("There is a problem"));
+
+    // People book; the organiser finds one, checks them in, undoes it and checks in again.
+    for (name, mail) in [("Ann Lee", "ann@example.org"), ("Bob Ray", "bob@example.org"), ("Cy Dee", "cy@example.org")] {
+        app.register(&id, json!({"name": name, "email": mail, "consent_marketing": name == "Ann Lee"})).await;
+    }
+    let list = visitor.get(&format!("/manage/events/{id}/registrations")).await;
+    assert!(list.html.contains("3 registrations") && list.html.contains("Waiting list"), "{}", list.html);
+    let found = visitor.get(&format!("/manage/events/{id}/registrations?q=ANN%40example")).await;
+    assert!(found.html.contains("Ann Lee") && !found.html.contains("Bob Ray"));
+    let waiting = visitor.get(&format!("/manage/events/{id}/registrations?status=waitlisted")).await;
+    assert!(waiting.html.contains("Cy Dee") && !waiting.html.contains("Ann Lee"));
+    let registrations = app.get(&format!("/api/v1/events/{id}/registrations"), Some(&token)).await;
+    let ann =
+        registrations.json["items"].as_array().into_iter().flatten().find(|r| r["name"] == "Ann Lee").map(|r| id_of(r)).unwrap_or_default();
+    let back = format!("/manage/events/{id}/registrations?q=ann&status=&page=1");
+    let checked = visitor.post(&format!("/manage/events/{id}/registrations/{ann}/check-in"), &[("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!((checked.status, checked.location.clone()), (StatusCode::SEE_OTHER, format!("{back}&done=checked_in")));
+    let undone =
+        visitor.post(&format!("/manage/events/{id}/registrations/{ann}/undo"), &[("csrf", &csrf), ("back", "https://evil.example/")]).await;
+    assert!(undone.location.starts_with(&format!("/manage/events/{id}/registrations?")), "only back to this list: {}", undone.location);
+    let attended = format!("/api/v1/events/{id}/registrations?status=attended");
+    assert_eq!(app.get(&attended, Some(&token)).await.json["total"], 0);
+    visitor.post(&format!("/manage/events/{id}/registrations/{ann}/check-in"), &[("csrf", &csrf), ("back", "")]).await;
+    assert_eq!(app.get(&attended, Some(&token)).await.json["total"], 1);
+
+    // The CSV has the check-in time and consent; the printable list has everyone coming.
+    let csv = visitor.get(&format!("/manage/events/{id}/registrations.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let header = csv.html.lines().next().unwrap_or_default().to_owned();
+    assert!(header.ends_with("checked_in_at,consent_marketing"), "{header}");
+    let ann_row = csv.html.lines().find(|l| l.contains("Ann Lee")).unwrap_or_default();
+    assert!(ann_row.contains("2027-01-04T09:00:00") && ann_row.ends_with(",yes"), "{ann_row}");
+    let attendance = visitor.get(&format!("/manage/events/{id}/attendance")).await;
+    assert!(attendance.html.contains("Ann Lee") && attendance.html.contains("Bob Ray") && !attendance.html.contains("Cy Dee"));
+
+    // The dashboard counts places; the event is cancelled with a reason everyone is told.
+    let dashboard = visitor.get("/manage").await;
+    assert!(dashboard.html.contains("Spring Care Jobs Fair, Chelmsford"), "{}", dashboard.html);
+    let cancelled = visitor.post(&format!("/manage/events/{id}/cancel"), &[("csrf", &csrf), ("reason", "The hall is flooded.")]).await;
+    assert_eq!(cancelled.status, StatusCode::SEE_OTHER);
+    let event = app.get(&format!("/api/v1/events/{id}"), Some(&token)).await;
+    assert_eq!((event.json["status"].as_str(), event.json["cancel_reason"].as_str()), (Some("cancelled"), Some("The hall is flooded.")));
+
+    // Another organisation's user gets 404 for these pages.
+    let employer_email = user(&app, "employer").await;
+    let mut employer = Visitor::new(&app);
+    employer.sign_in(&employer_email, PASSWORD, "").await;
+    for path in
+        [format!("/manage/events/{id}"), format!("/manage/events/{id}/registrations"), format!("/manage/events/{id}/registrations.csv")]
+    {
+        assert_eq!(employer.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
+    let Some(browser) = Browser::start(true).await else { return };
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let email = user(&app, "organiser").await;
+    let employer = id_of(&app.create_employer(&token, "Oak Lodge Care", (51.7, 0.4)).await);
+    let signup = json!({
+        "name": "Willow Home Care", "provider_type": "home_care", "address": "3 Mill Lane, Witham", "postcode": "CM8 2AA",
+        "contact_name": "Sam Patel", "contact_email": "sam@willow.example",
+        "user": {"email": "sam.login@willow.example", "name": "Sam Patel", "password": PASSWORD},
+    });
+    app.post("/api/v1/employers/signup", None, signup).await.assert_status(StatusCode::CREATED);
+
+    // Sign in, from a private page and back to it.
+    browser.goto(&app.url("/manage/events")).await;
+    assert!(browser.text_with("Sign in").await.contains("Email address"));
+    browser.screenshot("sign-in").await;
+    browser.type_into("#f-email", &email).await;
+    browser.type_into("#f-password", PASSWORD).await;
+    browser.click("form[action='/sign-in'] button[type=submit]").await;
+    assert!(browser.text_with("Create an event").await.contains("Events"));
+    assert_eq!(browser.current_path().await, "/manage/events");
+    browser.screenshot("manage-events-empty").await;
+
+    // Create a fair, with the times the wrong way round first.
+    browser.click("a[href='/manage/events/new']").await;
+    assert!(browser.text_with("Save as a draft").await.contains("Create an event"));
+    browser.screenshot("manage-event-new").await;
+    browser.type_into("#f-title", "Witham Care Jobs Fair").await;
+    for (part, value) in [("day", "4"), ("month", "1"), ("year", "2027")] {
+        browser.type_into(&format!("#f-starts_at-{part}"), value).await;
+        browser.type_into(&format!("#f-ends_at-{part}"), value).await;
+    }
+    browser.type_into("#f-starts_at-time", "14:00").await;
+    browser.type_into("#f-ends_at-time", "10:00").await;
+    browser.type_into("#f-capacity", "1").await;
+    browser.type_into("#f-max_exhibitors", "5").await;
+    browser.click("form[action='/manage/events/new'] button[type=submit]").await;
+    let wrong = browser.text_with("There is a problem").await;
+    assert!(wrong.contains("There is a problem") && wrong.contains("Ends"), "{wrong}");
+    assert!(browser.source().await.contains(r#"value="Witham Care Jobs Fair""#), "kept");
+    browser.screenshot("manage-event-new-error").await;
+    browser.type_into("#f-ends_at-time", "1700").await; // typed without the colon, as people do
+    browser.click("form[action='/manage/events/new'] button[type=submit]").await;
+    assert!(browser.text_with("saved as a draft").await.contains("saved as a draft"));
+    browser.screenshot("manage-event-draft").await;
+    let id = browser.current_path().await.trim_start_matches("/manage/events/").to_owned();
+
+    // Edit it, then publish.
+    browser.click(&format!("a[href='/manage/events/{id}/edit']")).await;
+    browser.type_into("#f-title", "Witham Care Jobs Fair 2027").await;
+    browser.click(&format!("form[action='/manage/events/{id}/edit'] button[type=submit]")).await;
+    assert!(browser.text_with("Your changes are saved").await.contains("Witham Care Jobs Fair 2027"));
+    browser.click(&format!("form[action='/manage/events/{id}/publish'] button")).await;
+    assert!(browser.text_with("The event is published").await.contains("Published"));
+    browser.screenshot("manage-event-published").await;
+
+    // A stand to confirm, and someone to check in.
+    let stand = app
+        .post(
+            &format!("/api/v1/events/{id}/exhibitors"),
+            Some(&token),
+            json!({"employer_id": employer, "staff_count": 3, "roles_offered": ["Carer"]}),
+        )
+        .await;
+    let xid = id_of(&stand.json);
+    app.register(&id, json!({"name": "Ann Lee", "email": "ann@example.org", "consent_marketing": false})).await;
+    app.register(&id, json!({"name": "Bob Ray", "email": "bob@example.org", "consent_marketing": false})).await;
+    browser.goto(&app.url(&format!("/manage/events/{id}"))).await;
+    browser.type_into(&format!("#label-{xid}"), "A1").await;
+    browser.click(&format!("form[action$='/exhibitors/{xid}/confirm'] button")).await;
+    assert!(browser.text_with("The stand is confirmed").await.contains("stand A1"));
+    browser.screenshot("manage-event-stand-confirmed").await;
+
+    browser.click(&format!("a[href='/manage/events/{id}/registrations']")).await;
+    assert!(browser.text_with("Ann Lee").await.contains("Waiting list"));
+    browser.screenshot("manage-registrations").await;
+    browser.click("form[action$='/check-in'] button").await;
+    assert!(browser.text_with("Checked in.").await.contains("Undo check-in"));
+    browser.screenshot("manage-registrations-checked-in").await;
+    let attended = app.get(&format!("/api/v1/events/{id}/registrations?status=attended"), Some(&token)).await;
+    assert_eq!(attended.json["total"], 1);
+    browser.goto(&app.url(&format!("/manage/events/{id}/attendance"))).await;
+    assert!(browser.text_with("Attendance list").await.contains("Ann Lee"));
+    browser.screenshot("manage-attendance").await;
+
+    // Approve the employer that signed up.
+    browser.goto(&app.url("/manage")).await;
+    assert!(browser.text_with("Willow Home Care").await.contains("Employers to approve"));
+    browser.screenshot("manage-dashboard").await;
+    browser.goto(&app.url("/manage/employers")).await;
+    browser.click("form[action$='/approve'] button").await;
+    assert!(browser.text_with("The employer is approved").await.contains("approved"));
+    browser.screenshot("manage-employers").await;
+    let pending = app.get("/api/v1/employers?status=pending", Some(&token)).await;
+    assert_eq!(pending.json["total"], 0);
+    browser.sign_out().await;
+    assert!(browser.text_with("You have signed out").await.contains("You have signed out"));
+    browser.close().await;
+
+    // An admin, on a desktop, invites a careers leader, who chooses a password.
+    let Some(desktop) = Browser::start(false).await else { return };
+    let school = id_of(&app.create_school(&token, "135790", "Maltings Academy", (51.8, 0.64)).await);
+    desktop.goto(&app.url("/sign-in")).await;
+    desktop.type_into("#f-email", ADMIN_EMAIL).await;
+    desktop.type_into("#f-password", ADMIN_PASSWORD).await;
+    desktop.click("form[action='/sign-in'] button[type=submit]").await;
+    assert!(desktop.text_with("Dashboard").await.contains("Upcoming events"));
+    desktop.screenshot("desktop-manage-dashboard").await;
+    desktop.goto(&app.url("/manage/users")).await;
+    desktop.type_into("#f-name", "Kim Careers").await;
+    desktop.type_into("#f-email", "kim@maltings.test").await;
+    desktop.select("#f-role", "school").await;
+    desktop.select("#f-school_id", &school).await;
+    desktop.click("form[action='/manage/users/invite'] button").await;
+    assert!(desktop.text_with("The invitation is on its way").await.contains("kim@maltings.test"));
+    desktop.screenshot("desktop-manage-users").await;
+    desktop.sign_out().await;
+    desktop.text_with("You have signed out").await;
+
+    let path = link_in_mail(&app, "kim@maltings.test").await;
+    desktop.goto(&app.url(&path)).await;
+    assert!(desktop.text_with("Choose your password").await.contains("kim@maltings.test"));
+    desktop.screenshot("desktop-choose-password").await;
+    desktop.type_into("#f-password", "maltings-careers").await;
+    desktop.type_into("#f-confirm", "maltings-careers").await;
+    desktop.click("form[action^='/password/reset/'] button").await;
+    assert!(desktop.text_with("Your password is set").await.contains("Sign in"));
+    desktop.type_into("#f-email", "kim@maltings.test").await;
+    desktop.type_into("#f-password", "maltings-careers").await;
+    desktop.click("form[action='/sign-in'] button[type=submit]").await;
+    assert!(desktop.text_with("Maltings Academy").await.contains("School portal"));
+    assert_eq!(desktop.current_path().await, "/school");
+    desktop.screenshot("desktop-school-home").await;
+    desktop.sign_out().await;
+    desktop.text_with("You have signed out").await;
+
+    // Kim forgets it and sets a new one.
+    desktop.click("a[href='/password/forgot']").await;
+    desktop.type_into("#f-email", "kim@maltings.test").await;
+    desktop.screenshot("desktop-forgot").await;
+    desktop.click("form[action='/password/forgot'] button").await;
+    assert!(desktop.text_with("Check your email").await.contains("kim@maltings.test"));
+    desktop.screenshot("desktop-forgot-sent").await;
+    let mut reset = String::new();
+    for _ in 0..100 {
+        reset = app
+            .mail_texts()
+            .iter()
+            .filter(|m| m.contains("Someone asked to set a new password"))
+            .flat_map(|m| m.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|w| w.contains("/password/reset/"))
+            .unwrap_or_default();
+        if !reset.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let reset_path =
+        reset.split_once("/password/reset/").map(|(_, t)| format!("/password/reset/{t}")).unwrap_or_else(|| panic!("no reset mail"));
+    desktop.goto(&app.url(&reset_path)).await;
+    desktop.type_into("#f-password", "maltings-new-pass").await;
+    desktop.type_into("#f-confirm", "maltings-new-pass").await;
+    desktop.click("form[action^='/password/reset/'] button").await;
+    assert!(desktop.text_with("Your password is set").await.contains("Your password is set"));
+    desktop.screenshot("desktop-password-set").await;
+    desktop.close().await;
+    app.login("kim@maltings.test", "maltings-new-pass").await;
+}
