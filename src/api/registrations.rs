@@ -187,7 +187,7 @@ pub enum ClosedAnswer {
 fn idempotency_key(header: Option<String>, body: &RegistrationCreate) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(key) = header else { return Ok(None) };
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into());
+        return Err(ApiError::invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
     }
     // The body as parsed and serialised again, so that a retry that only differs in spacing or
     // key order counts as the same request.

@@ -424,8 +424,7 @@ async fn organisers_run_an_event_from_the_back_office() {
     let waiting = visitor.get(&format!("/manage/events/{id}/registrations?status=waitlisted")).await;
     assert!(waiting.html.contains("Cy Dee") && !waiting.html.contains("Ann Lee"));
     let registrations = app.get(&format!("/api/v1/events/{id}/registrations"), Some(&token)).await;
-    let ann =
-        registrations.json["items"].as_array().into_iter().flatten().find(|r| r["name"] == "Ann Lee").map(|r| id_of(r)).unwrap_or_default();
+    let ann = registrations.json["items"].as_array().into_iter().flatten().find(|r| r["name"] == "Ann Lee").map(id_of).unwrap_or_default();
     let back = format!("/manage/events/{id}/registrations?q=ann&status=&page=1");
     let checked = visitor.post(&format!("/manage/events/{id}/registrations/{ann}/check-in"), &[("csrf", &csrf), ("back", &back)]).await;
     assert_eq!((checked.status, checked.location.clone()), (StatusCode::SEE_OTHER, format!("{back}&done=checked_in")));
