@@ -12,9 +12,9 @@ use super::json::JsonBody;
 use super::problem::Refused;
 use super::problem::can::*;
 use super::security::BearerAuth;
-use crate::domain::{DESCRIPTION_MAX, Objective, Slug, Text, Validation, ValidationErrors};
+use crate::domain::{Validation, ValidationErrors};
 use crate::service::Services;
-use crate::service::campaigns::{self, Campaign, CampaignChanges, NewCampaign};
+use crate::service::campaigns::{self, Campaign, CampaignChanges, CampaignInput, NewCampaign, rules};
 
 pub struct CampaignsApi {
     pub svc: Services,
@@ -91,30 +91,19 @@ pub struct CampaignPatch {
     pub objectives: MaybeUndefined<Vec<String>>,
 }
 
-fn parse_objectives(input: Vec<String>) -> Result<Vec<Objective>, String> {
-    let mut out: Vec<Objective> = Vec::new();
-    for name in input {
-        let objective = Objective::parse(&name)?;
-        if !out.contains(&objective) {
-            out.push(objective);
-        }
-    }
-    Ok(out)
-}
-
 impl TryFrom<CampaignCreate> for NewCampaign {
     type Error = ValidationErrors;
 
     fn try_from(input: CampaignCreate) -> Result<Self, Self::Error> {
-        let mut v = Validation::new();
-        let slug = v.check("slug", Slug::parse(&input.slug));
-        let name = v.check("name", Text::one_line(&input.name, 1, NAME_MAX));
-        let description = v.check("description", Text::parse(&input.description, 0, DESCRIPTION_MAX));
-        let objectives = v.check("objectives", parse_objectives(input.objectives));
-        let (Some(slug), Some(name), Some(description), Some(objectives)) = (slug, name, description, objectives) else {
-            return Err(v.into_errors());
+        let fields = CampaignInput {
+            slug: input.slug,
+            name: input.name,
+            description: input.description,
+            starts_on: input.starts_on,
+            ends_on: input.ends_on,
+            objectives: input.objectives,
         };
-        Ok(NewCampaign { slug, name, description, starts_on: input.starts_on, ends_on: input.ends_on, objectives })
+        NewCampaign::parse(fields, Validation::new())
     }
 }
 
@@ -124,12 +113,12 @@ impl TryFrom<CampaignPatch> for CampaignChanges {
     fn try_from(input: CampaignPatch) -> Result<Self, Self::Error> {
         let mut v = Validation::new();
         let changes = CampaignChanges {
-            slug: patch_required(&mut v, "slug", input.slug, |s| Slug::parse(&s)),
-            name: patch_required(&mut v, "name", input.name, |s| Text::one_line(&s, 1, NAME_MAX)),
-            description: patch_required(&mut v, "description", input.description, |s| Text::parse(&s, 0, DESCRIPTION_MAX)),
+            slug: patch_required(&mut v, "slug", input.slug, |s| rules::slug(&s)),
+            name: patch_required(&mut v, "name", input.name, |s| rules::name(&s)),
+            description: patch_required(&mut v, "description", input.description, |s| rules::description(&s)),
             starts_on: patch_required(&mut v, "starts_on", input.starts_on, Ok),
             ends_on: patch_required(&mut v, "ends_on", input.ends_on, Ok),
-            objectives: patch_required(&mut v, "objectives", input.objectives, parse_objectives),
+            objectives: patch_required(&mut v, "objectives", input.objectives, |o| rules::objectives(&o)),
         };
         v.finish()?;
         Ok(changes)

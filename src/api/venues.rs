@@ -8,21 +8,18 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::campaigns::DeletedAnswer;
-use super::common::{ApiTags, int_in, list_of, page, patch_optional, patch_required};
+use super::common::{ApiTags, list_of, page, patch_optional, patch_required};
 use super::json::JsonBody;
 use super::problem::Refused;
 use super::problem::can::*;
 use super::security::BearerAuth;
-use crate::domain::{ADDRESS_MAX, CAPACITY_MAX, NAME_MAX};
-use crate::domain::{Postcode, Text, Validation, ValidationErrors};
+use crate::domain::{Validation, ValidationErrors};
 use crate::service::Services;
-use crate::service::venues::{self, NewVenue, Venue, VenueChanges};
+use crate::service::venues::{self, NewVenue, Venue, VenueChanges, VenueInput, rules};
 
 pub struct VenuesApi {
     pub svc: Services,
 }
-
-const ACCESSIBILITY_MAX: usize = 2_000;
 
 /// A venue.
 #[derive(Object)]
@@ -97,20 +94,16 @@ impl TryFrom<VenueCreate> for NewVenue {
     type Error = ValidationErrors;
 
     fn try_from(input: VenueCreate) -> Result<Self, Self::Error> {
-        let mut v = Validation::new();
-        let name = v.check("name", Text::one_line(&input.name, 1, NAME_MAX));
-        let address = v.check("address", Text::parse(&input.address, 1, ADDRESS_MAX));
-        let postcode = v.check("postcode", Postcode::parse(&input.postcode));
-        let lat = v.check_opt("latitude", input.latitude, latitude);
-        let lon = v.check_opt("longitude", input.longitude, longitude);
-        let capacity = v.check_opt("capacity", input.capacity, int_in(1, CAPACITY_MAX));
-        let accessibility = v.check_opt("accessibility", input.accessibility, |s| Text::parse(&s, 0, ACCESSIBILITY_MAX));
-        let (Some(name), Some(address), Some(postcode), Some(latitude), Some(longitude), Some(capacity), Some(accessibility)) =
-            (name, address, postcode, lat, lon, capacity, accessibility)
-        else {
-            return Err(v.into_errors());
+        let fields = VenueInput {
+            name: input.name,
+            address: input.address,
+            postcode: input.postcode,
+            latitude: input.latitude,
+            longitude: input.longitude,
+            capacity: input.capacity,
+            accessibility: input.accessibility,
         };
-        Ok(NewVenue { name, address, postcode, latitude, longitude, capacity, accessibility })
+        NewVenue::parse(fields, Validation::new())
     }
 }
 
@@ -120,13 +113,13 @@ impl TryFrom<VenuePatch> for VenueChanges {
     fn try_from(input: VenuePatch) -> Result<Self, Self::Error> {
         let mut v = Validation::new();
         let changes = VenueChanges {
-            name: patch_required(&mut v, "name", input.name, |s| Text::one_line(&s, 1, NAME_MAX)),
-            address: patch_required(&mut v, "address", input.address, |s| Text::parse(&s, 1, ADDRESS_MAX)),
-            postcode: patch_required(&mut v, "postcode", input.postcode, |s| Postcode::parse(&s)),
+            name: patch_required(&mut v, "name", input.name, |s| rules::name(&s)),
+            address: patch_required(&mut v, "address", input.address, |s| rules::address(&s)),
+            postcode: patch_required(&mut v, "postcode", input.postcode, |s| rules::postcode(&s)),
             latitude: patch_optional(&mut v, "latitude", input.latitude, latitude),
             longitude: patch_optional(&mut v, "longitude", input.longitude, longitude),
-            capacity: patch_optional(&mut v, "capacity", input.capacity, int_in(1, CAPACITY_MAX)),
-            accessibility: patch_optional(&mut v, "accessibility", input.accessibility, |s| Text::parse(&s, 0, ACCESSIBILITY_MAX)),
+            capacity: patch_optional(&mut v, "capacity", input.capacity, rules::capacity),
+            accessibility: patch_optional(&mut v, "accessibility", input.accessibility, |s| rules::accessibility(&s)),
         };
         v.finish()?;
         Ok(changes)

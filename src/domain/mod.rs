@@ -92,6 +92,15 @@ impl Objective {
         }
     }
 
+    /// As the workforce strategy words it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Objective::RecruitmentRetention => "Recruitment and retention",
+            Objective::TrainingDevelopment => "Training and development",
+            Objective::MarketCapacity => "Market capacity",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self, String> {
         parse_enum(s, &Self::ALL, |o| o.as_str())
     }

@@ -48,6 +48,70 @@ pub struct NewCampaign {
     pub objectives: Vec<Objective>,
 }
 
+/// The rules of each campaign field, for every face that takes one.
+pub mod rules {
+    use crate::domain::{DESCRIPTION_MAX, NAME_MAX, Objective, Slug, Text};
+
+    pub fn slug(s: &str) -> Result<Slug, String> {
+        Slug::parse(s)
+    }
+    pub fn name(s: &str) -> Result<Text, String> {
+        Text::one_line(s, 1, NAME_MAX)
+    }
+    pub fn description(s: &str) -> Result<Text, String> {
+        Text::parse(s, 0, DESCRIPTION_MAX)
+    }
+    /// The workforce strategy's objectives, each once.
+    pub fn objectives(input: &[String]) -> Result<Vec<Objective>, String> {
+        let mut out: Vec<Objective> = Vec::new();
+        for name in input {
+            let objective = Objective::parse(name)?;
+            if !out.contains(&objective) {
+                out.push(objective);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A new campaign as a face received it.
+pub struct CampaignInput {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub objectives: Vec<String>,
+}
+
+impl NewCampaign {
+    /// Checks every field; `v` may hold problems found before (dates a form could not read).
+    pub fn parse(input: CampaignInput, mut v: crate::domain::Validation) -> Result<Self, crate::domain::ValidationErrors> {
+        let slug = v.check("slug", rules::slug(&input.slug));
+        let name = v.check("name", rules::name(&input.name));
+        let description = v.check("description", rules::description(&input.description));
+        let objectives = v.check("objectives", rules::objectives(&input.objectives));
+        let (Some(slug), Some(name), Some(description), Some(objectives)) = (slug, name, description, objectives) else {
+            return Err(v.into_errors());
+        };
+        v.finish()?;
+        Ok(NewCampaign { slug, name, description, starts_on: input.starts_on, ends_on: input.ends_on, objectives })
+    }
+}
+
+impl From<NewCampaign> for CampaignChanges {
+    fn from(new: NewCampaign) -> Self {
+        CampaignChanges {
+            slug: Some(new.slug),
+            name: Some(new.name),
+            description: Some(new.description),
+            starts_on: Some(new.starts_on),
+            ends_on: Some(new.ends_on),
+            objectives: Some(new.objectives),
+        }
+    }
+}
+
 /// The fields a PATCH may change; `None` leaves a field as it is.
 #[derive(Default)]
 pub struct CampaignChanges {
@@ -75,7 +139,7 @@ fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate) -> ServiceResult<()> {
 }
 
 fn map_slug_conflict(err: sea_orm::DbErr) -> ServiceError {
-    if is_unique_violation(&err) { ServiceError::conflict("a campaign with this slug already exists") } else { err.into() }
+    if is_unique_violation(&err) { ServiceError::AlreadyExists("a campaign with this slug") } else { err.into() }
 }
 
 #[tracing::instrument(skip_all, fields(slug = new.slug.as_str()))]

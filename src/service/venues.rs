@@ -51,6 +51,78 @@ pub struct NewVenue {
     pub accessibility: Option<Text>,
 }
 
+/// The longest access note of a venue.
+pub const ACCESSIBILITY_MAX: usize = 2_000;
+
+/// The rules of each venue field, for every face that takes one.
+pub mod rules {
+    use super::ACCESSIBILITY_MAX;
+    use crate::domain::{ADDRESS_MAX, CAPACITY_MAX, NAME_MAX, Postcode, Text, int_in};
+
+    pub fn name(s: &str) -> Result<Text, String> {
+        Text::one_line(s, 1, NAME_MAX)
+    }
+    pub fn address(s: &str) -> Result<Text, String> {
+        Text::parse(s, 1, ADDRESS_MAX)
+    }
+    pub fn postcode(s: &str) -> Result<Postcode, String> {
+        Postcode::parse(s)
+    }
+    pub fn capacity(n: i64) -> Result<i32, String> {
+        int_in(1, CAPACITY_MAX)(n)
+    }
+    pub fn accessibility(s: &str) -> Result<Text, String> {
+        Text::parse(s, 0, ACCESSIBILITY_MAX)
+    }
+}
+
+/// A new venue as a face received it.
+pub struct VenueInput {
+    pub name: String,
+    pub address: String,
+    pub postcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub capacity: Option<i64>,
+    pub accessibility: Option<String>,
+}
+
+impl NewVenue {
+    /// Checks every field; `v` may hold problems found before (fields a form could not read).
+    pub fn parse(input: VenueInput, mut v: crate::domain::Validation) -> Result<Self, crate::domain::ValidationErrors> {
+        use crate::domain::geo::{latitude, longitude};
+        let name = v.check("name", rules::name(&input.name));
+        let address = v.check("address", rules::address(&input.address));
+        let postcode = v.check("postcode", rules::postcode(&input.postcode));
+        let lat = v.check_opt("latitude", input.latitude, latitude);
+        let lon = v.check_opt("longitude", input.longitude, longitude);
+        let capacity = v.check_opt("capacity", input.capacity, rules::capacity);
+        let accessibility = v.check_opt("accessibility", input.accessibility, |s| rules::accessibility(&s));
+        let (Some(name), Some(address), Some(postcode), Some(latitude), Some(longitude), Some(capacity), Some(accessibility)) =
+            (name, address, postcode, lat, lon, capacity, accessibility)
+        else {
+            return Err(v.into_errors());
+        };
+        v.finish()?;
+        Ok(NewVenue { name, address, postcode, latitude, longitude, capacity, accessibility })
+    }
+}
+
+impl From<NewVenue> for VenueChanges {
+    /// Every field as `new` has it: a form that shows the whole venue and sends it back.
+    fn from(new: NewVenue) -> Self {
+        VenueChanges {
+            name: Some(new.name),
+            address: Some(new.address),
+            postcode: Some(new.postcode),
+            latitude: Some(new.latitude),
+            longitude: Some(new.longitude),
+            capacity: Some(new.capacity),
+            accessibility: Some(new.accessibility),
+        }
+    }
+}
+
 /// The fields a PATCH may change: the outer `None` leaves a field as it is, an inner `None`
 /// clears an optional one.
 #[derive(Default)]

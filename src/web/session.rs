@@ -96,6 +96,8 @@ fn navigation(area: Area, actor: &Actor, section: &str) -> Vec<Value> {
             let mut items = vec![
                 ("dashboard", "Dashboard", "/manage"),
                 ("events", "Events", "/manage/events"),
+                ("campaigns", "Campaigns", "/manage/campaigns"),
+                ("venues", "Venues", "/manage/venues"),
                 ("employers", "Employers", "/manage/employers"),
             ];
             if policy::admin(actor).is_ok() {

@@ -199,6 +199,20 @@ async fn forms_without_or_with_a_wrong_csrf_token_are_refused_and_change_nothing
         (format!("/manage/events/{draft}/delete"), vec![]),
         (format!("/manage/events/{draft}/duplicate"), vec![]),
         ("/manage/users/invite".into(), vec![("email", "x@carefair.test"), ("name", "X"), ("role", "organiser")]),
+        ("/manage/venues/new".into(), vec![("name", "Hall"), ("address", "1 Road"), ("postcode", "CM1 1AA")]),
+        (
+            "/manage/campaigns/new".into(),
+            vec![
+                ("name", "C"),
+                ("slug", "c"),
+                ("starts_on_day", "1"),
+                ("starts_on_month", "1"),
+                ("starts_on_year", "2027"),
+                ("ends_on_day", "2"),
+                ("ends_on_month", "1"),
+                ("ends_on_year", "2027"),
+            ],
+        ),
         ("/sign-out".into(), vec![]),
     ];
     for (path, fields) in &forms {
@@ -212,6 +226,8 @@ async fn forms_without_or_with_a_wrong_csrf_token_are_refused_and_change_nothing
         }
     }
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM events").await, events_before, "nothing created or deleted");
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM venues").await, 0);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM campaigns").await, 0);
     let event = app.get(&format!("/api/v1/events/{draft}"), Some(&organiser_token)).await;
     assert_eq!(event.json["status"], "draft", "not published");
     assert_eq!(visitor.get("/manage").await.status, StatusCode::OK, "still signed in");
@@ -466,6 +482,62 @@ async fn organisers_run_an_event_from_the_back_office() {
 }
 
 #[tokio::test]
+async fn organisers_keep_campaigns_and_venues_with_the_apis_rules() {
+    let app = TestApp::spawn().await;
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let csrf = visitor.csrf().await;
+    let campaign = |slug: &'static str, ends_day: &'static str| {
+        vec![
+            ("name", "Gift of Care 2027"),
+            ("slug", slug),
+            ("starts_on_day", "1"),
+            ("starts_on_month", "3"),
+            ("starts_on_year", "2027"),
+            ("ends_on_day", ends_day),
+            ("ends_on_month", "2"),
+            ("ends_on_year", "2027"),
+            ("objective_training_development", "yes"),
+        ]
+    };
+    let mut bad = campaign("Not A Slug!", "31");
+    bad.push(("csrf", &csrf));
+    let refused = visitor.post("/manage/campaigns/new", &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains(r##"href="#f-slug""##) && refused.html.contains(r##"href="#f-ends_on""##), "{}", refused.html);
+    assert!(refused.html.contains(r#"value="Gift of Care 2027""#), "kept");
+    let mut wrong_order = campaign("gift-of-care-2027", "20");
+    wrong_order.push(("csrf", &csrf));
+    assert_eq!(visitor.post("/manage/campaigns/new", &wrong_order).await.status, StatusCode::UNPROCESSABLE_ENTITY, "ends before it starts");
+    let mut good = campaign("gift-of-care-2027", "20");
+    good.retain(|(k, _)| *k != "ends_on_month");
+    good.push(("ends_on_month", "4"));
+    good.push(("csrf", &csrf));
+    let created = visitor.post("/manage/campaigns/new", &good).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    let again = visitor.post("/manage/campaigns/new", &good).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "the slug is taken");
+    let listed = app.get("/api/v1/campaigns", None).await;
+    assert_eq!(listed.json["items"][0]["objectives"], json!(["training_development"]));
+    let id = id_of(&listed.json["items"][0]);
+    let form = visitor.get(&format!("/manage/campaigns/{id}")).await;
+    assert!(form.html.contains(r#"value="gift-of-care-2027""#) && form.html.contains("checked"));
+
+    let venue =
+        [("csrf", csrf.as_str()), ("name", "Witham Library"), ("address", "18 Newland St"), ("postcode", "nowhere"), ("latitude", "95")];
+    let refused = visitor.post("/manage/venues/new", &venue).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains(r##"href="#f-postcode""##) && refused.html.contains(r##"href="#f-latitude""##));
+    let venue =
+        [("csrf", csrf.as_str()), ("name", "Witham Library"), ("address", "18 Newland St"), ("postcode", "cm8 2aq"), ("capacity", "80")];
+    assert_eq!(visitor.post("/manage/venues/new", &venue).await.status, StatusCode::SEE_OTHER);
+    let listed = app.get("/api/v1/venues", None).await;
+    assert_eq!((listed.json["items"][0]["postcode"].as_str(), listed.json["items"][0]["capacity"].as_i64()), (Some("CM8 2AQ"), Some(80)));
+    assert!(visitor.get("/manage/venues").await.html.contains("not placed"), "no coordinates yet");
+}
+
+#[tokio::test]
 async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     let Some(browser) = Browser::start(true).await else { return };
     let app = TestApp::spawn().await;
@@ -551,6 +623,18 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     browser.goto(&app.url(&format!("/manage/events/{id}/attendance"))).await;
     assert!(browser.text_with("Attendance list").await.contains("Ann Lee"));
     browser.screenshot("manage-attendance").await;
+
+    // Campaigns and venues have their own pages.
+    for (path, shot) in [
+        ("/manage/campaigns", "manage-campaigns"),
+        ("/manage/campaigns/new", "manage-campaign-new"),
+        ("/manage/venues", "manage-venues"),
+        ("/manage/venues/new", "manage-venue-new"),
+    ] {
+        browser.goto(&app.url(path)).await;
+        assert!(browser.text_with("Save").await.len() > 10 || path.ends_with('s'), "{path}");
+        browser.screenshot(shot).await;
+    }
 
     // Approve the employer that signed up.
     browser.goto(&app.url("/manage")).await;

@@ -3,6 +3,7 @@
 //! (the policy decides who may enter) and calls the same use cases as the API; no page decides
 //! anything itself.
 
+pub mod campaigns;
 pub mod employers;
 pub mod events;
 pub mod registrations;
