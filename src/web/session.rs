@@ -99,9 +99,11 @@ fn navigation(area: Area, actor: &Actor, section: &str) -> Vec<Value> {
                 ("campaigns", "Campaigns", "/manage/campaigns"),
                 ("venues", "Venues", "/manage/venues"),
                 ("employers", "Employers", "/manage/employers"),
+                ("reports", "Reports", "/manage/reports"),
             ];
             if policy::admin(actor).is_ok() {
                 items.push(("users", "Users", "/manage/users"));
+                items.push(("outbox", "Mail", "/manage/outbox"));
             }
             items
         }

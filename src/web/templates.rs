@@ -31,6 +31,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/registrations.html", include_str!("../../templates/web/manage/registrations.html")),
     ("manage/employers.html", include_str!("../../templates/web/manage/employers.html")),
     ("manage/users.html", include_str!("../../templates/web/manage/users.html")),
+    ("manage/reports.html", include_str!("../../templates/web/manage/reports.html")),
+    ("manage/outbox.html", include_str!("../../templates/web/manage/outbox.html")),
     ("manage/campaigns.html", include_str!("../../templates/web/manage/campaigns.html")),
     ("manage/campaign_form.html", include_str!("../../templates/web/manage/campaign_form.html")),
     ("manage/venues.html", include_str!("../../templates/web/manage/venues.html")),

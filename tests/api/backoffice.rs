@@ -538,6 +538,36 @@ async fn organisers_keep_campaigns_and_venues_with_the_apis_rules() {
 }
 
 #[tokio::test]
+async fn reports_draw_their_figures_and_the_mail_page_is_for_admins() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let campaign = id_of(&app.create_campaign(&token, "gift-of-care").await);
+    let fair = id_of(&app.create_published_event(&token, json!({"campaign_id": campaign})).await);
+    for (name, mail) in [("Ann Lee", "ann@example.org"), ("Bob Ray", "bob@example.org")] {
+        app.register(&fair, json!({"name": name, "email": mail, "consent_marketing": false})).await;
+    }
+    let email = user(&app, "organiser").await;
+    let mut organiser = Visitor::new(&app);
+    organiser.sign_in(&email, PASSWORD, "").await;
+    let page = organiser.get(&format!("/manage/reports?campaign={campaign}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("<svg") && page.html.contains("Registrations by status"), "{}", page.html);
+    // The chart's figures are in its table too: two confirmed registrations.
+    let confirmed_row =
+        page.html.split("The figures of the chart").nth(1).and_then(|t| t.split("confirmed</th>").nth(1)).unwrap_or_default();
+    assert!(confirmed_row.trim_start().starts_with(r#"<td class="govuk-table__cell govuk-table__cell--numeric">2<"#), "{confirmed_row}");
+    assert_eq!(organiser.get("/manage/outbox").await.status, StatusCode::NOT_FOUND, "organisers do not watch the mail");
+    let mut admin = Visitor::new(&app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "").await;
+    let mail = admin.get("/manage/outbox?status=any").await;
+    assert_eq!(mail.status, StatusCode::OK);
+    assert!(mail.html.contains("Your place is booked"), "{}", mail.html);
+    let csrf = admin.csrf().await;
+    let missing = admin.post(&format!("/manage/outbox/{}/retry", uuid::Uuid::now_v7()), &[("csrf", &csrf)]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     let Some(browser) = Browser::start(true).await else { return };
     let app = TestApp::spawn().await;
@@ -653,12 +683,18 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     // An admin, on a desktop, invites a careers leader, who chooses a password.
     let Some(desktop) = Browser::start(false).await else { return };
     let school = id_of(&app.create_school(&token, "135790", "Maltings Academy", (51.8, 0.64)).await);
+    app.create_campaign(&token, "gift-of-care").await;
     desktop.goto(&app.url("/sign-in")).await;
     desktop.type_into("#f-email", ADMIN_EMAIL).await;
     desktop.type_into("#f-password", ADMIN_PASSWORD).await;
     desktop.click("form[action='/sign-in'] button[type=submit]").await;
     assert!(desktop.text_with("Dashboard").await.contains("Upcoming events"));
     desktop.screenshot("desktop-manage-dashboard").await;
+    for (path, shot) in [("/manage/reports", "desktop-manage-reports"), ("/manage/outbox?status=any", "desktop-manage-outbox")] {
+        desktop.goto(&app.url(path)).await;
+        assert!(desktop.text_with("Sign out").await.contains("Sign out"), "{path}");
+        desktop.screenshot(shot).await;
+    }
     desktop.goto(&app.url("/manage/users")).await;
     desktop.type_into("#f-name", "Kim Careers").await;
     desktop.type_into("#f-email", "kim@maltings.test").await;

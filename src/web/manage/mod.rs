@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod employers;
 pub mod events;
 pub mod registrations;
+pub mod reports;
 pub mod users;
 
 use poem::http::StatusCode;
