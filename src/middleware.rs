@@ -231,6 +231,7 @@ const WORDS: &[&str] = &[
     "invite",
     "role",
     "deactivate",
+    "upload",
 ];
 
 /// Segments after which a value is a secret rather than an id.

@@ -179,6 +179,8 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/manage/events/:id/duplicate", post(web::manage::events::duplicate))
         .at("/manage/events/:id/exhibitors/:xid/confirm", post(web::manage::events::confirm_stand))
         .at("/manage/events/:id/exhibitors/:xid/decline", post(web::manage::events::decline_stand))
+        .at("/manage/events/:id/invitations", get(web::manage::invitations::show).post(web::manage::invitations::paste))
+        .at("/manage/events/:id/invitations/upload", post(web::manage::invitations::upload))
         .at("/manage/events/:id/registrations", get(web::manage::registrations::list))
         .at("/manage/events/:id/registrations.csv", get(web::manage::registrations::csv))
         .at("/manage/events/:id/attendance", get(web::manage::registrations::attendance))

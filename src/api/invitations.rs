@@ -13,15 +13,13 @@ use super::problem::can::*;
 use super::problem::{ApiError, Refused};
 use super::registrations::RegisteredView;
 use super::security::BearerAuth;
-use crate::domain::{EmailAddress, Text, Validation};
+use crate::domain::Text;
 use crate::service::Services;
-use crate::service::invitations::{self, Answer, MAX_RECIPIENTS, Recipient, RsvpOutcome};
+use crate::service::invitations::{self, Answer, Recipient, RsvpOutcome};
 
 pub struct InvitationsApi {
     pub svc: Services,
 }
-
-const MESSAGE_MAX: usize = 2000;
 
 /// Someone to invite.
 #[derive(Object, serde::Deserialize)]
@@ -83,24 +81,8 @@ pub enum RsvpAnswer {
 }
 
 fn recipients(input: InvitationsCreate) -> Result<(Vec<Recipient>, Option<Text>), ApiError> {
-    let mut v = Validation::new();
-    if input.recipients.is_empty() {
-        v.fail("recipients", "must name at least one recipient");
-    }
-    if input.recipients.len() > MAX_RECIPIENTS {
-        v.fail("recipients", format!("must name at most {MAX_RECIPIENTS} recipients"));
-    }
-    let message = v.check_opt("message", input.message.filter(|m| !m.trim().is_empty()), |m| Text::parse(&m, 1, MESSAGE_MAX)).flatten();
-    let mut out = Vec::with_capacity(input.recipients.len().min(MAX_RECIPIENTS));
-    for (i, r) in input.recipients.into_iter().enumerate().take(MAX_RECIPIENTS) {
-        let name = v.check(&format!("recipients[{i}].name"), Text::person_name(&r.name));
-        let email = v.check(&format!("recipients[{i}].email"), EmailAddress::parse(&r.email));
-        if let (Some(name), Some(email)) = (name, email) {
-            out.push(Recipient { name, email });
-        }
-    }
-    v.finish()?;
-    Ok((out, message))
+    let people = input.recipients.into_iter().map(|r| (r.name, r.email)).collect();
+    Ok(invitations::parse_invite(people, input.message)?)
 }
 
 /// An answer to an invitation.

@@ -14,7 +14,7 @@ use super::outbox::{self, MessageKind};
 use super::registrar::{Person, RegisterRequest, Registered};
 use super::{ServiceError, ServiceResult, Services};
 pub use crate::domain::Answer;
-use crate::domain::{Actor, EmailAddress, EventStatus, Text, new_id};
+use crate::domain::{Actor, EmailAddress, EventStatus, Text, Validation, ValidationErrors, new_id};
 use crate::store::entity::{event, invitation};
 use crate::store::insert_all;
 
@@ -25,6 +25,82 @@ pub const MAX_RECIPIENTS: usize = 1000;
 pub struct Recipient {
     pub name: Text,
     pub email: EmailAddress,
+}
+
+/// The longest note an organiser may add to an invitation.
+pub const MESSAGE_MAX: usize = 2_000;
+
+/// Who to invite and the note to add, as a face received them: checked together, every bad
+/// field named (`recipients[2].email`).
+pub fn parse_invite(
+    recipients: Vec<(String, String)>,
+    message: Option<String>,
+) -> Result<(Vec<Recipient>, Option<Text>), ValidationErrors> {
+    let mut v = Validation::new();
+    if recipients.is_empty() {
+        v.fail("recipients", "must name at least one recipient");
+    }
+    if recipients.len() > MAX_RECIPIENTS {
+        v.fail("recipients", format!("must name at most {MAX_RECIPIENTS} recipients"));
+    }
+    let message = v.check_opt("message", message.filter(|m| !m.trim().is_empty()), |m| Text::parse(&m, 1, MESSAGE_MAX)).flatten();
+    let mut out = Vec::with_capacity(recipients.len().min(MAX_RECIPIENTS));
+    for (i, (name, email)) in recipients.into_iter().enumerate().take(MAX_RECIPIENTS) {
+        let name = v.check(&format!("recipients[{i}].name"), Text::person_name(&name));
+        let email = v.check(&format!("recipients[{i}].email"), EmailAddress::parse(&email));
+        if let (Some(name), Some(email)) = (name, email) {
+            out.push(Recipient { name, email });
+        }
+    }
+    v.finish()?;
+    Ok((out, message))
+}
+
+/// One line of a pasted list or an uploaded CSV as `(name, email)`: the cell holding an `@` is
+/// the address, the rest the name (`Jane Doe, jane@example.org`, `jane@example.org;Jane Doe`,
+/// `Jane Doe <jane@example.org>`). A bare address gets its local part as the name. A header
+/// line (`name,email`) and blank lines give nothing.
+pub fn recipient_line(line: &str) -> Option<(String, String)> {
+    let line = line.trim().trim_start_matches('\u{feff}');
+    if line.is_empty() || line.eq_ignore_ascii_case("name,email") || line.eq_ignore_ascii_case("email,name") {
+        return None;
+    }
+    if let Some((name, rest)) = line.split_once('<') {
+        let email = rest.trim_end_matches('>').trim();
+        return Some((name.trim().trim_matches('"').to_owned(), email.to_owned()));
+    }
+    let cells: Vec<&str> = line.split([',', ';', '\t']).map(|c| c.trim().trim_matches('"').trim()).filter(|c| !c.is_empty()).collect();
+    let email = cells.iter().find(|c| c.contains('@')).copied().unwrap_or(line);
+    let name: Vec<&str> = cells.iter().filter(|c| !c.contains('@')).copied().collect();
+    let name = if name.is_empty() { email.split('@').next().unwrap_or_default().replace(['.', '_'], " ") } else { name.join(" ") };
+    Some((name, email.to_owned()))
+}
+
+/// An invitation as the organisers' list shows it.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub name: String,
+    pub email: String,
+    pub answer: Option<Answer>,
+    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Everyone invited to an event, newest first, with their answers (organisers).
+pub async fn sent(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResult<Vec<Sent>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    super::policy::organiser(actor)?;
+    event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let rows = invitation::Entity::find()
+        .filter(invitation::Column::EventId.eq(event_id))
+        .order_by_desc(invitation::Column::CreatedAt)
+        .limit(2_000)
+        .all(&svc.db.read)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Sent { name: r.name, email: r.email, answer: r.answer, answered_at: r.answered_at, created_at: r.created_at })
+        .collect())
 }
 
 /// The link that answers an invitation.
@@ -164,4 +240,22 @@ pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<st
         .exec(&svc.db.write)
         .await?;
     Ok(RsvpOutcome { event_id: found.event_id, answer, registration, already_answered: written.rows_affected == 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recipient_line;
+
+    #[test]
+    fn a_line_gives_a_name_and_an_address_in_either_order() {
+        let pair = |n: &str, e: &str| Some((n.to_owned(), e.to_owned()));
+        assert_eq!(recipient_line("Jane Doe, jane@example.org"), pair("Jane Doe", "jane@example.org"));
+        assert_eq!(recipient_line("jane@example.org;Jane Doe"), pair("Jane Doe", "jane@example.org"));
+        assert_eq!(recipient_line("\"Jane Doe\"\tjane@example.org"), pair("Jane Doe", "jane@example.org"));
+        assert_eq!(recipient_line("Jane Doe <jane@example.org>"), pair("Jane Doe", "jane@example.org"));
+        assert_eq!(recipient_line("jane.doe@example.org"), pair("jane doe", "jane.doe@example.org"));
+        assert_eq!(recipient_line("\u{feff}name,email"), None);
+        assert_eq!(recipient_line("   "), None);
+        assert_eq!(recipient_line("Jane Doe"), pair("Jane Doe", "Jane Doe"), "no address: the email rule refuses it");
+    }
 }

@@ -31,6 +31,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/registrations.html", include_str!("../../templates/web/manage/registrations.html")),
     ("manage/employers.html", include_str!("../../templates/web/manage/employers.html")),
     ("manage/users.html", include_str!("../../templates/web/manage/users.html")),
+    ("manage/invitations.html", include_str!("../../templates/web/manage/invitations.html")),
     ("manage/reports.html", include_str!("../../templates/web/manage/reports.html")),
     ("manage/outbox.html", include_str!("../../templates/web/manage/outbox.html")),
     ("manage/campaigns.html", include_str!("../../templates/web/manage/campaigns.html")),

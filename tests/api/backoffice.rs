@@ -568,6 +568,60 @@ async fn reports_draw_their_figures_and_the_mail_page_is_for_admins() {
 }
 
 #[tokio::test]
+async fn organisers_invite_by_pasting_or_uploading_a_list_and_see_who_answered() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let fair = id_of(&app.create_published_event(&token, json!({})).await);
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let csrf = visitor.csrf().await;
+    let path = format!("/manage/events/{fair}/invitations");
+
+    // One bad line: named by its number, what was typed kept, nothing sent.
+    let list = "Ann Lee, ann@example.org\nBob Ray, not-an-address\n";
+    let refused = visitor.post(&path, &[("csrf", &csrf), ("recipients", list), ("message", "Bring a CV")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("Line 2: the email address"), "{}", refused.html);
+    assert!(refused.html.contains("not-an-address") && refused.html.contains("Bring a CV"), "kept");
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM invitations").await, 0);
+
+    let list = "name,email\nAnn Lee, ann@example.org\nbob@example.org; Bob Ray\nAnn Again <ANN@example.org>\n";
+    let sent = visitor.post(&path, &[("csrf", &csrf), ("recipients", list), ("message", "")]).await;
+    assert_eq!((sent.status, sent.location.as_str()), (StatusCode::SEE_OTHER, format!("{path}?queued=2").as_str()), "duplicates collapsed");
+
+    // A CSV file, as a spreadsheet saves it.
+    let boundary = "carefair-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\nContent-Type: text/csv\r\n\r\n\u{feff}Name,Email\r\nCy Dee,cy@example.org\r\n\r\n--{boundary}--\r\n"
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("{path}/upload")))
+        .header("cookie", visitor.cookie_header())
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let uploaded = visitor.read(resp).await;
+    assert_eq!(
+        (uploaded.status, uploaded.location.as_str()),
+        (StatusCode::SEE_OTHER, format!("{path}?queued=1").as_str()),
+        "{}",
+        uploaded.html
+    );
+
+    // Bob says yes through his mail's page; the list shows it.
+    let mail = app.wait_for_mail("Bob Ray").await;
+    let link = mail.split_whitespace().find(|w| w.contains("/rsvp/") && w.ends_with("answer=accept")).unwrap_or_default();
+    let token_path = link.split_once("/rsvp/").map(|(_, rest)| rest.split('?').next().unwrap_or_default().to_owned()).unwrap_or_default();
+    app.post(&format!("/api/v1/rsvp/{token_path}"), None, json!({"answer": "accept"})).await.assert_status(StatusCode::OK);
+    let page = visitor.get(&format!("{path}?queued=1")).await;
+    assert!(page.html.contains("3 invited, 1 answered") && page.html.contains("Coming"), "{}", page.html);
+}
+
+#[tokio::test]
 async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     let Some(browser) = Browser::start(true).await else { return };
     let app = TestApp::spawn().await;
@@ -653,6 +707,14 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     browser.goto(&app.url(&format!("/manage/events/{id}/attendance"))).await;
     assert!(browser.text_with("Attendance list").await.contains("Ann Lee"));
     browser.screenshot("manage-attendance").await;
+
+    // Invite someone by pasting their address.
+    browser.goto(&app.url(&format!("/manage/events/{id}/invitations"))).await;
+    browser.type_into("#f-recipients", "Dee Ray, dee@example.org").await;
+    browser.screenshot("manage-invitations").await;
+    browser.click(&format!("form[action='/manage/events/{id}/invitations'] button")).await;
+    assert!(browser.text_with("1 invitation is on its way").await.contains("dee@example.org"));
+    browser.screenshot("manage-invitations-sent").await;
 
     // Campaigns and venues have their own pages.
     for (path, shot) in [

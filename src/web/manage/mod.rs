@@ -6,6 +6,7 @@
 pub mod campaigns;
 pub mod employers;
 pub mod events;
+pub mod invitations;
 pub mod registrations;
 pub mod reports;
 pub mod users;
