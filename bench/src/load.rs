@@ -16,11 +16,13 @@ use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// One request: method, path, and a JSON body when there is one.
+/// One request: method, path, a JSON body when there is one, and a `Cookie` header when the
+/// request is a signed-in page's.
 pub struct Request {
     pub method: &'static str,
     pub path: String,
     pub body: Option<String>,
+    pub cookie: Option<std::sync::Arc<str>>,
 }
 
 /// What a load did: its wall time, the latency of every successful request (sorted), the
@@ -133,6 +135,9 @@ fn encode(request: &Request, address: SocketAddr, out: &mut Vec<u8>) {
     use std::io::Write;
     out.clear();
     let _ = write!(out, "{} {} HTTP/1.1\r\nhost: {address}\r\n", request.method, request.path);
+    if let Some(cookie) = &request.cookie {
+        let _ = write!(out, "cookie: {cookie}\r\n");
+    }
     match &request.body {
         Some(body) => {
             let _ = write!(out, "content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());

@@ -2,6 +2,7 @@
 //! loopback HTTP, and reports its figures next to a reference measured in the same run, so the
 //! numbers mean something on any machine. See bench/README.md.
 
+mod backoffice;
 mod feed;
 mod load;
 mod mail;
@@ -28,6 +29,8 @@ enum Command {
     Mail(mail::Options),
     /// Employer–school suggestions at 5,000 × 5,000, against a full scan of the same data.
     Suggestions(suggestions::Options),
+    /// The back office: an event's registrations pages with 10,000 registrations, and a CSV of 100,000.
+    Backoffice(backoffice::Options),
 }
 
 #[tokio::main]
@@ -37,5 +40,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Feed(options) => feed::run(options).await,
         Command::Mail(options) => mail::run(options).await,
         Command::Suggestions(options) => suggestions::run(options).await,
+        Command::Backoffice(options) => backoffice::run(options).await,
     }
 }

@@ -30,7 +30,7 @@ pub struct Options {
     postgres: Option<String>,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -38,7 +38,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn fresh_postgres(url: &str) -> anyhow::Result<(String, String)> {
+pub async fn fresh_postgres(url: &str) -> anyhow::Result<(String, String)> {
     let name = format!("carefair_bench_{}", uuid::Uuid::now_v7().simple());
     let status =
         std::process::Command::new("psql").arg(url).arg("-qc").arg(format!("CREATE DATABASE {name}")).status().context("running psql")?;
@@ -73,8 +73,12 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
 
     // The reference: the HTTP stack's ceiling on this machine, in this run.
     let address: SocketAddr = base.trim_start_matches("http://").parse().context("the server's address")?;
-    let health =
-        load::run(address, o.clients, o.health_requests, false, |_| Request { method: "GET", path: "/healthz".into(), body: None })?;
+    let health = load::run(address, o.clients, o.health_requests, false, |_| Request {
+        method: "GET",
+        path: "/healthz".into(),
+        body: None,
+        cookie: None,
+    })?;
     let health_rate = o.health_requests as f64 / health.elapsed.as_secs_f64();
 
     let token = server.admin_token(&client).await?;
@@ -97,6 +101,7 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
         method: "POST",
         path: register_path.clone(),
         body: Some(format!(r#"{{"name":"Candidate {i}","email":"candidate{i}@bench.example","consent_marketing":{}}}"#, i % 2 == 0)),
+        cookie: None,
     })?;
     let (_, peak_rss) = server.memory_kib();
     let server_cpu = server.cpu_seconds() - server_cpu_before;
@@ -145,6 +150,6 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

@@ -9,6 +9,11 @@ use anyhow::{Context, bail};
 const ADMIN_EMAIL: &str = "bench-admin@carefair.test";
 const ADMIN_PASSWORD: &str = "bench-admin-password";
 
+/// The bootstrap admin every bench server starts with.
+pub fn admin_credentials() -> (&'static str, &'static str) {
+    (ADMIN_EMAIL, ADMIN_PASSWORD)
+}
+
 pub struct Server {
     child: Child,
     pub base: String,

@@ -393,21 +393,30 @@ pub async fn list(
             candidate::Entity::find().filter(candidate::Column::Id.is_in(chunk.iter().map(|r| r.candidate_id))).all(&svc.db.read).await?;
         candidates.extend(found.into_iter().map(|c| (c.id, c.into())));
     }
-    // Positions: the order of everyone still waiting.
-    let waiting: Vec<Uuid> = if registrations.iter().any(|r| r.status == RegistrationStatus::Waitlisted) {
-        registration::Entity::find()
+    // Positions: the place in the queue of the waiting people on this page. Those ahead of the
+    // page's first are counted, and only the waiting between its first and last are read, so a
+    // page costs the same whether five or five thousand people wait.
+    let seqs: Vec<i64> =
+        registrations.iter().filter(|r| r.status == RegistrationStatus::Waitlisted).filter_map(|r| r.waitlist_seq).collect();
+    let mut positions: HashMap<Uuid, i64> = HashMap::new();
+    if let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) {
+        let waiting = || {
+            registration::Entity::find()
+                .filter(registration::Column::EventId.eq(event_id))
+                .filter(registration::Column::Status.eq(RegistrationStatus::Waitlisted.as_str()))
+        };
+        let ahead = waiting().filter(registration::Column::WaitlistSeq.lt(first)).count(&svc.db.read).await?;
+        let between: Vec<Uuid> = waiting()
             .select_only()
             .column(registration::Column::Id)
-            .filter(registration::Column::EventId.eq(event_id))
-            .filter(registration::Column::Status.eq(RegistrationStatus::Waitlisted.as_str()))
+            .filter(registration::Column::WaitlistSeq.between(first, last))
             .order_by_asc(registration::Column::WaitlistSeq)
             .into_tuple()
             .all(&svc.db.read)
-            .await?
-    } else {
-        Vec::new()
-    };
-    let positions: HashMap<Uuid, i64> = waiting.into_iter().zip(1..).collect();
+            .await?;
+        let ahead = i64::try_from(ahead).unwrap_or(i64::MAX);
+        positions = between.into_iter().zip(ahead + 1..).collect();
+    }
 
     let items = registrations
         .into_iter()

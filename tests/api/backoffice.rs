@@ -482,6 +482,44 @@ async fn organisers_run_an_event_from_the_back_office() {
 }
 
 #[tokio::test]
+async fn admins_swap_staff_roles_and_deactivate_users_whose_sessions_end() {
+    let app = TestApp::spawn().await;
+    let email = user(&app, "organiser").await;
+    let api_token = app.login(&email, PASSWORD).await;
+    let mut organiser = Visitor::new(&app);
+    organiser.sign_in(&email, PASSWORD, "").await;
+    let mut admin = Visitor::new(&app);
+    admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "").await;
+    let csrf = admin.csrf().await;
+    let admin_token = app.admin_token().await;
+    let users = app.get("/api/v1/users", Some(&admin_token)).await;
+    let id_for =
+        |address: &str| users.json["items"].as_array().into_iter().flatten().find(|u| u["email"] == address).map(id_of).unwrap_or_default();
+    let (id, own) = (id_for(&email), id_for(ADMIN_EMAIL));
+
+    // An organiser cannot use the admins' forms: they do not exist for them.
+    let organiser_csrf = organiser.csrf().await;
+    let refused = organiser.post(&format!("/manage/users/{own}/deactivate"), &[("csrf", &organiser_csrf)]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+
+    let made = admin.post(&format!("/manage/users/{id}/role"), &[("csrf", &csrf), ("role", "admin")]).await;
+    assert_eq!((made.status, made.location.as_str()), (StatusCode::SEE_OTHER, "/manage/users?done=role"));
+    assert_eq!(app.get("/api/v1/me", Some(&api_token)).await.status, StatusCode::UNAUTHORIZED, "sessions carry the old role: they end");
+    let to_school = admin.post(&format!("/manage/users/{id}/role"), &[("csrf", &csrf), ("role", "school")]).await;
+    assert_eq!(to_school.status, StatusCode::CONFLICT, "a staff member is not turned into a school user");
+    let myself = admin.post(&format!("/manage/users/{own}/deactivate"), &[("csrf", &csrf)]).await;
+    assert_eq!(myself.status, StatusCode::CONFLICT, "an admin cannot lock themself out");
+
+    let mut again = Visitor::new(&app);
+    again.sign_in(&email, PASSWORD, "").await;
+    let done = admin.post(&format!("/manage/users/{id}/deactivate"), &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.get("/manage").await.status, StatusCode::SEE_OTHER, "signed out");
+    assert_eq!(Visitor::new(&app).sign_in(&email, PASSWORD, "").await.status, StatusCode::UNAUTHORIZED, "cannot sign in");
+    assert!(admin.get("/manage/users").await.html.contains("deactivated"));
+}
+
+#[tokio::test]
 async fn organisers_keep_campaigns_and_venues_with_the_apis_rules() {
     let app = TestApp::spawn().await;
     let email = user(&app, "organiser").await;
