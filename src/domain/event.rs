@@ -113,25 +113,25 @@ impl Schedule {
             }
         }
         if ends_at <= starts_at {
-            return Err(("ends_at", "must be after starts_at".into()));
+            return Err(("ends_at", "must be after the start".into()));
         }
         if ends_at - starts_at > Duration::days(LONGEST_EVENT_DAYS) {
-            return Err(("ends_at", format!("must be within {LONGEST_EVENT_DAYS} days of starts_at")));
+            return Err(("ends_at", format!("must be within {LONGEST_EVENT_DAYS} days of the start")));
         }
         if let (Some(opens), Some(closes)) = (registration_opens_at, registration_closes_at)
             && closes <= opens
         {
-            return Err(("registration_closes_at", "must be after registration_opens_at".into()));
+            return Err(("registration_closes_at", "must be after booking opens".into()));
         }
         if let Some(opens) = registration_opens_at
             && opens >= ends_at
         {
-            return Err(("registration_opens_at", "must be before ends_at".into()));
+            return Err(("registration_opens_at", "must be before the end".into()));
         }
         if let Some(closes) = registration_closes_at
             && closes > ends_at
         {
-            return Err(("registration_closes_at", "must not be after ends_at".into()));
+            return Err(("registration_closes_at", "must not be after the end".into()));
         }
         Ok(Self { starts_at, ends_at, registration_opens_at, registration_closes_at })
     }
