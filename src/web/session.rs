@@ -99,6 +99,7 @@ fn navigation(area: Area, actor: &Actor, section: &str) -> Vec<Value> {
                 ("campaigns", "Campaigns", "/manage/campaigns"),
                 ("venues", "Venues", "/manage/venues"),
                 ("employers", "Employers", "/manage/employers"),
+                ("schools", "Schools", "/manage/schools"),
                 ("reports", "Reports", "/manage/reports"),
             ];
             if policy::admin(actor).is_ok() {

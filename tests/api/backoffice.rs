@@ -594,6 +594,13 @@ async fn reports_draw_their_figures_and_the_mail_page_is_for_admins() {
     let confirmed_row =
         page.html.split("The figures of the chart").nth(1).and_then(|t| t.split("confirmed</th>").nth(1)).unwrap_or_default();
     assert!(confirmed_row.trim_start().starts_with(r#"<td class="govuk-table__cell govuk-table__cell--numeric">2<"#), "{confirmed_row}");
+    // A school with a link is charted, a long name cut in the chart and whole in the table.
+    let school = id_of(&app.create_school(&token, "998877", "The Very Long Named Community Academy of Chelmsford", (51.73, 0.47)).await);
+    let employer = id_of(&app.create_employer(&token, "Oak Lodge Care", (51.7, 0.4)).await);
+    app.link(&token, &employer, &school).await;
+    let page = organiser.get("/manage/reports").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("The Very Long Named Commu…") && page.html.contains("The Very Long Named Community Academy of Chelmsford"));
     assert_eq!(organiser.get("/manage/outbox").await.status, StatusCode::NOT_FOUND, "organisers do not watch the mail");
     let mut admin = Visitor::new(&app);
     admin.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "").await;
@@ -657,6 +664,55 @@ async fn organisers_invite_by_pasting_or_uploading_a_list_and_see_who_answered()
     app.post(&format!("/api/v1/rsvp/{token_path}"), None, json!({"answer": "accept"})).await.assert_status(StatusCode::OK);
     let page = visitor.get(&format!("{path}?queued=1")).await;
     assert!(page.html.contains("3 invited, 1 answered") && page.html.contains("Coming"), "{}", page.html);
+}
+
+#[tokio::test]
+async fn organisers_decide_school_links_and_invite_careers_leaders_from_the_schools_page() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let school = id_of(&app.create_school(&token, "246810", "Moulsham High", (51.72, 0.47)).await);
+    let employer = id_of(&app.create_employer(&token, "Oak Lodge Care", (51.7, 0.4)).await);
+    let link = app
+        .post(
+            "/api/v1/school-links",
+            Some(&token),
+            json!({"employer_id": employer, "school_id": school, "notes": "Careers talk for year 10"}),
+        )
+        .await;
+    link.assert_status(StatusCode::CREATED);
+    let link_id = id_of(&link.json);
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    assert!(visitor.get("/manage/schools?q=Moulsham").await.html.contains("Moulsham High"));
+    let page = visitor.get(&format!("/manage/schools/{school}")).await;
+    assert!(page.html.contains("Oak Lodge Care") && page.html.contains("Careers talk for year 10"), "{}", page.html);
+    let csrf = page.csrf();
+    let back = format!("/manage/schools/{school}");
+    let accepted = visitor.post(&format!("/manage/school-links/{link_id}/accept"), &[("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(accepted.location, format!("{back}?done=accepted"));
+    let stored = app.get(&format!("/api/v1/school-links?school={school}"), Some(&token)).await;
+    assert_eq!(stored.json["items"][0]["status"], "active");
+    let again = visitor.post(&format!("/manage/school-links/{link_id}/accept"), &[("csrf", &csrf), ("back", "https://evil.example")]).await;
+    assert!(again.location.starts_with("/manage/school-links"), "back only to our own pages: {}", again.location);
+    assert!(visitor.get("/manage/school-links?status=active").await.html.contains("Oak Lodge Care"));
+
+    // The careers leader is invited from the school's page and lands in the school portal.
+    let bad =
+        visitor.post(&format!("/manage/schools/{school}/invite"), &[("csrf", &csrf), ("name", "Kim"), ("email", "not an address")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains(r##"href="#f-email""##) && bad.html.contains(r#"value="not an address""#));
+    let invited = visitor
+        .post(&format!("/manage/schools/{school}/invite"), &[("csrf", &csrf), ("name", "Kim Careers"), ("email", "kim@moulsham.test")])
+        .await;
+    assert_eq!(invited.location, format!("/manage/schools/{school}?done=invited"));
+    let path = link_in_mail(&app, "kim@moulsham.test").await;
+    let mut kim = Visitor::new(&app);
+    let form = kim.get(&path).await;
+    kim.post(&path, &[("csrf", &form.csrf()), ("password", "moulsham-careers"), ("confirm", "moulsham-careers")]).await;
+    assert_eq!(kim.sign_in("kim@moulsham.test", "moulsham-careers", "").await.location, "/school");
+    assert!(kim.get("/school").await.html.contains("Moulsham High"));
+    assert_eq!(kim.get(&format!("/manage/schools/{school}")).await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -753,6 +809,20 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     browser.click(&format!("form[action='/manage/events/{id}/invitations'] button")).await;
     assert!(browser.text_with("1 invitation is on its way").await.contains("dee@example.org"));
     browser.screenshot("manage-invitations-sent").await;
+
+    // A school link to accept, on the school's page.
+    let school_id = id_of(&app.create_school(&token, "112233", "Witham Academy", (51.8, 0.64)).await);
+    app.post("/api/v1/school-links", Some(&token), json!({"employer_id": employer, "school_id": school_id}))
+        .await
+        .assert_status(StatusCode::CREATED);
+    browser.goto(&app.url("/manage/schools")).await;
+    assert!(browser.text_with("Witham Academy").await.contains("Witham Academy"));
+    browser.screenshot("manage-schools").await;
+    browser.click(&format!("a[href='/manage/schools/{school_id}']")).await;
+    assert!(browser.text_with("Links with employers").await.contains("Oak Lodge Care"));
+    browser.screenshot("manage-school").await;
+    browser.click("form[action$='/accept'] button").await;
+    assert!(browser.text_with("The link is accepted").await.contains("active"));
 
     // Campaigns and venues have their own pages.
     for (path, shot) in [

@@ -9,6 +9,7 @@ pub mod events;
 pub mod invitations;
 pub mod registrations;
 pub mod reports;
+pub mod schools;
 pub mod users;
 
 use poem::http::StatusCode;

@@ -70,7 +70,10 @@ pub async fn overview(req: &Request, svc: Data<&Services>, Query(q): Query<Repor
     let mut reached: Vec<_> = schools.items.iter().filter(|s| s.engagements_held > 0 || s.active_links > 0).collect();
     reached.sort_by_key(|s| std::cmp::Reverse(s.pupils_reached));
     reached.truncate(15);
-    let pupils: Vec<(String, u64)> = reached.iter().map(|s| (s.school.name.clone(), s.pupils_reached)).collect();
+    // Long names are cut for the chart (the table beside it has them whole).
+    let short =
+        |name: &str| if name.chars().count() > 26 { format!("{}…", name.chars().take(25).collect::<String>()) } else { name.to_owned() };
+    let pupils: Vec<(String, u64)> = reached.iter().map(|s| (short(&s.school.name), s.pupils_reached)).collect();
     let context = json!({
         "campaigns": all.iter().map(|c| json!({"value": c.id, "label": c.name})).collect::<Vec<_>>(),
         "values": {"campaign": chosen}, "campaign": campaign,
