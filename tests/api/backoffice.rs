@@ -520,6 +520,34 @@ async fn admins_swap_staff_roles_and_deactivate_users_whose_sessions_end() {
 }
 
 #[tokio::test]
+async fn the_registrations_csv_is_streamed_in_pages_and_holds_everyone_once() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let fair = id_of(&app.create_published_event(&token, json!({"capacity": 1000})).await);
+    // More than one page of the stream (2,000 rows a page).
+    let n = 2_150;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(50) {
+        let sends = chunk.iter().map(|i| {
+            app.register(&fair, json!({"name": format!("Person {i}"), "email": format!("p{i}@example.org"), "consent_marketing": false}))
+        });
+        futures::future::join_all(sends).await;
+    }
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let csv = visitor.get(&format!("/manage/events/{fair}/registrations.csv")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.html.lines().collect();
+    assert_eq!(lines.len(), n + 1, "a header and everyone");
+    let ids: std::collections::HashSet<&str> = lines[1..].iter().filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(ids.len(), n, "each once");
+    // Waiting-list positions run on across the pages: 1 to 1,150.
+    let positions: Vec<i64> = lines[1..].iter().filter_map(|l| l.split(',').nth(7)).filter_map(|p| p.parse().ok()).collect();
+    assert_eq!(positions.len(), n - 1000);
+    assert_eq!((positions.iter().min().copied(), positions.iter().max().copied()), (Some(1), Some(1150)));
+}
+
+#[tokio::test]
 async fn organisers_keep_campaigns_and_venues_with_the_apis_rules() {
     let app = TestApp::spawn().await;
     let email = user(&app, "organiser").await;

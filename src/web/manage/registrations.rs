@@ -183,7 +183,8 @@ pub async fn cancel(req: &Request, svc: Data<&Services>, Path((id, rid)): Path<(
     change(req, &svc, &id, &rid, &form, Change::Cancel).await
 }
 
-/// `GET /manage/events/{id}/registrations.csv`: everyone, with check-in times and consent.
+/// `GET /manage/events/{id}/registrations.csv`: everyone, with check-in times and consent,
+/// streamed a page at a time.
 #[handler]
 pub async fn csv(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
     let viewer = viewer!(req, &svc);
@@ -191,12 +192,12 @@ pub async fn csv(req: &Request, svc: Data<&Services>, Path(id): Path<String>) ->
         Ok(event) => event,
         Err(response) => return response,
     };
-    match registrations::list(&svc, &viewer.actor, event.id, None, None, None).await {
-        Ok(found) => Response::builder()
+    match exports::registrations_csv(&svc, &viewer.actor, event.id).await {
+        Ok(rows) => Response::builder()
             .content_type("text/csv; charset=utf-8")
             .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"registrations-{}.csv\"", event.id))
             .header(header::CACHE_CONTROL, "no-store")
-            .body(exports::registrations(&found.items)),
+            .body(poem::Body::from_bytes_stream(rows)),
         Err(err) => failed(&err),
     }
 }
