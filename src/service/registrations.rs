@@ -447,9 +447,14 @@ pub fn check_in_window(event: &event::Model, now: DateTime<Utc>) -> ServiceResul
     Ok(())
 }
 
-/// Marks a person as attended.
-#[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
-pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+/// What a check-in and its undo share: an organiser, the event locked, inside its check-in
+/// window, and the registration of that event (another event's is not found).
+async fn at_the_door(
+    svc: &Services,
+    actor: &Actor,
+    event_id: Uuid,
+    registration_id: Uuid,
+) -> ServiceResult<(DatabaseTransaction, registration::Model)> {
     super::policy::organiser(actor)?;
     let txn = svc.db.write.begin().await?;
     let event = lock_event(&txn, event_id).await?;
@@ -459,6 +464,13 @@ pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registratio
         .one(&txn)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    Ok((txn, current))
+}
+
+/// Marks a person as attended.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
+pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
+    let (txn, current) = at_the_door(svc, actor, event_id, registration_id).await?;
     match current.status {
         RegistrationStatus::Attended => return Ok(current.into()),
         RegistrationStatus::Confirmed | RegistrationStatus::NoShow => {}
@@ -478,15 +490,7 @@ pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registratio
 /// check-in window; a registration that is not checked in is left as it is.
 #[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
 pub async fn undo_check_in(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
-    super::policy::organiser(actor)?;
-    let txn = svc.db.write.begin().await?;
-    let event = lock_event(&txn, event_id).await?;
-    check_in_window(&event, svc.clock.now())?;
-    let current = registration::Entity::find_by_id(registration_id)
-        .filter(registration::Column::EventId.eq(event_id))
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let (txn, current) = at_the_door(svc, actor, event_id, registration_id).await?;
     if current.status != RegistrationStatus::Attended {
         return Ok(current.into());
     }

@@ -107,11 +107,17 @@ pub async fn change_role(svc: &Services, actor: &Actor, id: Uuid, role: Role) ->
     model.role = Set(role);
     let updated = model.update(&svc.db.write).await?;
     // Their sessions carry the old role: they sign in again.
+    end_sessions(svc, id).await?;
+    Ok(updated.into())
+}
+
+/// Ends every session and API token of a user.
+async fn end_sessions(svc: &Services, id: Uuid) -> ServiceResult<()> {
     crate::store::entity::auth_token::Entity::delete_many()
         .filter(crate::store::entity::auth_token::Column::UserId.eq(id))
         .exec(&svc.db.write)
         .await?;
-    Ok(updated.into())
+    Ok(())
 }
 
 /// An admin deactivates a user: they can no longer sign in, and their sessions end.
@@ -124,10 +130,7 @@ pub async fn deactivate(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResul
     let mut model: user::ActiveModel = current.into();
     model.active = Set(false);
     let updated = model.update(&svc.db.write).await?;
-    crate::store::entity::auth_token::Entity::delete_many()
-        .filter(crate::store::entity::auth_token::Column::UserId.eq(id))
-        .exec(&svc.db.write)
-        .await?;
+    end_sessions(svc, id).await?;
     Ok(updated.into())
 }
 
