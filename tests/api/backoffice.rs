@@ -794,6 +794,8 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
 
     // Edit it, then publish.
     browser.click(&format!("a[href='/manage/events/{id}/edit']")).await;
+    assert!(browser.text_with("Edit the event").await.contains("Save changes"));
+    browser.screenshot("manage-event-edit").await;
     browser.type_into("#f-title", "Witham Care Jobs Fair 2027").await;
     browser.click(&format!("form[action='/manage/events/{id}/edit'] button[type=submit]")).await;
     assert!(browser.text_with("Your changes are saved").await.contains("Witham Care Jobs Fair 2027"));
@@ -853,14 +855,15 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     assert!(browser.text_with("The link is accepted").await.contains("active"));
 
     // Campaigns and venues have their own pages.
-    for (path, shot) in [
-        ("/manage/campaigns", "manage-campaigns"),
-        ("/manage/campaigns/new", "manage-campaign-new"),
-        ("/manage/venues", "manage-venues"),
-        ("/manage/venues/new", "manage-venue-new"),
+    for (path, heading, shot) in [
+        ("/manage/campaigns", "Create a campaign", "manage-campaigns"),
+        ("/manage/campaigns/new", "Web address", "manage-campaign-new"),
+        ("/manage/venues", "Add a venue", "manage-venues"),
+        ("/manage/venues/new", "Most people", "manage-venue-new"),
+        ("/manage/school-links", "School links", "manage-school-links"),
     ] {
         browser.goto(&app.url(path)).await;
-        assert!(browser.text_with("Save").await.len() > 10 || path.ends_with('s'), "{path}");
+        assert!(browser.text_with(heading).await.contains(heading), "{path}");
         browser.screenshot(shot).await;
     }
 
