@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::load::{self, Request};
-use crate::rush::{fresh_postgres, ms, percentile};
+use crate::rush::{ms, on_database, percentile};
 use crate::server::Server;
 
 #[derive(clap::Args)]
@@ -34,16 +34,8 @@ pub struct Options {
 }
 
 pub async fn run(o: Options) -> anyhow::Result<()> {
-    let pg = match &o.postgres {
-        Some(url) => Some((url.clone(), fresh_postgres(url).await?)),
-        None => None,
-    };
-    let result = run_on(&o, pg.as_ref().map(|(_, (db, _))| db.as_str())).await;
-    if let Some((admin, (_, name))) = pg {
-        let _ =
-            std::process::Command::new("psql").arg(&admin).arg("-qc").arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).status();
-    }
-    result
+    let postgres = o.postgres.clone();
+    on_database(postgres.as_deref(), |db| async move { run_on(&o, db.as_deref()).await }).await
 }
 
 /// A published fair with `n` registrations, sent by the load generator.

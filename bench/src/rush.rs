@@ -51,17 +51,28 @@ pub async fn fresh_postgres(url: &str) -> anyhow::Result<(String, String)> {
     Ok((format!("{server}/{name}{query}"), name))
 }
 
-pub async fn run(o: Options) -> anyhow::Result<()> {
-    let pg = match &o.postgres {
-        Some(url) => Some((url.clone(), fresh_postgres(url).await?)),
+/// Runs `bench` on a fresh PostgreSQL database on `postgres` (dropped afterwards, whatever the
+/// outcome), or on SQLite (`None`) when no URL is given.
+pub async fn on_database<F, Fut>(postgres: Option<&str>, bench: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let pg = match postgres {
+        Some(url) => Some((url.to_owned(), fresh_postgres(url).await?)),
         None => None,
     };
-    let result = run_on(&o, pg.as_ref().map(|(_, (db, _))| db.as_str())).await;
+    let result = bench(pg.as_ref().map(|(_, (db, _))| db.clone())).await;
     if let Some((admin, (_, name))) = pg {
         let _ =
             std::process::Command::new("psql").arg(&admin).arg("-qc").arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).status();
     }
     result
+}
+
+pub async fn run(o: Options) -> anyhow::Result<()> {
+    let postgres = o.postgres.clone();
+    on_database(postgres.as_deref(), |db| async move { run_on(&o, db.as_deref()).await }).await
 }
 
 async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
