@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{check_csrf, event_row, status_label, viewer};
+use super::{check_csrf, event_of, event_row, status_label, viewer};
 use crate::domain::{EventKind, EventStatus, ExhibitorStatus, Validation, ValidationErrors, local_instant};
 use crate::service::engagements::EngagementPlan;
 use crate::service::events::{self, Event, EventChanges, EventFilter, EventInput, NewEvent, rules};
@@ -346,11 +346,6 @@ pub async fn create(req: &Request, svc: Data<&Services>, Form(form): Form<EventF
         Err(ServiceError::Invalid(errors)) => form_page(&svc, &viewer, StatusCode::UNPROCESSABLE_ENTITY, None, &form, Some(&errors)).await,
         Err(err) => failed(&err),
     }
-}
-
-async fn event_of(svc: &Services, viewer: &Viewer, id: &str) -> Result<Event, Response> {
-    let Ok(id) = Uuid::parse_str(id) else { return Err(not_found()) };
-    events::get(svc, Some(&viewer.actor), id).await.map_err(|err| failed(&err))
 }
 
 /// `GET /manage/events/{id}`

@@ -6,24 +6,18 @@ use poem::web::{Data, Form, Multipart, Path, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
-use super::{check_csrf, event_row, viewer};
+use super::{check_csrf, event_of, event_row, viewer};
 use crate::domain::ValidationErrors;
-use crate::service::events::{self, Event};
+use crate::service::events::Event;
 use crate::service::invitations;
 use crate::service::{ServiceError, Services};
-use crate::web::pages::{failed, not_found};
+use crate::web::pages::failed;
 use crate::web::session::{Viewer, see_other};
 
 #[derive(Deserialize)]
 pub struct DoneQuery {
     queued: Option<usize>,
-}
-
-async fn event_of(svc: &Services, viewer: &Viewer, id: &str) -> Result<Event, Response> {
-    let Ok(id) = Uuid::parse_str(id) else { return Err(not_found()) };
-    events::get(svc, Some(&viewer.actor), id).await.map_err(|err| failed(&err))
 }
 
 /// Problems with lines of the list, worded with the line number a person can find.

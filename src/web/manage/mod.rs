@@ -46,6 +46,12 @@ macro_rules! check_csrf {
 }
 pub(crate) use check_csrf;
 
+/// The event `id` names, as the viewer may see it; a malformed or unknown id is the 404 page.
+pub(super) async fn event_of(svc: &Services, viewer: &Viewer, id: &str) -> Result<Event, Response> {
+    let Ok(id) = uuid::Uuid::parse_str(id) else { return Err(super::pages::not_found()) };
+    event_records::get(svc, Some(&viewer.actor), id).await.map_err(|err| failed(&err))
+}
+
 /// What a list row shows of an event: its times and how full it is.
 pub(super) fn event_row(event: &Event) -> Value {
     let left = event.capacity.map(|c| (c - event.confirmed_count).max(0));

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{check_csrf, event_row, viewer};
+use super::{check_csrf, event_of, event_row, viewer};
 use crate::domain::RegistrationStatus;
-use crate::service::events::{self, Event};
+use crate::service::events::Event;
 use crate::service::registrations::{self, RegistrationDetail};
 use crate::service::{PageRequest, ServiceError, Services, exports};
 use crate::web::pages::{failed, not_found};
@@ -55,11 +55,6 @@ fn row(event: &Event, d: &RegistrationDetail) -> Value {
         "may_undo": status == RegistrationStatus::Attended,
         "may_cancel": matches!(status, RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted),
     })
-}
-
-async fn event_of(svc: &Services, viewer: &Viewer, id: &str) -> Result<Event, Response> {
-    let Ok(id) = Uuid::parse_str(id) else { return Err(not_found()) };
-    events::get(svc, Some(&viewer.actor), id).await.map_err(|err| failed(&err))
 }
 
 /// `GET /manage/events/{id}/registrations`
