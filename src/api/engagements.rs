@@ -8,24 +8,20 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
-use super::common::{ApiTags, int_in};
+use super::common::ApiTags;
 use super::events::{EventAnswer, EventView};
 use super::json::JsonBody;
 use super::problem::Refused;
 use super::problem::can::*;
 use super::security::BearerAuth;
-use crate::domain::{Activity, Meaningful, Text, Validation, year_group};
+use crate::domain::{Meaningful, Validation};
 use crate::service::Services;
-use crate::service::engagements::{self, EngagementPlan, Outcome};
+use crate::service::engagements::{self, EngagementPlan, Outcome, rules};
 use crate::service::events::Event;
 
 pub struct EngagementsApi {
     pub svc: Services,
 }
-
-const PUPILS_MAX: i64 = 10_000;
-const REFERENCE_MAX: usize = 100;
-const EMPLOYERS_MAX: usize = 50;
 
 /// The four criteria of a meaningful encounter with an employer (Gatsby Benchmark 5).
 #[derive(Object, serde::Deserialize, Clone, Copy)]
@@ -110,21 +106,14 @@ pub struct EngagementInput {
 impl EngagementInput {
     /// The plan, with any bad field recorded in `v`.
     pub fn parse(self, v: &mut Validation) -> EngagementPlan {
-        let employer_ids = v.check_opt("employer_ids", self.employer_ids, |ids| {
-            if ids.len() > EMPLOYERS_MAX { Err(format!("at most {EMPLOYERS_MAX} employers")) } else { Ok(ids) }
-        });
-        let activity = v.check_opt("activity", self.activity, |s| Activity::parse(&s));
-        let year_groups = v.check_opt("year_groups", self.year_groups, |groups| {
-            let mut groups = groups.into_iter().map(year_group).collect::<Result<Vec<_>, _>>()?;
-            groups.sort_unstable();
-            groups.dedup();
-            Ok(groups)
-        });
-        let expected_pupils = v.check_opt("expected_pupils", self.expected_pupils, int_in(1, PUPILS_MAX));
+        let employer_ids = v.check_opt("employer_ids", self.employer_ids, rules::employer_ids);
+        let activity = v.check_opt("activity", self.activity, |s| rules::activity(&s));
+        let year_groups = v.check_opt("year_groups", self.year_groups, rules::year_groups);
+        let expected_pupils = v.check_opt("expected_pupils", self.expected_pupils, rules::expected_pupils);
         let risk_assessment_ref = match self.risk_assessment_ref {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(s) => v.check("risk_assessment_ref", Text::one_line(&s, 1, REFERENCE_MAX)).map(Some),
+            MaybeUndefined::Value(s) => v.check("risk_assessment_ref", rules::reference(&s)).map(Some),
         };
         EngagementPlan {
             employer_ids: employer_ids.flatten(),
@@ -156,7 +145,7 @@ impl EngagementsApi {
         body: JsonBody<OutcomeInput>,
     ) -> Result<EventAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let mut v = Validation::new();
-        let pupils_reached = v.check("pupils_reached", int_in(0, PUPILS_MAX)(body.0.pupils_reached));
+        let pupils_reached = v.check("pupils_reached", rules::pupils_reached(body.0.pupils_reached));
         v.finish()?;
         let m = body.0.meaningful;
         let outcome = Outcome {

@@ -295,7 +295,7 @@ impl EventsApi {
             return Err(v.into_errors().into());
         };
         v.finish()?;
-        let filter = EventFilter { kind, campaign_id: campaign.0, status, from, to, q: q.0 };
+        let filter = EventFilter { kind, campaign_id: campaign.0, status, from, to, q: q.0, school_id: None };
         let list = events::list(&self.svc, auth.actor(), filter, page).await?;
         Ok(EventListAnswer::Ok(Json(list.into())))
     }

@@ -14,6 +14,52 @@ use crate::domain::{Activity, Actor, EventKind, EventStatus, Meaningful, Role, T
 use crate::store::Json;
 use crate::store::entity::{engagement_employer, event, school};
 
+/// The input rules of an engagement's fields, the same for the API and the pages.
+pub mod rules {
+    use uuid::Uuid;
+
+    use crate::domain::{Activity, Text, int_in, year_group};
+
+    pub const PUPILS_MAX: i64 = 10_000;
+    pub const REFERENCE_MAX: usize = 100;
+    pub const EMPLOYERS_MAX: usize = 50;
+
+    pub fn employer_ids(ids: Vec<Uuid>) -> Result<Vec<Uuid>, String> {
+        if ids.len() > EMPLOYERS_MAX { Err(format!("at most {EMPLOYERS_MAX} employers")) } else { Ok(ids) }
+    }
+    pub fn activity(s: &str) -> Result<Activity, String> {
+        Activity::parse(s)
+    }
+    /// Year groups 7 to 13, sorted, each once.
+    pub fn year_groups(groups: Vec<i64>) -> Result<Vec<i32>, String> {
+        let mut groups = groups.into_iter().map(year_group).collect::<Result<Vec<_>, _>>()?;
+        groups.sort_unstable();
+        groups.dedup();
+        Ok(groups)
+    }
+    pub fn expected_pupils(n: i64) -> Result<i32, String> {
+        int_in(1, PUPILS_MAX)(n)
+    }
+    pub fn pupils_reached(n: i64) -> Result<i32, String> {
+        int_in(0, PUPILS_MAX)(n)
+    }
+    /// The school's risk-assessment reference: one line.
+    pub fn reference(s: &str) -> Result<Text, String> {
+        Text::one_line(s, 1, REFERENCE_MAX)
+    }
+}
+
+/// What people read for an activity.
+pub fn activity_label(activity: Activity) -> &'static str {
+    match activity {
+        Activity::CareersTalk => "Careers talk",
+        Activity::WorkplaceVisit => "Workplace visit",
+        Activity::MockInterviews => "Mock interviews",
+        Activity::CareersFairStand => "Stand at a careers fair",
+        Activity::WorkExperience => "Work experience",
+    }
+}
+
 /// What a school engagement plans. On create every field but the reference is required.
 #[derive(Default)]
 pub struct EngagementPlan {

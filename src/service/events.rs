@@ -307,6 +307,8 @@ pub struct EventFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub q: Option<String>,
+    /// School engagements with this school only.
+    pub school_id: Option<Uuid>,
 }
 
 /// The rules that tie an event's fields together, checked on create and after every change.
@@ -529,6 +531,9 @@ pub async fn list(svc: &Services, viewer: Option<&Actor>, filter: EventFilter, p
     }
     if let Some(campaign_id) = filter.campaign_id {
         cond = cond.add(event::Column::CampaignId.eq(campaign_id));
+    }
+    if let Some(school_id) = filter.school_id {
+        cond = cond.add(event::Column::SchoolId.eq(school_id));
     }
     // An event is in the range when any part of it is: it ends after `from` and starts before `to`.
     if let Some(from) = filter.from {

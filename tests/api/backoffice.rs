@@ -854,13 +854,49 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     browser.click("form[action$='/accept'] button").await;
     assert!(browser.text_with("The link is accepted").await.contains("active"));
 
+    // Plan an engagement with the school and the employer now linked with it.
+    browser.click(&format!("a[href='/manage/schools/{school_id}/engagements/new']")).await;
+    assert!(browser.text_with("Plan an engagement").await.contains("Oak Lodge Care"));
+    browser.type_into("#f-title", "Careers in care: Year 10 talk").await;
+    browser.select("#f-activity", "careers_talk").await;
+    browser.click("label[for='f-employer_ids']").await;
+    browser.click("label[for='f-year_groups-4']").await;
+    browser.type_into("#f-expected_pupils", "60").await;
+    for (part, value) in [("day", "5"), ("month", "1"), ("year", "2027")] {
+        browser.type_into(&format!("#f-starts_at-{part}"), value).await;
+        browser.type_into(&format!("#f-ends_at-{part}"), value).await;
+    }
+    browser.type_into("#f-starts_at-time", "10:00").await;
+    browser.type_into("#f-ends_at-time", "09:00").await;
+    browser.click(&format!("form[action='/manage/schools/{school_id}/engagements/new'] button[type=submit]")).await;
+    let wrong = browser.text_with("There is a problem").await;
+    assert!(wrong.contains("Ends") && wrong.contains("Supervision"), "{wrong}");
+    browser.screenshot("manage-engagement-new-error").await;
+    browser.type_into("#f-ends_at-time", "11:30").await;
+    browser.click("label[for='f-supervised']").await;
+    browser.click(&format!("form[action='/manage/schools/{school_id}/engagements/new'] button[type=submit]")).await;
+    let planned = browser.text_with("The engagement is saved as a draft").await;
+    assert!(planned.contains("Oak Lodge Care") && planned.contains("Year 10"), "{planned}");
+    browser.screenshot("manage-engagement").await;
+    let engagement = browser.current_path().await.trim_start_matches("/manage/events/").to_owned();
+    browser.goto(&app.url("/manage/engagements")).await;
+    assert!(browser.text_with("Careers in care: Year 10 talk").await.contains("Witham Academy"));
+    browser.screenshot("manage-engagements").await;
+    browser.goto(&app.url(&format!("/manage/engagements/{engagement}/edit"))).await;
+    assert!(browser.text_with("Edit the engagement").await.contains("Save changes"));
+
     // Campaigns and venues have their own pages.
+    let campaign_page = format!("/manage/campaigns/{}", id_of(&app.create_campaign(&token, "witham-2027").await));
+    let venue_page = format!("/manage/venues/{}", id_of(&app.create_venue(&token, Some(200)).await));
     for (path, heading, shot) in [
         ("/manage/campaigns", "Create a campaign", "manage-campaigns"),
         ("/manage/campaigns/new", "Web address", "manage-campaign-new"),
         ("/manage/venues", "Add a venue", "manage-venues"),
         ("/manage/venues/new", "Most people", "manage-venue-new"),
         ("/manage/school-links", "School links", "manage-school-links"),
+        (&campaign_page, "Change the campaign", "manage-campaign-edit"),
+        (&venue_page, "Change the venue", "manage-venue-edit"),
+        ("/password/reset/not-a-real-link", "does not work", "link-does-not-work"),
     ] {
         browser.goto(&app.url(path)).await;
         assert!(browser.text_with(heading).await.contains(heading), "{path}");
@@ -955,4 +991,156 @@ async fn an_organiser_and_an_admin_work_in_the_back_office_in_a_browser() {
     desktop.screenshot("desktop-password-set").await;
     desktop.close().await;
     app.login("kim@maltings.test", "maltings-new-pass").await;
+}
+
+/// The engagement form filled in: a careers talk on 5 January 2027 with `employer`, each of
+/// `extra` replacing the field of its name.
+fn plan<'a>(csrf: &'a str, employer: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("csrf", csrf),
+        ("title", "Careers in care: Year 10"),
+        ("activity", "careers_talk"),
+        ("employer_ids", employer),
+        ("year_groups", "10"),
+        ("year_groups", "11"),
+        ("expected_pupils", "60"),
+        ("timezone", "Europe/London"),
+        ("starts_at_day", "5"),
+        ("starts_at_month", "1"),
+        ("starts_at_year", "2027"),
+        ("starts_at_time", "10:00"),
+        ("ends_at_day", "5"),
+        ("ends_at_month", "1"),
+        ("ends_at_year", "2027"),
+        ("ends_at_time", "12:00"),
+        ("supervised", "yes"),
+        ("risk_assessment_ref", "RA-14"),
+    ];
+    for (name, value) in extra {
+        fields.retain(|(n, _)| n != name);
+        fields.push((name, value));
+    }
+    fields
+}
+
+#[tokio::test]
+async fn organisers_plan_school_engagements_with_linked_employers_and_record_what_they_achieved() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let school = id_of(&app.create_school(&token, "135790", "Great Baddow High", (51.71, 0.5)).await);
+    let linked = id_of(&app.create_employer(&token, "Oak Lodge Care", (51.7, 0.4)).await);
+    let unlinked = id_of(&app.create_employer(&token, "Rowan House", (51.7, 0.4)).await);
+    app.link(&token, &linked, &school).await;
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+
+    let new = format!("/manage/schools/{school}/engagements/new");
+    let form = visitor.get(&new).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.html);
+    assert!(form.html.contains("Oak Lodge Care") && !form.html.contains("Rowan House"), "only linked employers are offered");
+    let csrf = form.csrf();
+    // Nothing chosen: every missing field is named beside itself, and what was typed is kept.
+    let empty = visitor.post(&new, &[("csrf", &csrf), ("title", "Talk <b>for</b> pupils")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["activity", "employer_ids", "year_groups", "expected_pupils", "supervised", "starts_at"] {
+        assert!(empty.html.contains(&format!(r##"href="#f-{field}""##)), "{field} is named: {}", empty.html);
+    }
+    assert!(empty.html.contains("Talk &lt;b&gt;for&lt;") && !empty.html.contains("<b>for"), "the title is kept, escaped");
+    let not_linked = visitor.post(&new, &plan(&csrf, &unlinked, &[])).await;
+    assert_eq!(not_linked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(not_linked.html.contains("has no active link"), "{}", not_linked.html);
+    let backwards = plan(&csrf, &linked, &[("ends_at_time", "09:00"), ("year_groups", "14"), ("risk_assessment_ref", "RA\r\n14")]);
+    let refused = visitor.post(&new, &backwards).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["ends_at", "year_groups", "risk_assessment_ref"] {
+        assert!(refused.html.contains(&format!(r##"href="#f-{field}""##)), "{field} is named: {}", refused.html);
+    }
+    let listed = app.get("/api/v1/events?kind=school_engagement", Some(&token)).await;
+    assert_eq!(listed.json["total"], 0, "nothing was saved: {}", listed.text);
+    // Without the form's token nothing is saved either.
+    let forged = visitor.post(&new, &plan("", &linked, &[])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let planned = visitor.post(&new, &plan(&csrf, &linked, &[])).await;
+    assert_eq!(planned.status, StatusCode::SEE_OTHER, "{}", planned.html);
+    let id = planned.location.trim_start_matches("/manage/events/").split('?').next().unwrap_or_default().to_owned();
+    let stored = app.get(&format!("/api/v1/events/{id}"), Some(&token)).await;
+    assert_eq!(stored.json["activity"], "careers_talk", "{}", stored.text);
+    assert_eq!(stored.json["year_groups"], json!([10, 11]));
+    assert_eq!(stored.json["employer_ids"], json!([linked]));
+    assert_eq!(stored.json["school_id"], json!(school));
+    assert_eq!(stored.json["supervised"], true);
+    let page = visitor.get(&format!("/manage/events/{id}")).await;
+    assert!(
+        page.html.contains("Great Baddow High") && page.html.contains("Careers talk") && page.html.contains("Year 10, Year 11"),
+        "{}",
+        page.html
+    );
+    assert!(!page.html.contains("/registrations"), "an engagement takes no registrations");
+    assert_eq!(visitor.get(&format!("/manage/events/{id}/edit")).await.location, format!("/manage/engagements/{id}/edit"));
+    let edit = visitor.get(&format!("/manage/engagements/{id}/edit")).await;
+    assert!(edit.html.contains(r#"value="RA-14""#) && edit.html.contains(r#"value="11" checked"#), "{}", edit.html);
+    let changed = plan(&csrf, &linked, &[("expected_pupils", "90"), ("risk_assessment_ref", "")]);
+    let saved = visitor.post(&format!("/manage/engagements/{id}/edit"), &changed).await;
+    assert_eq!(saved.location, format!("/manage/events/{id}?done=saved"), "{}", saved.html);
+    let stored = app.get(&format!("/api/v1/events/{id}"), Some(&token)).await;
+    assert_eq!(stored.json["expected_pupils"], 90);
+    assert!(stored.json["risk_assessment_ref"].is_null(), "a blank reference clears it");
+    assert!(visitor.get("/manage/engagements").await.html.contains("Careers in care: Year 10"));
+    assert!(visitor.get(&format!("/manage/schools/{school}")).await.html.contains("Careers in care: Year 10"));
+    // A fair is not an engagement: its id has no engagement form.
+    let fair = id_of(&app.create_event(&token, json!({})).await);
+    assert_eq!(visitor.get(&format!("/manage/engagements/{fair}/edit")).await.status, StatusCode::NOT_FOUND);
+
+    // The outcome: not before it is held, then recorded with the four criteria.
+    visitor.post(&format!("/manage/events/{id}/publish"), &[("csrf", &csrf)]).await;
+    let outcome = format!("/manage/engagements/{id}/outcome");
+    let early = visitor.post(&outcome, &[("csrf", &csrf), ("pupils_reached", "57")]).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert!(early.html.contains("has not been held yet"), "{}", early.html);
+    app.clock.advance(chrono::Duration::days(2));
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let page = visitor.get(&format!("/manage/events/{id}")).await;
+    let csrf = page.csrf();
+    assert!(
+        page.html.contains(r#"name="pupils_reached""#),
+        "the form is offered once it is held: {} {} {}",
+        page.status,
+        page.location,
+        page.html
+    );
+    let bad = visitor.post(&outcome, &[("csrf", &csrf), ("pupils_reached", "lots"), ("reflection", "yes")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains(r##"href="#f-pupils_reached""##) && bad.html.contains(r#"value="lots""#), "{}", bad.html);
+    assert!(bad.html.contains(r#"id="f-reflection" name="reflection" type="checkbox" value="yes" checked"#), "ticks are kept");
+    let token = app.organiser_token().await;
+    assert!(app.get(&format!("/api/v1/events/{id}"), Some(&token)).await.json["pupils_reached"].is_null(), "nothing recorded");
+    let four = [
+        ("csrf", csrf.as_str()),
+        ("pupils_reached", "57"),
+        ("purpose_briefed", "yes"),
+        ("learning_outcomes", "yes"),
+        ("two_way_interaction", "yes"),
+        ("reflection", "yes"),
+    ];
+    let recorded = visitor.post(&outcome, &four).await;
+    assert_eq!(recorded.location, format!("/manage/events/{id}?done=recorded#outcome"));
+    let stored = app.get(&format!("/api/v1/events/{id}"), Some(&token)).await;
+    assert_eq!(stored.json["pupils_reached"], 57);
+    assert_eq!(
+        stored.json["meaningful"],
+        json!({"purpose_briefed": true, "learning_outcomes": true, "two_way_interaction": true, "reflection": true})
+    );
+    assert!(visitor.get(&format!("/manage/events/{id}")).await.html.contains("all four criteria were met"));
+
+    // Other roles see none of it.
+    for role in ["employer", "school"] {
+        let email = user(&app, role).await;
+        let mut other = Visitor::new(&app);
+        other.sign_in(&email, PASSWORD, "").await;
+        for path in ["/manage/engagements".to_owned(), new.clone(), format!("/manage/engagements/{id}/edit")] {
+            assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND, "{role} {path}");
+        }
+    }
 }

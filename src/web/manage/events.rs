@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{check_csrf, event_of, event_row, status_label, viewer};
+use super::{check_csrf, engagements, event_of, event_row, status_label, viewer};
 use crate::domain::{EventKind, EventStatus, ExhibitorStatus, Validation, ValidationErrors, local_instant};
 use crate::service::engagements::EngagementPlan;
 use crate::service::events::{self, Event, EventChanges, EventFilter, EventInput, NewEvent, rules};
@@ -88,6 +88,8 @@ fn flash(done: Option<&str>) -> Option<&'static str> {
         "duplicated" => "This is a copy, saved as a draft. Change its date before you publish it.",
         "confirmed" => "The stand is confirmed. The employer is being told.",
         "declined" => "The stand request is declined.",
+        "planned" => "The engagement is saved as a draft. Publish it to tell the employers taking part.",
+        "recorded" => "What the engagement achieved is recorded.",
         _ => return None,
     })
 }
@@ -97,57 +99,57 @@ fn flash(done: Option<&str>) -> Option<&'static str> {
 pub struct EventForm {
     #[serde(default)]
     #[serde(skip_serializing)]
-    csrf: String,
+    pub(super) csrf: String,
     #[serde(default)]
-    kind: String,
+    pub(super) kind: String,
     #[serde(default)]
-    title: String,
+    pub(super) title: String,
     #[serde(default)]
-    description: String,
+    pub(super) description: String,
     #[serde(default)]
-    campaign_id: String,
+    pub(super) campaign_id: String,
     #[serde(default)]
-    venue_id: String,
+    pub(super) venue_id: String,
     #[serde(default)]
-    online_url: String,
+    pub(super) online_url: String,
     #[serde(default)]
-    timezone: String,
+    pub(super) timezone: String,
     #[serde(default)]
-    starts_at_day: String,
+    pub(super) starts_at_day: String,
     #[serde(default)]
-    starts_at_month: String,
+    pub(super) starts_at_month: String,
     #[serde(default)]
-    starts_at_year: String,
+    pub(super) starts_at_year: String,
     #[serde(default)]
-    starts_at_time: String,
+    pub(super) starts_at_time: String,
     #[serde(default)]
-    ends_at_day: String,
+    pub(super) ends_at_day: String,
     #[serde(default)]
-    ends_at_month: String,
+    pub(super) ends_at_month: String,
     #[serde(default)]
-    ends_at_year: String,
+    pub(super) ends_at_year: String,
     #[serde(default)]
-    ends_at_time: String,
+    pub(super) ends_at_time: String,
     #[serde(default)]
-    registration_opens_at_day: String,
+    pub(super) registration_opens_at_day: String,
     #[serde(default)]
-    registration_opens_at_month: String,
+    pub(super) registration_opens_at_month: String,
     #[serde(default)]
-    registration_opens_at_year: String,
+    pub(super) registration_opens_at_year: String,
     #[serde(default)]
-    registration_opens_at_time: String,
+    pub(super) registration_opens_at_time: String,
     #[serde(default)]
-    registration_closes_at_day: String,
+    pub(super) registration_closes_at_day: String,
     #[serde(default)]
-    registration_closes_at_month: String,
+    pub(super) registration_closes_at_month: String,
     #[serde(default)]
-    registration_closes_at_year: String,
+    pub(super) registration_closes_at_year: String,
     #[serde(default)]
-    registration_closes_at_time: String,
+    pub(super) registration_closes_at_time: String,
     #[serde(default)]
-    capacity: String,
+    pub(super) capacity: String,
     #[serde(default)]
-    max_exhibitors: String,
+    pub(super) max_exhibitors: String,
 }
 
 fn blank(s: &str) -> Option<&str> {
@@ -155,7 +157,7 @@ fn blank(s: &str) -> Option<&str> {
 }
 
 impl EventForm {
-    fn of(event: &Event) -> Self {
+    pub(super) fn of(event: &Event) -> Self {
         let tz = event.timezone.tz();
         let part = |t: Option<DateTime<Utc>>, format: &str| t.map(|t| t.with_timezone(&tz).format(format).to_string()).unwrap_or_default();
         let (day, month, year, time) = ("%-d", "%-m", "%Y", "%H:%M");
@@ -192,7 +194,17 @@ impl EventForm {
     /// The event the form describes, checked by the same rules as the API's. Times are read in
     /// the event's zone; an optional time left blank is no time.
     fn parse(&self) -> Result<NewEvent, ValidationErrors> {
-        let mut v = Validation::new();
+        self.parse_with(None, EngagementPlan::default(), Validation::new())
+    }
+
+    /// As [`Self::parse`], for a school engagement's form: its school and plan, and the problems
+    /// `v` already holds of the fields read before.
+    pub(super) fn parse_with(
+        &self,
+        school_id: Option<Uuid>,
+        plan: EngagementPlan,
+        mut v: Validation,
+    ) -> Result<NewEvent, ValidationErrors> {
         let zone = blank(&self.timezone).unwrap_or("Europe/London");
         let tz = rules::timezone(zone).map(|z| z.tz()).unwrap_or(chrono_tz::Europe::London);
         let mut instant = |field: &str, [day, month, year, time]: [&str; 4], required: bool| {
@@ -261,10 +273,10 @@ impl EventForm {
             capacity,
             registration_opens_at: opens,
             registration_closes_at: closes,
-            school_id: None,
+            school_id,
             max_exhibitors,
         };
-        NewEvent::parse(input, EngagementPlan::default(), v)
+        NewEvent::parse(input, plan, v)
     }
 }
 
@@ -367,6 +379,31 @@ async fn show_page(
     flash: Option<&str>,
     problem: Option<&str>,
 ) -> Response {
+    let engagement = engagements::engagement_context(svc, viewer, event, None, None).await;
+    show_page_with(svc, viewer, event, status, flash, problem, engagement).await
+}
+
+/// The engagement's page again with the outcome form as typed and its problems (422).
+pub(super) async fn show_with_outcome(
+    svc: &Services,
+    viewer: &Viewer,
+    event: &Event,
+    form: &engagements::OutcomeForm,
+    errors: &ValidationErrors,
+) -> Response {
+    let engagement = engagements::engagement_context(svc, viewer, event, Some(form), Some(errors)).await;
+    show_page_with(svc, viewer, event, StatusCode::UNPROCESSABLE_ENTITY, None, None, engagement).await
+}
+
+async fn show_page_with(
+    svc: &Services,
+    viewer: &Viewer,
+    event: &Event,
+    status: StatusCode,
+    flash: Option<&str>,
+    problem: Option<&str>,
+    engagement: Option<Value>,
+) -> Response {
     let stands = if event.kind == EventKind::RecruitmentFair {
         match exhibitors::list(svc, Some(&viewer.actor), event.id).await {
             Ok(stands) => stands,
@@ -390,6 +427,7 @@ async fn show_page(
             "staff": s.exhibitor.staff_count, "roles": s.exhibitor.roles_offered,
         })).collect::<Vec<_>>(),
         "fair": event.kind == EventKind::RecruitmentFair, "max_exhibitors": event.max_exhibitors,
+        "engagement": engagement,
         "flash": flash, "problem": problem,
     });
     viewer.render(status, "manage/event.html", context, "events")
@@ -403,6 +441,9 @@ pub async fn edit_form(req: &Request, svc: Data<&Services>, Path(id): Path<Strin
         Ok(event) => event,
         Err(response) => return response,
     };
+    if event.kind == EventKind::SchoolEngagement {
+        return see_other(&format!("/manage/engagements/{}/edit", event.id), None);
+    }
     form_page(&svc, &viewer, StatusCode::OK, Some(&event), &EventForm::of(&event), None).await
 }
 
@@ -415,6 +456,10 @@ pub async fn update(req: &Request, svc: Data<&Services>, Path(id): Path<String>,
         Ok(event) => event,
         Err(response) => return response,
     };
+    if event.kind == EventKind::SchoolEngagement {
+        // Its plan has its own form; this one would drop the school and the employers.
+        return see_other(&format!("/manage/engagements/{}/edit", event.id), None);
+    }
     let outcome = match form.parse() {
         Ok(new) => events::update(&svc, &viewer.actor, event.id, EventChanges::from(new)).await,
         Err(errors) => Err(ServiceError::Invalid(errors)),
@@ -442,7 +487,7 @@ pub struct ActionForm {
 }
 
 /// The answer to a change made from the event's page: back to it, or to it with why not.
-async fn after(svc: &Services, viewer: &Viewer, id: Uuid, outcome: Result<&str, ServiceError>) -> Response {
+pub(super) async fn after(svc: &Services, viewer: &Viewer, id: Uuid, outcome: Result<&str, ServiceError>) -> Response {
     match outcome {
         Ok(done) => see_other(&format!("/manage/events/{id}?done={done}"), None),
         Err(err @ (ServiceError::Conflict(_) | ServiceError::Closed(_) | ServiceError::Invalid(_))) => {

@@ -5,6 +5,7 @@
 
 pub mod campaigns;
 pub mod employers;
+pub mod engagements;
 pub mod events;
 pub mod invitations;
 pub mod registrations;

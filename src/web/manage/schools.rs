@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::events::summary;
 use super::{check_csrf, viewer};
-use crate::domain::{LinkStatus, ValidationErrors};
+use crate::domain::{EventKind, LinkStatus, ValidationErrors};
 use crate::service::accounts::{self, NewInvitation};
+use crate::service::events::{self, EventFilter};
 use crate::service::school_links::{self, Decision, LinkDetail, LinkFilter};
 use crate::service::schools::{self, School};
 use crate::service::{PageRequest, ServiceError, Services};
@@ -88,8 +89,14 @@ async fn school_page(
         Ok(found) => found.items,
         Err(err) => return failed(&err),
     };
+    let filter = EventFilter { kind: Some(EventKind::SchoolEngagement), school_id: Some(school.id), ..EventFilter::default() };
+    let engagements = match events::list(svc, Some(&viewer.actor), filter, PageRequest { limit: 100, offset: 0 }).await {
+        Ok(found) => found.items,
+        Err(err) => return failed(&err),
+    };
     let errors = errors.map(errors_by_field).unwrap_or_default();
     let context = json!({
+        "engagements": engagements.iter().map(super::event_row).collect::<Vec<_>>(),
         "school": {
             "id": school.id, "name": school.name, "urn": school.urn, "address": school.address, "postcode": school.postcode,
             "district": school.district, "leader": school.careers_leader_name, "leader_email": school.careers_leader_email,
