@@ -12,7 +12,7 @@ use carefair::clock::SystemClock;
 use carefair::config::Settings;
 use carefair::domain::{Actor, EmailAddress, Role, Text};
 use carefair::service::auth::Password;
-use carefair::service::{demo, imports, schema, users};
+use carefair::service::{demo, imports, postcodes, schema, users};
 use carefair::startup::{Application, command_services, run_worker, shutdown_signal};
 use carefair::telemetry;
 
@@ -58,6 +58,8 @@ enum ImportKind {
     Schools,
     /// Upsert by CQC location id; keeps adult social care locations.
     Employers,
+    /// The postcode directory: the ONS Postcode Directory or OS Code-Point Open, upserted.
+    Postcodes,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -137,12 +139,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("created {} ({}) {}", user.email, user.role.as_str(), user.id);
         }
+        Command::Import { what: ImportKind::Postcodes, file } => {
+            let opened = std::fs::File::open(&file).with_context(|| format!("reading {}", file.display()))?;
+            let size = opened.metadata().map(|m| m.len()).unwrap_or(0);
+            let svc = command_services(settings).await?;
+            let terminal = std::io::stderr().is_terminal();
+            let started = std::time::Instant::now();
+            let report = postcodes::load(&svc, opened, |done| {
+                if terminal {
+                    let percent = (done.bytes * 100).checked_div(size).unwrap_or(0);
+                    eprint!("\rloading postcodes: {} rows read ({percent}%)", done.rows);
+                }
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if terminal {
+                eprintln!();
+            }
+            println!("loaded {}, rejected {} in {:.1} s", report.loaded, report.rejected.len(), started.elapsed().as_secs_f64());
+            const SHOWN: usize = 100;
+            for (line, reason) in report.rejected.iter().take(SHOWN) {
+                println!("line {line}: rejected: {reason}");
+            }
+            if report.rejected.len() > SHOWN {
+                println!("… and {} more rejected", report.rejected.len() - SHOWN);
+            }
+        }
         Command::Import { what, file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let svc = command_services(settings).await?;
             let report = match what {
                 ImportKind::Schools => imports::schools(&svc, &bytes).await,
                 ImportKind::Employers => imports::employers(&svc, &bytes).await,
+                ImportKind::Postcodes => unreachable!("postcodes are streamed above"),
             }
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             print_report(&report);

@@ -6,6 +6,7 @@ mod backoffice;
 mod feed;
 mod load;
 mod mail;
+mod postcodes;
 mod rush;
 mod server;
 mod suggestions;
@@ -31,6 +32,8 @@ enum Command {
     Suggestions(suggestions::Options),
     /// The back office: an event's registrations pages with 10,000 registrations, and a CSV of 100,000.
     Backoffice(backoffice::Options),
+    /// The postcode directory: a 2.7-million-row ONS file loaded, then 10,000 lookups.
+    Postcodes(postcodes::Options),
 }
 
 #[tokio::main]
@@ -41,5 +44,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Mail(options) => mail::run(options).await,
         Command::Suggestions(options) => suggestions::run(options).await,
         Command::Backoffice(options) => backoffice::run(options).await,
+        Command::Postcodes(options) => postcodes::run(options).await,
     }
 }

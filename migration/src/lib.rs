@@ -9,6 +9,8 @@ mod m20261129_000002_registrations;
 mod m20261129_000003_mail;
 mod m20261129_000004_organisations;
 mod m20261203_000005_back_office;
+mod m20261203_000006_registration_order;
+mod m20261203_000007_postcodes;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_mail::Migration),
             Box::new(m20261129_000004_organisations::Migration),
             Box::new(m20261203_000005_back_office::Migration),
+            Box::new(m20261203_000006_registration_order::Migration),
+            Box::new(m20261203_000007_postcodes::Migration),
         ]
     }
 }

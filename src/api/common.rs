@@ -86,7 +86,6 @@ pub(crate) use list_of;
 use poem_openapi::types::MaybeUndefined;
 
 use crate::domain::Validation;
-pub use crate::domain::int_in;
 
 /// A PATCH field that may be left out or changed but not cleared.
 pub fn patch_required<I, T>(

@@ -6,22 +6,18 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::common::{ApiTags, int_in};
+use super::common::ApiTags;
 use super::json::JsonBody;
 use super::problem::Refused;
 use super::problem::can::*;
 use super::security::{BearerAuth, OptionalAuth};
-use crate::domain::{Text, Validation};
+use crate::domain::Validation;
 use crate::service::Services;
 use crate::service::exhibitors::{self, NewStand, StandDecision, StandDetail, roles_of};
 
 pub struct ExhibitorsApi {
     pub svc: Services,
 }
-
-const STAFF_MAX: i64 = 50;
-const ROLES_MAX: usize = 20;
-const ROLE_MAX: usize = 100;
 
 /// A care employer's stand at a fair.
 #[derive(Object)]
@@ -111,17 +107,7 @@ impl ExhibitorsApi {
         body: JsonBody<ExhibitorCreate>,
     ) -> Result<ExhibitorCreated, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let input = body.0;
-        let mut v = Validation::new();
-        let staff_count = v.check("staff_count", int_in(1, STAFF_MAX)(input.staff_count));
-        let roles = v.check("roles_offered", {
-            if input.roles_offered.len() > ROLES_MAX {
-                Err(format!("at most {ROLES_MAX} roles"))
-            } else {
-                input.roles_offered.iter().map(|r| Text::one_line(r, 1, ROLE_MAX)).collect::<Result<Vec<_>, _>>()
-            }
-        });
-        let (Some(staff_count), Some(roles_offered)) = (staff_count, roles) else { return Err(v.into_errors().into()) };
-        let stand = NewStand { employer_id: input.employer_id, staff_count, roles_offered };
+        let stand = NewStand::parse(input.employer_id, input.staff_count, &input.roles_offered)?;
         let booked = exhibitors::book(&self.svc, &auth.0.actor, id.0, stand).await?;
         Ok(ExhibitorCreated::Created(Json(booked.into())))
     }

@@ -140,7 +140,7 @@ impl NewInvitation {
 /// organisers invite employer and school users.
 #[tracing::instrument(skip_all, fields(role = new.role.as_str()))]
 pub async fn invite(svc: &Services, actor: &Actor, new: NewInvitation) -> ServiceResult<User> {
-    super::policy::invite(actor, new.role)?;
+    super::policy::invite(actor, new.role, new.employer_id)?;
     let account = Account { email: new.email, name: new.name, role: new.role, employer_id: new.employer_id, school_id: new.school_id };
     users::check(svc, &account).await?;
     let now = svc.clock.now();

@@ -197,6 +197,13 @@ fn active_model(new: NewEmployer, status: EmployerStatus, now: chrono::DateTime<
     }
 }
 
+/// `new` with the directory's coordinates for its postcode when it came without any.
+async fn placed(svc: &Services, mut new: NewEmployer) -> ServiceResult<NewEmployer> {
+    (new.latitude, new.longitude) =
+        super::postcodes::settle(&svc.db.read, new.postcode.as_str(), (new.latitude, new.longitude), false).await?;
+    Ok(new)
+}
+
 fn duplicate(err: sea_orm::DbErr) -> ServiceError {
     if is_unique_violation(&err) {
         ServiceError::AlreadyExists("an employer with this CQC location id, or a user with this email,")
@@ -215,6 +222,7 @@ pub async fn sign_up(
 ) -> ServiceResult<Employer> {
     super::admit_public_write(svc, client)?;
     check_coordinates(new.latitude, new.longitude)?;
+    let new = placed(svc, new).await?;
     let password_hash = hash_password(&first_user.password).await?;
     let now = svc.clock.now();
     let txn = svc.db.write.begin().await?;
@@ -242,6 +250,7 @@ pub async fn sign_up(
 pub async fn create(svc: &Services, actor: &Actor, new: NewEmployer) -> ServiceResult<Employer> {
     super::policy::organiser(actor)?;
     check_coordinates(new.latitude, new.longitude)?;
+    let new = placed(svc, new).await?;
     active_model(new, EmployerStatus::Approved, svc.clock.now()).insert(&svc.db.write).await.map(Employer::from).map_err(duplicate)
 }
 
@@ -293,7 +302,18 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerCh
     }
     let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
+    let new_postcode = changes.postcode.as_ref().map(|p| p.as_str());
+    let (latitude, longitude) = super::postcodes::resettle(
+        &svc.db.read,
+        &current.postcode,
+        (current.latitude, current.longitude),
+        new_postcode,
+        (changes.latitude, changes.longitude),
+    )
+    .await?;
     let mut model: employer::ActiveModel = current.into();
+    model.latitude = Set(latitude);
+    model.longitude = Set(longitude);
     if let Some(v) = changes.name {
         model.name = Set(v.into_string());
     }
@@ -308,12 +328,6 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerCh
     }
     if let Some(v) = changes.postcode {
         model.postcode = Set(v.as_str().to_owned());
-    }
-    if let Some(v) = changes.latitude {
-        model.latitude = Set(v);
-    }
-    if let Some(v) = changes.longitude {
-        model.longitude = Set(v);
     }
     if let Some(v) = changes.website {
         model.website = Set(v.map(|u| u.as_str().to_owned()));

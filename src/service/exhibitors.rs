@@ -55,6 +55,30 @@ pub struct NewStand {
     pub roles_offered: Vec<Text>,
 }
 
+pub const STAFF_MAX: i64 = 50;
+pub const ROLES_MAX: usize = 20;
+pub const ROLE_MAX: usize = 100;
+
+impl NewStand {
+    /// Checks a booking as any face received it: 1 to [`STAFF_MAX`] staff, at most
+    /// [`ROLES_MAX`] roles of one line each.
+    pub fn parse(employer_id: Uuid, staff_count: i64, roles_offered: &[String]) -> Result<Self, crate::domain::ValidationErrors> {
+        let mut v = crate::domain::Validation::new();
+        let staff_count = v.check("staff_count", crate::domain::int_in(1, STAFF_MAX)(staff_count));
+        let roles = v.check("roles_offered", {
+            if roles_offered.len() > ROLES_MAX {
+                Err(format!("at most {ROLES_MAX} roles"))
+            } else {
+                roles_offered.iter().map(|r| Text::one_line(r, 1, ROLE_MAX)).collect::<Result<Vec<_>, _>>()
+            }
+        });
+        match (staff_count, roles) {
+            (Some(staff_count), Some(roles_offered)) => Ok(NewStand { employer_id, staff_count, roles_offered }),
+            _ => Err(v.into_errors()),
+        }
+    }
+}
+
 /// A stand with its employer, as the fair's list shows it.
 pub struct StandDetail {
     pub exhibitor: Exhibitor,
@@ -283,6 +307,17 @@ pub async fn list(svc: &Services, actor: Option<&Actor>, event_id: Uuid) -> Serv
             (organiser || public || own == Some(x.employer_id)).then_some(StandDetail { exhibitor: x.into(), employer })
         })
         .collect())
+}
+
+/// An employer's stands at every fair, newest booking first: organisers, or the employer's users.
+pub async fn of_employer(svc: &Services, actor: &Actor, employer_id: Uuid) -> ServiceResult<Vec<Exhibitor>> {
+    super::policy::employer(actor, employer_id)?;
+    let rows = exhibitor::Entity::find()
+        .filter(exhibitor::Column::EmployerId.eq(employer_id))
+        .order_by_desc(exhibitor::Column::CreatedAt)
+        .all(&svc.db.read)
+        .await?;
+    Ok(rows.into_iter().map(Exhibitor::from).collect())
 }
 
 /// A stand request waiting for an organiser's decision, with its fair's title.

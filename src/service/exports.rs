@@ -3,20 +3,50 @@
 
 use uuid::Uuid;
 
-use super::registrations::RegistrationDetail;
-use super::{PageRequest, ServiceResult, Services};
+use chrono::{DateTime, Utc};
+
+use super::registrations::{ExportCursor, ExportRow, RegistrationDetail};
+use super::{ServiceResult, Services};
 use crate::domain::Actor;
 
 /// A cell quoted when needed, and neutralised when a spreadsheet would run it as a formula:
 /// a leading `=`, `+`, `-`, `@`, tab or carriage return gets a `'` in front (OWASP's advice).
 pub fn cell(value: &str) -> String {
-    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
-    if neutral.contains([',', '"', '\n', '\r']) { format!("\"{}\"", neutral.replace('"', "\"\"")) } else { neutral }
+    let mut out = String::with_capacity(value.len() + 2);
+    push_cell(&mut out, value);
+    out
+}
+
+/// [`cell`], written onto the end of `out`.
+fn push_cell(out: &mut String, value: &str) {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let quoted = value.contains([',', '"', '\n', '\r']);
+    if quoted {
+        out.push('"');
+    }
+    if formula {
+        out.push('\'');
+    }
+    if quoted {
+        for (i, part) in value.split('"').enumerate() {
+            if i > 0 {
+                out.push_str("\"\"");
+            }
+            out.push_str(part);
+        }
+        out.push('"');
+    } else {
+        out.push_str(value);
+    }
 }
 
 fn row(out: &mut String, cells: &[&str]) {
-    let line: Vec<String> = cells.iter().map(|c| cell(c)).collect();
-    out.push_str(&line.join(","));
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_cell(out, c);
+    }
     out.push_str("\r\n");
 }
 
@@ -25,23 +55,74 @@ const REGISTRATION_COLUMNS: &[&str] =
 
 fn registration_rows(out: &mut String, items: &[RegistrationDetail]) {
     for d in items {
-        let position = d.position.map(|p| p.to_string()).unwrap_or_default();
-        let checked_in_at = d.registration.checked_in_at.map(|t| t.to_rfc3339()).unwrap_or_default();
-        let consent = if d.candidate.consent_marketing { "yes" } else { "no" };
+        let (r, c) = (&d.registration, &d.candidate);
+        let cells = Cells {
+            id: r.id,
+            candidate_id: c.id,
+            name: &c.name,
+            email: &c.email,
+            phone: c.phone.as_deref(),
+            postcode: c.postcode.as_deref(),
+            status: r.status.as_str(),
+            position: d.position,
+            created_at: r.created_at,
+            checked_in_at: r.checked_in_at,
+            consent_marketing: c.consent_marketing,
+        };
+        cells.write(out);
+    }
+}
+
+fn export_row(out: &mut String, r: &ExportRow, position: Option<i64>) {
+    let cells = Cells {
+        id: r.id,
+        candidate_id: r.candidate_id,
+        name: &r.name,
+        email: &r.email,
+        phone: r.phone.as_deref(),
+        postcode: r.postcode.as_deref(),
+        status: &r.status,
+        position,
+        created_at: r.created_at,
+        checked_in_at: r.checked_in_at,
+        consent_marketing: r.consent_marketing,
+    };
+    cells.write(out);
+}
+
+/// One line of the registrations CSV, in [`REGISTRATION_COLUMNS`]' order.
+struct Cells<'a> {
+    id: Uuid,
+    candidate_id: Uuid,
+    name: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+    postcode: Option<&'a str>,
+    status: &'a str,
+    position: Option<i64>,
+    created_at: DateTime<Utc>,
+    checked_in_at: Option<DateTime<Utc>>,
+    consent_marketing: bool,
+}
+
+impl Cells<'_> {
+    fn write(&self, out: &mut String) {
+        let position = self.position.map(|p| p.to_string()).unwrap_or_default();
+        let checked_in_at = self.checked_in_at.map(|t| t.to_rfc3339()).unwrap_or_default();
         row(
             out,
             &[
-                &d.registration.id.to_string(),
-                &d.candidate.id.to_string(),
-                &d.candidate.name,
-                &d.candidate.email,
-                d.candidate.phone.as_deref().unwrap_or(""),
-                d.candidate.postcode.as_deref().unwrap_or(""),
-                d.registration.status.as_str(),
+                &self.id.to_string(),
+                &self.candidate_id.to_string(),
+                self.name,
+                self.email,
+                self.phone.unwrap_or(""),
+                self.postcode.unwrap_or(""),
+                self.status,
                 &position,
-                &d.registration.created_at.to_rfc3339(),
+                &self.created_at.to_rfc3339(),
                 &checked_in_at,
-                consent,
+                if self.consent_marketing { "yes" } else { "no" },
             ],
         );
     }
@@ -66,32 +147,53 @@ pub async fn registrations_csv(
     actor: &Actor,
     event_id: Uuid,
 ) -> ServiceResult<impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static> {
-    super::registrations::list(svc, actor, event_id, None, None, Some(PageRequest { limit: 1, offset: 0 })).await?;
-    let (svc, actor) = (svc.clone(), actor.clone());
+    super::registrations::may_export(svc, actor, event_id).await?;
+    let svc = svc.clone();
     let mut header = String::new();
     row(&mut header, REGISTRATION_COLUMNS);
     let first = futures::stream::once(async move { Ok(bytes::Bytes::from(header)) });
-    let pages = futures::stream::unfold(Some(0u64), move |offset| {
-        let (svc, actor) = (svc.clone(), actor.clone());
+    // The queue's positions are read once, with the first page, after the header has gone.
+    let start = Stream::Next { after: None, positions: None };
+    let pages = futures::stream::unfold(start, move |state| {
+        let svc = svc.clone();
         async move {
-            let offset = offset?;
-            let page = PageRequest { limit: STREAM_PAGE, offset };
-            match super::registrations::list(&svc, &actor, event_id, None, None, Some(page)).await {
-                Ok(found) if found.items.is_empty() => None,
-                Ok(found) => {
-                    let mut out = String::with_capacity(found.items.len() * 160);
-                    registration_rows(&mut out, &found.items);
-                    let next = (found.items.len() as u64 == STREAM_PAGE).then_some(offset + STREAM_PAGE);
+            let Stream::Next { after, positions } = state else { return None };
+            let page = async {
+                let positions = match positions {
+                    Some(positions) => positions,
+                    None => std::sync::Arc::new(super::registrations::waiting_positions(&svc, event_id).await?),
+                };
+                let rows = super::registrations::export_page(&svc, event_id, after, STREAM_PAGE).await?;
+                Ok::<_, super::ServiceError>((rows, positions))
+            };
+            match page.await {
+                Ok((rows, _)) if rows.is_empty() => None,
+                Ok((rows, positions)) => {
+                    let mut out = String::with_capacity(rows.len() * 160);
+                    for r in &rows {
+                        export_row(&mut out, r, positions.get(&r.id).copied());
+                    }
+                    let next = if rows.len() as u64 == STREAM_PAGE {
+                        Stream::Next { after: rows.last().map(ExportRow::cursor), positions: Some(positions) }
+                    } else {
+                        Stream::Done
+                    };
                     Some((Ok(bytes::Bytes::from(out)), next))
                 }
                 Err(err) => {
                     tracing::error!(error = %err, "a streamed CSV stopped");
-                    Some((Err(std::io::Error::other("the export stopped")), None))
+                    Some((Err(std::io::Error::other("the export stopped")), Stream::Done))
                 }
             }
         }
     });
     Ok(futures::StreamExt::chain(first, pages))
+}
+
+/// Where a streamed export is.
+enum Stream {
+    Next { after: Option<ExportCursor>, positions: Option<std::sync::Arc<std::collections::HashMap<Uuid, i64>>> },
+    Done,
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod limiter;
 pub mod mail_worker;
 pub mod outbox;
 pub mod policy;
+pub mod postcodes;
 pub mod registrar;
 pub mod registrations;
 pub mod reminders;

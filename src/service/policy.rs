@@ -37,10 +37,12 @@ pub fn school(actor: &Actor, id: Uuid) -> ServiceResult<()> {
     }
 }
 
-/// Who may invite a user of `role`: admins anyone; organisers the employers' and schools' users.
-pub fn invite(actor: &Actor, role: Role) -> ServiceResult<()> {
+/// Who may invite a user of `role` (for `employer_id`, when an employer's): admins anyone;
+/// organisers the employers' and schools' users; an employer's users their own colleagues.
+pub fn invite(actor: &Actor, role: Role, employer_id: Option<Uuid>) -> ServiceResult<()> {
     match (actor.role, role) {
         (Role::Admin, _) | (Role::Organiser, Role::Employer | Role::School) => Ok(()),
+        (Role::Employer, Role::Employer) if actor.employer_id.is_some() && actor.employer_id == employer_id => Ok(()),
         _ => Err(ServiceError::Forbidden),
     }
 }

@@ -365,27 +365,47 @@ pub async fn list(
     if let Some(status) = status {
         query = query.filter(registration::Column::Status.eq(status.as_str()));
     }
-    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        use sea_orm::QueryTrait;
+    let search = q.map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = search {
         use sea_orm::sea_query::{ExprTrait, Func, LikeExpr};
+        // Only this event's people are searched: the join walks the event's registrations, not
+        // every candidate the service holds. SQLite's LIKE already ignores ASCII case (and its
+        // LOWER knows no other), so only PostgreSQL lowers the columns first.
         let pattern = crate::store::like_containing(&q.to_lowercase());
-        let matching = candidate::Entity::find()
-            .select_only()
-            .column(candidate::Column::Id)
-            .filter(
-                sea_orm::Condition::any()
-                    .add(Expr::expr(Func::lower(Expr::col(candidate::Column::Name))).like(LikeExpr::new(pattern.clone()).escape('\\')))
-                    .add(Expr::expr(Func::lower(Expr::col(candidate::Column::Email))).like(LikeExpr::new(pattern).escape('\\'))),
-            )
-            .into_query();
-        query = query.filter(registration::Column::CandidateId.in_subquery(matching));
+        let lowered = svc.db.read.get_database_backend() != sea_orm::DbBackend::Sqlite;
+        let column = |c: candidate::Column| -> Expr {
+            let col = Expr::col((candidate::Entity, c));
+            if lowered { Func::lower(col).into() } else { col }
+        };
+        query = query.join(sea_orm::JoinType::InnerJoin, with_candidate()).filter(
+            sea_orm::Condition::any()
+                .add(Expr::expr(column(candidate::Column::Name)).like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(Expr::expr(column(candidate::Column::Email)).like(LikeExpr::new(pattern).escape('\\'))),
+        );
     }
-    let total = query.clone().count(&svc.db.read).await?;
-    let mut query = query.order_by_asc(registration::Column::CreatedAt).order_by_asc(registration::Column::Id);
-    if let Some(page) = page {
-        query = query.limit(page.limit).offset(page.offset);
-    }
-    let registrations = query.all(&svc.db.read).await?;
+    let query = query.order_by_asc(registration::Column::CreatedAt).order_by_asc(registration::Column::Id);
+    let (total, registrations) = if search.is_some() {
+        // A search reads the matching ids once, for the count and the page together, then the
+        // page's rows: scanning the event's people twice (count, then page) cost twice as much.
+        let ids: Vec<Uuid> = query.select_only().column(registration::Column::Id).into_tuple().all(&svc.db.read).await?;
+        let total = ids.len() as u64;
+        let (limit, offset) = page.map_or((total, 0), |p| (p.limit, p.offset));
+        let chosen: Vec<Uuid> = ids.into_iter().skip(offset as usize).take(limit as usize).collect();
+        let rows = registration::Entity::find()
+            .filter(registration::Column::Id.is_in(chosen))
+            .order_by_asc(registration::Column::CreatedAt)
+            .order_by_asc(registration::Column::Id)
+            .all(&svc.db.read)
+            .await?;
+        (total, rows)
+    } else {
+        let total = query.clone().count(&svc.db.read).await?;
+        let query = match page {
+            Some(page) => query.limit(page.limit).offset(page.offset),
+            None => query,
+        };
+        (total, query.all(&svc.db.read).await?)
+    };
 
     let mut candidates: HashMap<Uuid, Candidate> = HashMap::new();
     for chunk in registrations.chunks(500) {
@@ -428,6 +448,98 @@ pub async fn list(
         .collect();
     let (limit, offset) = page.map_or((total, 0), |p| (p.limit, p.offset));
     Ok(Page { items, total, limit, offset })
+}
+
+/// A registration's candidate, for queries that read both.
+fn with_candidate() -> sea_orm::RelationDef {
+    registration::Entity::belongs_to(candidate::Entity).from(registration::Column::CandidateId).to(candidate::Column::Id).into()
+}
+
+/// A registration as an export writes it: its own columns and its candidate's, read together.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct ExportRow {
+    pub id: Uuid,
+    pub candidate_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub postcode: Option<String>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub consent_marketing: bool,
+}
+
+/// Where an export's next page starts: after this registration, in the order they were made.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportCursor {
+    created_at: DateTime<Utc>,
+    id: Uuid,
+}
+
+impl ExportRow {
+    pub fn cursor(&self) -> ExportCursor {
+        ExportCursor { created_at: self.created_at, id: self.id }
+    }
+}
+
+/// Who may export `event_id`'s registrations: organisers, of an event that exists.
+pub async fn may_export(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResult<()> {
+    super::policy::organiser(actor)?;
+    event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    Ok(())
+}
+
+/// Up to `limit` of an event's registrations after `after`, in the order they were made, by
+/// one indexed read (`idx_registrations_event_created`): a page costs the same wherever it is.
+/// The caller has asked [`may_export`].
+pub async fn export_page(svc: &Services, event_id: Uuid, after: Option<ExportCursor>, limit: u64) -> ServiceResult<Vec<ExportRow>> {
+    use sea_orm::sea_query::ExprTrait;
+    let mut query = registration::Entity::find()
+        .select_only()
+        .column(registration::Column::Id)
+        .column(registration::Column::CandidateId)
+        .column(candidate::Column::Name)
+        .column(candidate::Column::Email)
+        .column(candidate::Column::Phone)
+        .column(candidate::Column::Postcode)
+        .column(registration::Column::Status)
+        .column(registration::Column::CreatedAt)
+        .column(registration::Column::CheckedInAt)
+        .column(candidate::Column::ConsentMarketing)
+        .join(sea_orm::JoinType::InnerJoin, with_candidate())
+        .filter(registration::Column::EventId.eq(event_id));
+    if let Some(after) = after {
+        let created = Expr::col((registration::Entity, registration::Column::CreatedAt));
+        query = query.filter(
+            sea_orm::Condition::any().add(created.clone().gt(after.created_at)).add(
+                sea_orm::Condition::all()
+                    .add(created.eq(after.created_at))
+                    .add(Expr::col((registration::Entity, registration::Column::Id)).gt(after.id)),
+            ),
+        );
+    }
+    Ok(query
+        .order_by_asc(registration::Column::CreatedAt)
+        .order_by_asc(registration::Column::Id)
+        .limit(limit)
+        .into_model::<ExportRow>()
+        .all(&svc.db.read)
+        .await?)
+}
+
+/// Everyone waiting for `event_id` with their place in the queue (1 is next).
+pub async fn waiting_positions(svc: &Services, event_id: Uuid) -> ServiceResult<HashMap<Uuid, i64>> {
+    let waiting: Vec<Uuid> = registration::Entity::find()
+        .select_only()
+        .column(registration::Column::Id)
+        .filter(registration::Column::EventId.eq(event_id))
+        .filter(registration::Column::Status.eq(RegistrationStatus::Waitlisted.as_str()))
+        .order_by_asc(registration::Column::WaitlistSeq)
+        .into_tuple()
+        .all(&svc.db.read)
+        .await?;
+    Ok(waiting.into_iter().zip(1..).collect())
 }
 
 /// How long before the start and after the end people can be checked in: a door opens early

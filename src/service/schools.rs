@@ -80,6 +80,7 @@ fn duplicate(err: sea_orm::DbErr) -> ServiceError {
 pub async fn create(svc: &Services, actor: &Actor, new: NewSchool) -> ServiceResult<School> {
     super::policy::organiser(actor)?;
     check_coordinates(new.latitude, new.longitude)?;
+    let (latitude, longitude) = super::postcodes::settle(&svc.db.read, new.postcode.as_str(), (new.latitude, new.longitude), false).await?;
     let now = svc.clock.now();
     school::ActiveModel {
         id: Set(new_id()),
@@ -87,8 +88,8 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewSchool) -> ServiceRes
         name: Set(new.name.into_string()),
         address: Set(new.address.into_string()),
         postcode: Set(new.postcode.as_str().to_owned()),
-        latitude: Set(new.latitude),
-        longitude: Set(new.longitude),
+        latitude: Set(latitude),
+        longitude: Set(longitude),
         district: Set(new.district.map(Text::into_string)),
         careers_leader_name: Set(new.careers_leader_name.map(Text::into_string)),
         careers_leader_email: Set(new.careers_leader_email.map(|e| e.as_str().to_owned())),
@@ -137,7 +138,18 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: SchoolChan
     super::policy::organiser(actor)?;
     let current = school::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
+    let new_postcode = changes.postcode.as_ref().map(|p| p.as_str());
+    let (latitude, longitude) = super::postcodes::resettle(
+        &svc.db.read,
+        &current.postcode,
+        (current.latitude, current.longitude),
+        new_postcode,
+        (changes.latitude, changes.longitude),
+    )
+    .await?;
     let mut model: school::ActiveModel = current.into();
+    model.latitude = Set(latitude);
+    model.longitude = Set(longitude);
     if let Some(v) = changes.urn {
         model.urn = Set(v.as_str().to_owned());
     }
@@ -149,12 +161,6 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: SchoolChan
     }
     if let Some(v) = changes.postcode {
         model.postcode = Set(v.as_str().to_owned());
-    }
-    if let Some(v) = changes.latitude {
-        model.latitude = Set(v);
-    }
-    if let Some(v) = changes.longitude {
-        model.longitude = Set(v);
     }
     if let Some(v) = changes.district {
         model.district = Set(v.map(Text::into_string));

@@ -141,3 +141,14 @@ pub async fn list(svc: &Services, actor: &Actor, page: PageRequest) -> ServiceRe
     let items = rows.into_iter().map(User::from).collect();
     Ok(Page { items, total, limit: page.limit, offset: page.offset })
 }
+
+/// The users of the caller's own employer or school, by name: who else can sign in for it.
+pub async fn colleagues(svc: &Services, actor: &Actor) -> ServiceResult<Vec<User>> {
+    let query = match super::policy::listed(actor, true, true)? {
+        super::policy::Listed::Employer(id) => user::Entity::find().filter(user::Column::EmployerId.eq(id)),
+        super::policy::Listed::School(id) => user::Entity::find().filter(user::Column::SchoolId.eq(id)),
+        super::policy::Listed::All => return Err(ServiceError::Forbidden),
+    };
+    let rows = query.order_by_asc(user::Column::Name).order_by_asc(user::Column::Id).all(&svc.db.read).await?;
+    Ok(rows.into_iter().map(User::from).collect())
+}

@@ -149,14 +149,15 @@ pub(crate) fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -
 pub async fn create(svc: &Services, actor: &Actor, new: NewVenue) -> ServiceResult<Venue> {
     super::policy::organiser(actor)?;
     check_coordinates(new.latitude, new.longitude)?;
+    let (latitude, longitude) = super::postcodes::settle(&svc.db.read, new.postcode.as_str(), (new.latitude, new.longitude), false).await?;
     let now = svc.clock.now();
     let model = venue::ActiveModel {
         id: Set(new_id()),
         name: Set(new.name.into_string()),
         address: Set(new.address.into_string()),
         postcode: Set(new.postcode.as_str().to_owned()),
-        latitude: Set(new.latitude),
-        longitude: Set(new.longitude),
+        latitude: Set(latitude),
+        longitude: Set(longitude),
         capacity: Set(new.capacity),
         accessibility: Set(new.accessibility.map(Text::into_string)),
         created_at: Set(now),
@@ -198,6 +199,15 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: VenueChang
             return Err(ServiceError::invalid("capacity", format!("{too_big} event(s) at this venue expect more than {capacity} people")));
         }
     }
+    let new_postcode = changes.postcode.as_ref().map(|p| p.as_str());
+    let (latitude, longitude) = super::postcodes::resettle(
+        &svc.db.read,
+        &current.postcode,
+        (current.latitude, current.longitude),
+        new_postcode,
+        (changes.latitude, changes.longitude),
+    )
+    .await?;
     let mut model: venue::ActiveModel = current.into();
     if let Some(name) = changes.name {
         model.name = Set(name.into_string());
@@ -208,12 +218,8 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: VenueChang
     if let Some(postcode) = changes.postcode {
         model.postcode = Set(postcode.as_str().to_owned());
     }
-    if let Some(latitude) = changes.latitude {
-        model.latitude = Set(latitude);
-    }
-    if let Some(longitude) = changes.longitude {
-        model.longitude = Set(longitude);
-    }
+    model.latitude = Set(latitude);
+    model.longitude = Set(longitude);
     if let Some(capacity) = changes.capacity {
         model.capacity = Set(capacity);
     }

@@ -103,3 +103,92 @@ async fn a_file_without_the_register_columns_is_refused_whole() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("URN"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Runs `carefair import postcodes FILE` and answers its report's lines.
+fn load_postcodes(app: &TestApp, file: &Path) -> Vec<String> {
+    import(app, "postcodes", file)
+}
+
+#[tokio::test]
+async fn the_postcode_directory_loads_both_layouts_idempotently_and_places_what_comes_without_coordinates() {
+    let app = TestApp::spawn().await;
+    let report = load_postcodes(&app, &fixture("onspd_postcodes.csv"));
+    assert!(report[0].starts_with("loaded 4, rejected 3 in "), "{report:#?}");
+    assert_eq!(
+        report[1..].to_vec(),
+        vec![
+            "line 5: rejected: JE2 3XX has no position in the directory (lat 99.999999, long 0)",
+            "line 7: rejected: pcds: must be a valid UK postcode, like CM1 1QH",
+            "line 8: rejected: doterm: \"20x1\" is not a year and month (YYYYMM)",
+        ]
+    );
+    // Loading it again changes nothing and says the same.
+    let again = load_postcodes(&app, &fixture("onspd_postcodes.csv"));
+    assert_eq!(again[0].split(" in ").next(), report[0].split(" in ").next());
+    assert_eq!(again[1..], report[1..]);
+    let codepoint = load_postcodes(&app, &fixture("codepoint_postcodes.csv"));
+    assert!(codepoint[0].starts_with("loaded 2, rejected 1 in "), "{codepoint:#?}");
+    assert_eq!(codepoint[1], "line 4: rejected: Eastings: \"abc\" is not a number");
+
+    // A file of neither layout is refused whole.
+    let out = carefair(&app.database_url).args(["import", "postcodes"]).arg(fixture("gias_schools.csv")).output();
+    let out = out.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("neither the ONS Postcode Directory"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A venue, an employer and a school saved without coordinates take their postcode's.
+    let token = app.organiser_token().await;
+    let near = |value: &serde_json::Value, lat: f64, lon: f64| {
+        let (a, b) = (value["latitude"].as_f64().unwrap_or(0.0), value["longitude"].as_f64().unwrap_or(0.0));
+        (a - lat).abs() < 1e-6 && (b - lon).abs() < 1e-6
+    };
+    let venue = app
+        .post("/api/v1/venues", Some(&token), serde_json::json!({"name": "Civic Centre", "address": "Duke Street", "postcode": "cm1 1qh"}))
+        .await;
+    venue.assert_status(StatusCode::CREATED);
+    assert!(near(&venue.json, 51.7343, 0.4691), "{}", venue.text);
+    let school = app
+        .post(
+            "/api/v1/schools",
+            Some(&token),
+            serde_json::json!({"urn": "246801", "name": "Baddow Hall", "address": "Baddow Road", "postcode": "CM2 9AX"}),
+        )
+        .await;
+    school.assert_status(StatusCode::CREATED);
+    assert!(near(&school.json, 51.714, 0.498), "{}", school.text);
+    // Code-Point's eastings and northings come out as latitude and longitude near Southend.
+    let seaside = app
+        .post("/api/v1/venues", Some(&token), serde_json::json!({"name": "Pier Hall", "address": "Marine Parade", "postcode": "SS2 6AA"}))
+        .await;
+    let lat = seaside.json["latitude"].as_f64().unwrap_or(0.0);
+    assert!((51.5..51.6).contains(&lat), "{}", seaside.text);
+    let signup = serde_json::json!({
+        "name": "Witham Care", "provider_type": "home_care", "address": "3 Mill Lane, Witham", "postcode": "CM8 2AA",
+        "contact_name": "Sam Patel", "contact_email": "sam@witham.example",
+        "user": {"email": "sam.login@witham.example", "name": "Sam Patel", "password": crate::helpers::PASSWORD},
+    });
+    let employer = app.post("/api/v1/employers/signup", None, signup).await;
+    employer.assert_status(StatusCode::CREATED);
+    let id = employer.json["id"].as_str().unwrap_or_default().to_owned();
+    let stored = app.get(&format!("/api/v1/employers/{id}"), Some(&token)).await;
+    assert!(near(&stored.json, 51.8003, 0.64), "{}", stored.text);
+    // A new postcode moves it; one the directory does not know leaves it "not placed".
+    let moved = app.patch(&format!("/api/v1/employers/{id}"), Some(&token), serde_json::json!({"postcode": "CM1 1QH"})).await;
+    assert!(near(&moved.json, 51.7343, 0.4691), "{}", moved.text);
+    let unknown = app.patch(&format!("/api/v1/employers/{id}"), Some(&token), serde_json::json!({"postcode": "CM9 9ZZ"})).await;
+    unknown.assert_status(StatusCode::OK);
+    assert!(unknown.json["latitude"].is_null(), "{}", unknown.text);
+    // Coordinates given are kept.
+    let given = app
+        .post(
+            "/api/v1/venues",
+            Some(&token),
+            serde_json::json!({"name": "Barn", "address": "Farm Lane", "postcode": "CM1 1QH", "latitude": 51.75, "longitude": 0.45}),
+        )
+        .await;
+    assert!(near(&given.json, 51.75, 0.45), "{}", given.text);
+}

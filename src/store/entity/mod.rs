@@ -11,6 +11,7 @@ pub mod idempotency_key;
 pub mod invitation;
 pub mod outbox;
 pub mod password_link;
+pub mod postcode;
 pub mod registration;
 pub mod registration_token;
 pub mod school;
