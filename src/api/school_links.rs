@@ -11,15 +11,13 @@ use super::json::JsonBody;
 use super::problem::can::*;
 use super::problem::{ApiError, Refused};
 use super::security::BearerAuth;
-use crate::domain::{LinkStatus, Text, Validation};
+use crate::domain::{LinkStatus, Validation};
 use crate::service::Services;
 use crate::service::school_links::{self, Decision, LinkDetail, LinkFilter};
 
 pub struct SchoolLinksApi {
     pub svc: Services,
 }
-
-const NOTES_MAX: usize = 2_000;
 
 /// A link between a care employer and a school.
 #[derive(Object)]
@@ -104,7 +102,7 @@ impl SchoolLinksApi {
     ) -> Result<SchoolLinkCreated, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let input = body.0;
         let mut v = Validation::new();
-        let notes = v.check_opt("notes", input.notes, |s| Text::parse(&s, 0, NOTES_MAX));
+        let notes = v.check_opt("notes", input.notes, |s| school_links::notes(&s));
         v.finish()?;
         let link = school_links::request(&self.svc, &auth.0.actor, input.employer_id, input.school_id, notes.flatten()).await?;
         Ok(SchoolLinkCreated::Created(Json(link.into())))

@@ -4,7 +4,9 @@
 //! No DBS certificate or other safeguarding document is held, only whether visitors are
 //! supervised and the school's risk-assessment reference.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::events::Event;
@@ -12,7 +14,7 @@ use super::school_links::first_unlinked;
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::{Activity, Actor, EventKind, EventStatus, Meaningful, Role, Text};
 use crate::store::Json;
-use crate::store::entity::{engagement_employer, event, school};
+use crate::store::entity::{employer, engagement_employer, event, school};
 
 /// The input rules of an engagement's fields, the same for the API and the pages.
 pub mod rules {
@@ -216,4 +218,66 @@ pub async fn record_outcome(svc: &Services, actor: &Actor, id: Uuid, outcome: Ou
     let updated = model.update(&txn).await?;
     super::events::commit_event_change(svc, txn).await?;
     Ok(updated.into())
+}
+
+/// The names of the employers taking part in an engagement `actor` may see.
+pub async fn taking_part(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Vec<String>> {
+    let event = super::events::get(svc, Some(actor), id).await?;
+    let rows = employer::Entity::find().filter(employer::Column::Id.is_in(event.employer_ids().to_vec())).all(&svc.db.read).await?;
+    let mut names: Vec<String> = rows.into_iter().map(|e| e.name).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// One held engagement with its outcome, as a school's record of encounters lists it.
+pub struct Encounter {
+    pub event_id: Uuid,
+    pub title: String,
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    pub activity: Activity,
+    pub employers: Vec<String>,
+    pub year_groups: Vec<i32>,
+    pub pupils_reached: i32,
+    pub meaningful: Meaningful,
+}
+
+/// A school's encounters with employers: its engagements whose outcome is recorded, oldest
+/// first. Organisers, or the school's own users.
+pub async fn encounters(svc: &Services, actor: &Actor, school_id: Uuid) -> ServiceResult<Vec<Encounter>> {
+    super::policy::school(actor, school_id)?;
+    let rows = event::Entity::find()
+        .filter(event::Column::Kind.eq(EventKind::SchoolEngagement.as_str()))
+        .filter(event::Column::SchoolId.eq(school_id))
+        .filter(event::Column::OutcomeRecordedAt.is_not_null())
+        .order_by_asc(event::Column::StartsAt)
+        .all(&svc.db.read)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().flat_map(|e| e.employer_ids.as_ref().map(|j| j.0.clone()).unwrap_or_default()).collect();
+    let names: std::collections::HashMap<Uuid, String> = employer::Entity::find()
+        .filter(employer::Column::Id.is_in(ids))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|e| {
+            let event: Event = e.into();
+            let part = event.engagement?;
+            let outcome = part.outcome?;
+            let mut employers: Vec<String> = part.employer_ids.iter().filter_map(|id| names.get(id).cloned()).collect();
+            employers.sort();
+            Some(Encounter {
+                event_id: event.id,
+                title: event.title,
+                starts_at: event.starts_at,
+                activity: part.activity,
+                employers,
+                year_groups: part.year_groups,
+                pupils_reached: outcome.pupils_reached,
+                meaningful: outcome.meaningful,
+            })
+        })
+        .collect())
 }

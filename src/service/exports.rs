@@ -196,6 +196,53 @@ enum Stream {
     Done,
 }
 
+/// A school's record of encounters: one line per engagement, employer and year group, with
+/// what it achieved, for the school's careers evidence (Gatsby Benchmark 5).
+pub fn encounters(items: &[super::engagements::Encounter]) -> String {
+    let mut out = String::new();
+    row(
+        &mut out,
+        &[
+            "date",
+            "engagement",
+            "activity",
+            "employer",
+            "year_group",
+            "pupils_reached",
+            "purpose_briefed",
+            "learning_outcomes",
+            "two_way_interaction",
+            "reflection",
+            "meaningful",
+        ],
+    );
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    for e in items {
+        let m = e.meaningful;
+        for employer in &e.employers {
+            for year in &e.year_groups {
+                row(
+                    &mut out,
+                    &[
+                        &e.starts_at.date_naive().to_string(),
+                        &e.title,
+                        e.activity.as_str(),
+                        employer,
+                        &year.to_string(),
+                        &e.pupils_reached.to_string(),
+                        yes(m.purpose_briefed),
+                        yes(m.learning_outcomes),
+                        yes(m.two_way_interaction),
+                        yes(m.reflection),
+                        yes(m.is_met()),
+                    ],
+                );
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::cell;

@@ -44,6 +44,68 @@ impl From<school_link::Model> for SchoolLink {
     }
 }
 
+/// The longest note an employer sends with its request.
+pub const NOTES_MAX: usize = 2_000;
+
+/// A request's note, as any face received it.
+pub fn notes(s: &str) -> Result<Text, String> {
+    Text::parse(s, 0, NOTES_MAX)
+}
+
+/// A link as the portals show it: both sides, how far apart they are, and the other side's
+/// contact, which each side sees only while the link is active.
+pub struct LinkView {
+    pub link: SchoolLink,
+    pub employer: Employer,
+    pub school: School,
+    pub distance_km: Option<f64>,
+    /// The school's careers leader for an employer's user, the employer's contact for a
+    /// school's: a name and an address. None for organisers, who see both records anyway.
+    pub contact: Option<(String, String)>,
+}
+
+/// The links `actor` may see that match `filter` (at most 200, newest first), as [`LinkView`]s.
+pub async fn views(svc: &Services, actor: &Actor, filter: LinkFilter) -> ServiceResult<Vec<LinkView>> {
+    let found = list(svc, actor, filter, PageRequest { limit: 200, offset: 0 }).await?;
+    let employers: std::collections::HashMap<Uuid, Employer> = employer::Entity::find()
+        .filter(employer::Column::Id.is_in(found.items.iter().map(|d| d.link.employer_id)))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, Employer::from(e)))
+        .collect();
+    let schools: std::collections::HashMap<Uuid, School> = school::Entity::find()
+        .filter(school::Column::Id.is_in(found.items.iter().map(|d| d.link.school_id)))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, School::from(s)))
+        .collect();
+    Ok(found
+        .items
+        .into_iter()
+        .filter_map(|d| {
+            let employer = employers.get(&d.link.employer_id)?.clone();
+            let school = schools.get(&d.link.school_id)?.clone();
+            let distance_km = match (employer.latitude, employer.longitude, school.latitude, school.longitude) {
+                (Some(a), Some(b), Some(c), Some(e)) => Some(crate::domain::geo::distance_km(
+                    crate::domain::geo::LatLon { lat: a, lon: b },
+                    crate::domain::geo::LatLon { lat: c, lon: e },
+                )),
+                _ => None,
+            };
+            let contact = match (d.link.status, actor.role) {
+                (LinkStatus::Active, Role::Employer) => {
+                    school.careers_leader_email.clone().map(|email| (school.careers_leader_name.clone().unwrap_or_default(), email))
+                }
+                (LinkStatus::Active, Role::School) => Some((employer.contact_name.clone(), employer.contact_email.clone())),
+                _ => None,
+            };
+            Some(LinkView { link: d.link, employer, school, distance_km, contact })
+        })
+        .collect())
+}
+
 /// A link with the names of both sides, as lists show it.
 pub struct LinkDetail {
     pub link: SchoolLink,

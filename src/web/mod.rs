@@ -5,5 +5,6 @@ pub mod calendar;
 mod csrf;
 pub mod manage;
 pub mod pages;
+pub mod portal;
 mod session;
 mod templates;

@@ -109,7 +109,7 @@ pub(super) fn secure(svc: &Services) -> bool {
 }
 
 /// Field errors by field name, as the templates show them next to each field.
-pub(super) fn errors_by_field(errors: &ValidationErrors) -> HashMap<String, String> {
+pub(crate) fn errors_by_field(errors: &ValidationErrors) -> HashMap<String, String> {
     let mut by_field = HashMap::new();
     for e in &errors.0 {
         by_field.entry(e.field.clone()).or_insert_with(|| e.message.clone());
@@ -159,7 +159,7 @@ async fn event_of(svc: &Services, id: Uuid) -> Option<Event> {
     events::get(svc, None, id).await.ok()
 }
 
-pub(super) fn when(event: &Event) -> String {
+pub(crate) fn when(event: &Event) -> String {
     let tz = event.timezone.tz();
     describe_span(event.starts_at, event.ends_at, tz)
 }
@@ -435,7 +435,7 @@ pub async fn show_campaign(svc: Data<&Services>, Path(slug): Path<String>) -> Re
     page(StatusCode::OK, "campaign.html", context, None)
 }
 
-fn provider_types(selected: &str) -> Vec<Value> {
+pub(crate) fn provider_types(selected: &str) -> Vec<Value> {
     ProviderType::ALL
         .iter()
         .map(|p| json!({"value": p.as_str(), "label": p.as_str().replace('_', " "), "selected": p.as_str() == selected}))

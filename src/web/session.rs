@@ -108,8 +108,16 @@ fn navigation(area: Area, actor: &Actor, section: &str) -> Vec<Value> {
             }
             items
         }
-        Area::Employer => vec![("home", "Home", "/employer")],
-        Area::School => vec![("home", "Home", "/school")],
+        Area::Employer => vec![
+            ("home", "Home", "/employer"),
+            ("stands", "Stands", "/employer/stands"),
+            ("schools", "Schools", "/employer/schools"),
+            ("engagements", "Engagements", "/employer/engagements"),
+            ("profile", "Profile", "/employer/profile"),
+            ("users", "Users", "/employer/users"),
+            ("calendar", "Calendar", "/employer/calendar"),
+        ],
+        Area::School => vec![("home", "Home", "/school"), ("encounters", "Encounters", "/school/encounters")],
     };
     items.into_iter().map(|(key, label, href)| json!({"label": label, "href": href, "active": key == section})).collect()
 }

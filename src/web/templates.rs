@@ -27,6 +27,17 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/dashboard.html", include_str!("../../templates/web/manage/dashboard.html")),
     ("manage/events.html", include_str!("../../templates/web/manage/events.html")),
     ("manage/event.html", include_str!("../../templates/web/manage/event.html")),
+    ("employer/status.html", include_str!("../../templates/web/employer/status.html")),
+    ("employer/home.html", include_str!("../../templates/web/employer/home.html")),
+    ("employer/profile.html", include_str!("../../templates/web/employer/profile.html")),
+    ("employer/users.html", include_str!("../../templates/web/employer/users.html")),
+    ("employer/stands.html", include_str!("../../templates/web/employer/stands.html")),
+    ("employer/schools.html", include_str!("../../templates/web/employer/schools.html")),
+    ("employer/engagements.html", include_str!("../../templates/web/employer/engagements.html")),
+    ("employer/calendar.html", include_str!("../../templates/web/employer/calendar.html")),
+    ("school/home.html", include_str!("../../templates/web/school/home.html")),
+    ("school/engagement.html", include_str!("../../templates/web/school/engagement.html")),
+    ("school/encounters.html", include_str!("../../templates/web/school/encounters.html")),
     ("manage/engagement_form.html", include_str!("../../templates/web/manage/engagement_form.html")),
     ("manage/engagement_outcome.html", include_str!("../../templates/web/manage/engagement_outcome.html")),
     ("manage/engagements.html", include_str!("../../templates/web/manage/engagements.html")),
@@ -45,7 +56,6 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/campaign_form.html", include_str!("../../templates/web/manage/campaign_form.html")),
     ("manage/venues.html", include_str!("../../templates/web/manage/venues.html")),
     ("manage/venue_form.html", include_str!("../../templates/web/manage/venue_form.html")),
-    ("portal_home.html", include_str!("../../templates/web/portal_home.html")),
 ];
 
 /// The files served under `/static/`: name, content type, contents. GOV.UK Frontend's are

@@ -28,4 +28,5 @@ mod school_links;
 mod smtp;
 mod stands;
 mod venues;
+mod visitor;
 mod web;

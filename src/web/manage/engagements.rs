@@ -339,6 +339,10 @@ pub struct OutcomeForm {
 }
 
 impl OutcomeForm {
+    pub(crate) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
     /// The form as the engagement's recorded outcome fills it.
     pub(crate) fn of(event: &Event) -> Self {
         let Some(outcome) = event.engagement.as_ref().and_then(|e| e.outcome) else { return Self::default() };
@@ -394,12 +398,7 @@ pub(crate) async fn engagement_context(
         Some(id) => schools::get(svc, &viewer.actor, id).await.ok(),
         None => None,
     };
-    let mut employers = Vec::new();
-    for id in &part.employer_ids {
-        if let Ok(employer) = crate::service::employers::get(svc, &viewer.actor, *id).await {
-            employers.push(employer.name);
-        }
-    }
+    let employers = engagements::taking_part(svc, &viewer.actor, event.id).await.unwrap_or_default();
     let held = event.starts_at <= svc.clock.now()
         && matches!(event.status, crate::domain::EventStatus::Published | crate::domain::EventStatus::Completed);
     let errors = errors.map(errors_by_field).unwrap_or_default();

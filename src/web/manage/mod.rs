@@ -19,11 +19,10 @@ use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
 use super::pages::{failed, when};
-use super::session::{self, Viewer};
+use super::session::Viewer;
 use crate::domain::{EmployerStatus, EventStatus, MessageStatus};
 use crate::service::employers::EmployerFilter;
 use crate::service::events::{Event, EventFilter};
-use crate::service::policy::Area;
 use crate::service::{PageRequest, Services, employers as employer_records, events as event_records, exhibitors, outbox};
 
 /// The viewer of a back-office page, or the answer for someone who may not see it.
@@ -116,39 +115,4 @@ async fn dashboard_context(svc: &Services, viewer: &Viewer) -> crate::service::S
         "employers_total": employers.total,
         "failed_mail": failed_mail,
     }))
-}
-
-/// `GET /employer` and `GET /school`: each portal's home, for its own people.
-pub async fn portal_home(req: &Request, svc: &Services, area: Area) -> Response {
-    let viewer = match session::require(req, svc, area).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    let organisation = match area {
-        Area::Employer => match viewer.actor.employer_id {
-            Some(id) => employer_records::get(svc, &viewer.actor, id).await.map(|e| json!({"name": e.name, "status": e.status.as_str()})),
-            None => Err(crate::service::ServiceError::NotFound),
-        },
-        _ => match viewer.actor.school_id {
-            Some(id) => crate::service::schools::get(svc, &viewer.actor, id).await.map(|s| json!({"name": s.name})),
-            None => Err(crate::service::ServiceError::NotFound),
-        },
-    };
-    match organisation {
-        Ok(organisation) => {
-            let context = json!({"organisation": organisation, "employer": area == Area::Employer, "name": viewer.user.name});
-            viewer.render(StatusCode::OK, "portal_home.html", context, "home")
-        }
-        Err(err) => failed(&err),
-    }
-}
-
-#[handler]
-pub async fn employer_home(req: &Request, svc: Data<&Services>) -> Response {
-    portal_home(req, &svc, Area::Employer).await
-}
-
-#[handler]
-pub async fn school_home(req: &Request, svc: Data<&Services>) -> Response {
-    portal_home(req, &svc, Area::School).await
 }
