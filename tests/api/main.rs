@@ -19,6 +19,7 @@ mod matrix;
 mod openapi;
 mod ops;
 mod organisations;
+mod portals;
 mod privacy;
 mod process;
 mod registrations;

@@ -1,0 +1,277 @@
+//! The employer and school portals over HTTP as a browser speaks them: each organisation sees
+//! and changes only its own records, a pending employer can do nothing that needs approval, and
+//! a careers leader's contact reaches an employer only with an active link.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, id_of};
+use crate::visitor::{Visitor, link_in_mail};
+
+/// A signed-in visitor for a new user of `role` in the organisation `id`.
+async fn member<'a>(app: &'a TestApp, role: &str, id: &str) -> Visitor<'a> {
+    let admin = app.admin_token().await;
+    let email = format!("{role}-{}@carefair.test", uuid::Uuid::now_v7().simple());
+    let key = if role == "employer" { "employer_id" } else { "school_id" };
+    let body = json!({"email": email, "name": format!("Pat {role}"), "role": role, "password": PASSWORD, key: id});
+    app.post("/api/v1/users", Some(&admin), body).await.assert_status(StatusCode::CREATED);
+    let mut visitor = Visitor::new(app);
+    let signed_in = visitor.sign_in(&email, PASSWORD, "").await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    visitor
+}
+
+const EMPLOYER_PAGES: &[&str] = &[
+    "/employer",
+    "/employer/profile",
+    "/employer/users",
+    "/employer/stands",
+    "/employer/schools",
+    "/employer/engagements",
+    "/employer/calendar",
+];
+const SCHOOL_PAGES: &[&str] = &["/school", "/school/encounters", "/school/encounters.csv"];
+
+#[tokio::test]
+async fn employers_book_stands_ask_schools_and_keep_their_profile_only_when_approved() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    let fair = id_of(&app.create_published_event(&organiser, json!({"max_exhibitors": 5})).await);
+    let school = id_of(&app.create_school(&organiser, "135791", "Moulsham High", (51.72, 0.47)).await);
+    let signup = json!({
+        "name": "Willow Home Care", "provider_type": "home_care", "address": "3 Mill Lane, Witham", "postcode": "CM8 2AA",
+        "contact_name": "Sam Patel", "contact_email": "sam@willow.example",
+        "user": {"email": "sam.login@willow.example", "name": "Sam Patel", "password": PASSWORD},
+    });
+    let created = app.post("/api/v1/employers/signup", None, signup).await;
+    created.assert_status(StatusCode::CREATED);
+    let willow = id_of(&created.json);
+    let mut sam = Visitor::new(&app);
+    assert_eq!(sam.sign_in("sam.login@willow.example", PASSWORD, "").await.location, "/employer");
+
+    // Pending: every page says so, and nothing that needs approval happens.
+    for path in EMPLOYER_PAGES {
+        assert_eq!(sam.get(path).await.status, StatusCode::OK, "{path}");
+    }
+    assert!(sam.get("/employer").await.html.contains("checking your details"));
+    let stands = sam.get("/employer/stands").await;
+    assert!(!stands.html.contains(&format!("action=\"/employer/stands/{fair}\"")), "no booking form while pending");
+    let csrf = stands.csrf();
+    let refused = sam.post(&format!("/employer/stands/{fair}"), &[("csrf", &csrf), ("staff_count", "3")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.html.contains("not approved"), "{}", refused.html);
+    let asked = sam.post(&format!("/employer/schools/{school}/ask"), &[("csrf", &csrf)]).await;
+    assert_eq!(asked.status, StatusCode::CONFLICT);
+    assert!(sam.get("/employer/schools").await.html.contains("not approved"));
+    assert_eq!(app.get(&format!("/api/v1/events/{fair}/exhibitors"), Some(&organiser)).await.json.as_array().map(Vec::len), Some(0));
+    assert_eq!(app.get(&format!("/api/v1/school-links?employer={willow}"), Some(&organiser)).await.json["total"], 0);
+
+    // Approved, it books a stand (a bad count named first) and withdraws it.
+    app.post(&format!("/api/v1/employers/{willow}/approve"), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+    let stands = sam.get("/employer/stands").await;
+    assert!(stands.html.contains(&format!("action=\"/employer/stands/{fair}\"")));
+    let bad = sam.post(&format!("/employer/stands/{fair}"), &[("csrf", &csrf), ("staff_count", "lots"), ("roles_offered", "Carer")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains(&format!("href=\"#f-staff_count-{fair}\"")) && bad.html.contains("value=\"Carer\""), "{}", bad.html);
+    let forged = sam.post(&format!("/employer/stands/{fair}"), &[("staff_count", "3")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let booked = sam
+        .post(
+            &format!("/employer/stands/{fair}"),
+            &[("csrf", &csrf), ("staff_count", "3"), ("roles_offered", "Care assistant, Senior carer")],
+        )
+        .await;
+    assert_eq!(booked.location, "/employer/stands?done=booked");
+    let held = app.get(&format!("/api/v1/events/{fair}/exhibitors"), Some(&organiser)).await;
+    assert_eq!(held.json[0]["status"], "requested", "{}", held.text);
+    assert_eq!(held.json[0]["roles_offered"], json!(["Care assistant", "Senior carer"]));
+    let xid = held.json[0]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(sam.get("/employer/stands").await.html.contains("requested"));
+
+    // Another employer's user cannot touch it.
+    let oak = id_of(&app.create_employer(&organiser, "Oak Lodge Care", (51.7, 0.4)).await);
+    let mut other = member(&app, "employer", &oak).await;
+    let other_csrf = other.get("/employer").await.csrf();
+    let theirs = other.post(&format!("/employer/stands/{fair}/{xid}/withdraw"), &[("csrf", &other_csrf)]).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert!(!other.get("/employer/stands").await.html.contains("recruiting Care assistant"));
+    let withdrawn = sam.post(&format!("/employer/stands/{fair}/{xid}/withdraw"), &[("csrf", &csrf)]).await;
+    assert_eq!(withdrawn.location, "/employer/stands?done=withdrawn");
+    assert_eq!(app.get(&format!("/api/v1/events/{fair}/exhibitors"), Some(&organiser)).await.json[0]["status"], "withdrawn");
+
+    // Without a position there are no suggestions, and the page says why; placed, it asks.
+    assert!(sam.get("/employer/schools").await.html.contains("no latitude and longitude"));
+    app.patch(&format!("/api/v1/employers/{willow}"), Some(&organiser), json!({"latitude": 51.8, "longitude": 0.64}))
+        .await
+        .assert_status(StatusCode::OK);
+    let schools = sam.get("/employer/schools").await;
+    assert!(schools.html.contains("Moulsham High") && schools.html.contains("km away"), "{}", schools.html);
+    let asked = sam.post(&format!("/employer/schools/{school}/ask"), &[("csrf", &csrf), ("notes", "Careers talks for year 10")]).await;
+    assert_eq!(asked.location, "/employer/schools?done=asked");
+    let links = app.get(&format!("/api/v1/school-links?employer={willow}"), Some(&organiser)).await;
+    assert_eq!(links.json["items"][0]["status"], "requested");
+    // The careers leader's address is not shown until the link is active.
+    assert!(!sam.get("/employer/schools").await.html.contains("careers-135791@school.test"));
+    let link_id = links.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    app.post(&format!("/api/v1/school-links/{link_id}/accept"), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+    assert!(sam.get("/employer/schools").await.html.contains("careers-135791@school.test"));
+
+    // The profile keeps the API's rules and what was typed.
+    let bad = sam
+        .post(
+            "/employer/profile",
+            &[
+                ("csrf", &csrf),
+                ("name", "Willow Home Care"),
+                ("provider_type", "home_care"),
+                ("address", "3 Mill Lane"),
+                ("postcode", "NOT A CODE"),
+                ("contact_name", "Sam"),
+                ("contact_email", "sam@willow.example"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("href=\"#f-postcode\"") && bad.html.contains("value=\"NOT A CODE\""));
+    let saved = sam
+        .post(
+            "/employer/profile",
+            &[
+                ("csrf", &csrf),
+                ("name", "Willow Home Care Ltd"),
+                ("provider_type", "home_care"),
+                ("address", "3 Mill Lane, Witham"),
+                ("postcode", "CM8 2AA"),
+                ("contact_name", "Sam Patel"),
+                ("contact_email", "sam@willow.example"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.location, "/employer/profile?done=saved");
+    assert_eq!(app.get(&format!("/api/v1/employers/{willow}"), Some(&organiser)).await.json["name"], "Willow Home Care Ltd");
+
+    // A colleague is invited by mail and lands in the same portal.
+    let invited = sam.post("/employer/users", &[("csrf", &csrf), ("name", "Jo Colleague"), ("email", "jo@willow.example")]).await;
+    assert_eq!(invited.location, "/employer/users?done=invited");
+    let path = link_in_mail(&app, "jo@willow.example").await;
+    let mut jo = Visitor::new(&app);
+    let form = jo.get(&path).await;
+    jo.post(&path, &[("csrf", &form.csrf()), ("password", "willow-colleague"), ("confirm", "willow-colleague")]).await;
+    assert_eq!(jo.sign_in("jo@willow.example", "willow-colleague", "").await.location, "/employer");
+    assert!(jo.get("/employer").await.html.contains("Willow Home Care Ltd"));
+    assert!(sam.get("/employer/users").await.html.contains("jo@willow.example"));
+
+    // The calendar address is shown once and works.
+    let calendar = sam.post("/employer/calendar", &[("csrf", &csrf)]).await;
+    assert_eq!(calendar.status, StatusCode::OK);
+    let html = calendar.html.replace("&#x2f;", "/");
+    let webcal =
+        html.split("href=\"webcal://").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_else(|| panic!("{}", calendar.html));
+    let feed_path = webcal.split_once('/').map(|(_, p)| format!("/{p}")).unwrap_or_default();
+    let feed = app.client.get(app.url(&feed_path)).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(feed.status(), StatusCode::OK);
+    let token = feed_path.rsplit('/').next().unwrap_or_default();
+    assert!(token.len() > 20 && calendar.html.contains(token));
+    assert!(!sam.get("/employer/calendar").await.html.contains(token), "shown once only");
+
+    // Nobody else reaches the portal: anonymous to sign in, other roles 404.
+    let mut anonymous = Visitor::new(&app);
+    let mut careers = member(&app, "school", &school).await;
+    for path in EMPLOYER_PAGES {
+        assert!(anonymous.get(path).await.location.starts_with("/sign-in?next="), "{path}");
+        assert_eq!(careers.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in SCHOOL_PAGES {
+        assert_eq!(sam.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn careers_leaders_decide_links_record_outcomes_and_keep_their_record_of_encounters() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    let school = id_of(&app.create_school(&organiser, "246802", "Chelmer Valley High", (51.75, 0.45)).await);
+    let other_school = id_of(&app.create_school(&organiser, "246803", "Boswells School", (51.76, 0.46)).await);
+    let alder = id_of(&app.create_employer(&organiser, "Alder Care", (51.7, 0.4)).await);
+    let birch = id_of(&app.create_employer(&organiser, "Birch Nursing", (51.7, 0.4)).await);
+    let asked = app
+        .post("/api/v1/school-links", Some(&organiser), json!({"employer_id": alder, "school_id": school, "notes": "Mock interviews"}))
+        .await;
+    let link = id_of(&asked.json);
+    let other_link =
+        id_of(&app.post("/api/v1/school-links", Some(&organiser), json!({"employer_id": birch, "school_id": other_school})).await.json);
+
+    let mut kim = member(&app, "school", &school).await;
+    let home = kim.get("/school").await;
+    assert!(
+        home.html.contains("Alder Care") && home.html.contains("Mock interviews") && home.html.contains("km from the school"),
+        "{}",
+        home.html
+    );
+    assert!(!home.html.contains("Birch Nursing"), "another school's requests are not shown");
+    let csrf = home.csrf();
+    assert_eq!(kim.post(&format!("/school/links/{other_link}/accept"), &[("csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(kim.post(&format!("/school/links/{link}/accept"), &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(kim.post(&format!("/school/links/{link}/accept"), &[("csrf", &csrf)]).await.location, "/school?done=accepted");
+    let home = kim.get("/school").await;
+    assert!(home.html.contains("Linked employers") && home.html.contains("Pat Jones"), "the employer's contact once linked: {}", home.html);
+
+    // An engagement with the school; its outcome is recorded after the day.
+    let mut plan = json!({
+        "kind": "school_engagement", "title": "Careers in care", "max_exhibitors": null, "capacity": null,
+        "school_id": school, "employer_ids": [alder], "activity": "careers_talk", "year_groups": [10, 11],
+        "expected_pupils": 60, "supervised": true,
+    });
+    let talk = id_of(&app.create_published_event(&organiser, plan.clone()).await);
+    plan["school_id"] = json!(other_school);
+    plan["employer_ids"] = json!([]);
+    let elsewhere = app.post("/api/v1/events", Some(&organiser), plan).await;
+    assert!(kim.get("/school").await.html.contains("Careers in care"));
+    let page = kim.get(&format!("/school/engagements/{talk}")).await;
+    assert!(page.html.contains("Alder Care") && !page.html.contains("name=\"pupils_reached\""), "no form before the day");
+    if let Some(id) = elsewhere.json["id"].as_str() {
+        assert_eq!(kim.get(&format!("/school/engagements/{id}")).await.status, StatusCode::NOT_FOUND);
+    }
+    app.clock.advance(chrono::Duration::days(2));
+    let mut kim = member(&app, "school", &school).await;
+    let page = kim.get(&format!("/school/engagements/{talk}")).await;
+    let csrf = page.csrf();
+    assert!(page.html.contains("name=\"pupils_reached\""), "{}", page.html);
+    let path = format!("/school/engagements/{talk}/outcome");
+    let bad = kim.post(&path, &[("csrf", &csrf), ("pupils_reached", "-3")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("href=\"#f-pupils_reached\"") && bad.html.contains("value=\"-3\""));
+    let all = [
+        ("csrf", csrf.as_str()),
+        ("pupils_reached", "55"),
+        ("purpose_briefed", "yes"),
+        ("learning_outcomes", "yes"),
+        ("two_way_interaction", "yes"),
+        ("reflection", "yes"),
+    ];
+    assert_eq!(kim.post(&path, &all).await.location, format!("/school/engagements/{talk}?done=recorded"));
+    let organiser = app.organiser_token().await;
+    assert_eq!(app.get(&format!("/api/v1/events/{talk}"), Some(&organiser)).await.json["pupils_reached"], 55);
+
+    let record = kim.get("/school/encounters").await;
+    assert!(record.html.contains("Year 10") && record.html.contains("Year 11") && record.html.contains("Alder Care"), "{}", record.html);
+    let csv = kim.get("/school/encounters.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let rows: Vec<&str> = csv.html.lines().collect();
+    assert_eq!(
+        rows[0],
+        "date,engagement,activity,employer,year_group,pupils_reached,purpose_briefed,learning_outcomes,two_way_interaction,reflection,meaningful"
+    );
+    assert_eq!(rows.len(), 3, "one row per employer and year group: {rows:?}");
+    assert!(rows[1].contains("Alder Care,10,55,yes,yes,yes,yes,yes"), "{rows:?}");
+
+    // Another school's user and the employers see none of it.
+    let mut boswells = member(&app, "school", &other_school).await;
+    assert!(!boswells.get("/school/encounters").await.html.contains("Alder Care"));
+    assert_eq!(boswells.get(&format!("/school/engagements/{talk}")).await.status, StatusCode::NOT_FOUND);
+    let mut alder_user = member(&app, "employer", &alder).await;
+    for path in SCHOOL_PAGES {
+        assert_eq!(alder_user.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert!(alder_user.get("/employer/engagements").await.html.contains("Careers in care"), "the employer taking part sees it");
+}
