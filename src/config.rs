@@ -95,6 +95,10 @@ pub struct MailSettings {
     /// How many days a sent message's payload (its links) is kept.
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// Where notices for the council's organisers go (an employer signed up, a stand was asked
+    /// for); unset or empty sends none.
+    #[serde(default)]
+    pub organisers_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -20,10 +20,13 @@ pub enum MessageKind {
     StandConfirmed,
     PasswordReset,
     AccountInvitation,
+    EmployerSignupReceived,
+    OrganiserEmployerSignedUp,
+    OrganiserStandRequested,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 15] = [
+    pub const ALL: [MessageKind; 18] = [
         MessageKind::Invitation,
         MessageKind::RegistrationConfirmed,
         MessageKind::RegistrationWaitlisted,
@@ -39,6 +42,9 @@ impl MessageKind {
         MessageKind::StandConfirmed,
         MessageKind::PasswordReset,
         MessageKind::AccountInvitation,
+        MessageKind::EmployerSignupReceived,
+        MessageKind::OrganiserEmployerSignedUp,
+        MessageKind::OrganiserStandRequested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +64,9 @@ impl MessageKind {
             MessageKind::StandConfirmed => "stand_confirmed",
             MessageKind::PasswordReset => "password_reset",
             MessageKind::AccountInvitation => "account_invitation",
+            MessageKind::EmployerSignupReceived => "employer_signup_received",
+            MessageKind::OrganiserEmployerSignedUp => "organiser_employer_signed_up",
+            MessageKind::OrganiserStandRequested => "organiser_stand_requested",
         }
     }
 

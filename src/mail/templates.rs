@@ -35,6 +35,9 @@ const SOURCES: &[(&str, &str)] = kinds![
     "stand_confirmed",
     "password_reset",
     "account_invitation",
+    "employer_signup_received",
+    "organiser_employer_signed_up",
+    "organiser_stand_requested",
 ];
 
 const SHARED: &[(&str, &str)] = &[
@@ -95,9 +98,17 @@ mod tests {
             "manage_url": "https://x.test/r/abc", "position": 3, "accept_url": "https://x.test/a", "decline_url": "https://x.test/d",
             "employer": {"name": "Oak Lodge Care", "town": "Chelmsford"}, "school": {"name": "Chelmer Valley Academy"},
             "stand_label": "A12", "sign_in_url": "https://x.test/sign-in", "link_url": "https://x.test/password/reset/t", "valid_for": "one hour",
+            "next_url": "https://x.test/employer",
         });
         // Messages about organisations name one of them; the rest name the event.
-        let about_organisations = ["employer_approved", "link_requested", "link_accepted", "link_declined"];
+        let about_organisations = [
+            "employer_approved",
+            "link_requested",
+            "link_accepted",
+            "link_declined",
+            "employer_signup_received",
+            "organiser_employer_signed_up",
+        ];
         for (name, _) in SOURCES {
             let (kind, file) = name.split_once('/').unwrap_or_default();
             let text = templates.render(kind, file, &context).unwrap_or_else(|e| panic!("{e}"));

@@ -241,7 +241,26 @@ pub async fn sign_up(
     .insert(&txn)
     .await
     .map_err(duplicate)?;
+    // The employer hears its signup arrived; the organisers, that someone waits for approval.
+    let public_url = svc.settings.public_url();
+    let mut notices = vec![outbox::notice(
+        public_url,
+        now,
+        &employer.contact_email,
+        MessageKind::EmployerSignupReceived,
+        json!({"person": {"name": employer.contact_name}, "employer": {"name": employer.name}, "next_url": format!("{public_url}/employer")}),
+    )];
+    if let Some(to) = svc.organisers_to() {
+        let context = json!({
+            "person": {"name": "workforce team"},
+            "employer": {"name": employer.name, "kind": employer.provider_type.as_str().replace('_', " "), "postcode": employer.postcode},
+            "next_url": format!("{public_url}/manage/employers"),
+        });
+        notices.push(outbox::notice(public_url, now, to, MessageKind::OrganiserEmployerSignedUp, context));
+    }
+    outbox::queue(&txn, notices).await?;
     txn.commit().await?;
+    svc.mail_wake.notify_one();
     Ok(employer.into())
 }
 
@@ -361,7 +380,7 @@ pub async fn approve(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<E
         let context = json!({
             "person": {"name": approved.contact_name},
             "employer": {"name": approved.name},
-            "sign_in_url": sign_in_url(svc),
+            "next_url": format!("{}/employer", svc.settings.public_url()),
         });
         let public_url = svc.settings.public_url();
         outbox::queue(&txn, vec![outbox::notice(public_url, now, &approved.contact_email, MessageKind::EmployerApproved, context)]).await?;
@@ -393,11 +412,6 @@ pub async fn new_feed(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
     model.feed_token_hash = Set(Some(hash));
     model.update(&svc.db.write).await?;
     Ok(format!("{}/calendar/employers/{token}.ics", svc.settings.public_url()))
-}
-
-/// Where people sign in; the web pages live at the public address.
-pub(crate) fn sign_in_url(svc: &Services) -> String {
-    super::accounts::sign_in_url(svc.settings.public_url())
 }
 
 /// An approved employer, for the things only approved employers may do.

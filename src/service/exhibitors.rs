@@ -176,7 +176,26 @@ pub async fn book(svc: &Services, actor: &Actor, event_id: Uuid, new: NewStand) 
             }
         }
     };
+    // An employer's own request is news to the organisers; one an organiser made is not.
+    if !actor.is_organiser()
+        && let Some(to) = svc.organisers_to()
+    {
+        let tz = event.timezone.tz();
+        let context = json!({
+            "person": {"name": "workforce team"},
+            "employer": {"name": employer.name},
+            "event": {
+                "title": event.title, "when": describe_span(event.starts_at, event.ends_at, tz), "location": null,
+                "url": format!("{}/events/{}", svc.settings.public_url(), event.id),
+            },
+            "staff": saved.staff_count,
+            "next_url": format!("{}/manage/events/{}#stands", svc.settings.public_url(), event.id),
+        });
+        outbox::queue(&txn, vec![outbox::notice(svc.settings.public_url(), now, to, MessageKind::OrganiserStandRequested, context)])
+            .await?;
+    }
     txn.commit().await?;
+    svc.mail_wake.notify_one();
     Ok(StandDetail { exhibitor: saved.into(), employer })
 }
 
@@ -232,6 +251,7 @@ pub async fn confirm(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, st
                 "url": shown.url,
             },
             "stand_label": confirmed.stand_label,
+            "next_url": format!("{}/employer/stands", svc.settings.public_url()),
         });
         outbox::queue(
             &txn,

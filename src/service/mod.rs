@@ -61,6 +61,11 @@ pub struct Services {
 }
 
 impl Services {
+    /// Where organisers' notices go (`mail.organisers_to`), when it is set.
+    pub(crate) fn organisers_to(&self) -> Option<&str> {
+        self.settings.mail.organisers_to.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+
     /// The services over a running registration writer (`startup` starts it: see
     /// `registrar::Registrar::spawn`), which tells `mail_wake` when it queues mail.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>, registrar: registrar::Registrar, mail_wake: Arc<Notify>) -> Self {

@@ -10,7 +10,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::employers::{Employer, approved, sign_in_url};
+use super::employers::{Employer, approved};
 use super::outbox::{self, MessageKind};
 use super::schools::School;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
@@ -168,7 +168,7 @@ pub async fn request(svc: &Services, actor: &Actor, employer_id: Uuid, school_id
             "employer": {"name": employer.name, "town": town(&employer.address)},
             "school": {"name": school.name},
             "notes": link.notes,
-            "sign_in_url": sign_in_url(svc),
+            "next_url": format!("{}/school", svc.settings.public_url()),
         });
         outbox::queue(&txn, vec![outbox::notice(svc.settings.public_url(), now, to, MessageKind::LinkRequested, context)]).await?;
     }
@@ -235,7 +235,7 @@ pub async fn decide(svc: &Services, actor: &Actor, id: Uuid, decision: Decision)
             "person": {"name": employer.contact_name},
             "employer": {"name": employer.name},
             "school": {"name": school.name},
-            "sign_in_url": sign_in_url(svc),
+            "next_url": format!("{}/employer/schools", svc.settings.public_url()),
         });
         outbox::queue(&txn, vec![outbox::notice(svc.settings.public_url(), now, &employer.contact_email, kind, context)]).await?;
     }

@@ -606,10 +606,11 @@ async fn organisations_are_told_of_approval_links_and_stands_in_plain_multipart_
         .await
         .assert_status(StatusCode::OK);
 
-    let received = smtp.wait_for(4).await;
+    let received = smtp.wait_for(5).await;
     let subjects: Vec<(String, String)> =
         received.iter().map(|m| (m.to.join(","), m.parsed().subject().unwrap_or_default().to_owned())).collect();
     for want in [
+        ("priya@oaklodge.example", "We have your details: Oak <Lodge> Care"),
         ("priya@oaklodge.example", "Oak <Lodge> Care is approved for Gift of Care"),
         ("careers-100001@school.test", "Oak <Lodge> Care would like to work with Chelmer Academy"),
         ("priya@oaklodge.example", "Chelmer Academy accepted the link with Oak <Lodge> Care"),

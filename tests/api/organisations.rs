@@ -41,7 +41,13 @@ async fn an_employer_signs_up_pending_and_an_organiser_approves_it_with_an_email
     assert_eq!(approved.json["status"], "approved");
     // Approving twice sends one email.
     app.post(&format!("/api/v1/employers/{id}/approve"), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
-    assert_eq!(app.outbox_kinds().await, vec![("employer_approved".to_owned(), "priya@oaklodge.example".to_owned())]);
+    assert_eq!(
+        app.outbox_kinds().await,
+        vec![
+            ("employer_approved".to_owned(), "priya@oaklodge.example".to_owned()),
+            ("employer_signup_received".to_owned(), "priya@oaklodge.example".to_owned())
+        ]
+    );
 
     let suspended = app.post(&format!("/api/v1/employers/{id}/suspend"), Some(&organiser), json!({})).await;
     assert_eq!(suspended.json["status"], "suspended");

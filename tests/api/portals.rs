@@ -275,3 +275,45 @@ async fn careers_leaders_decide_links_record_outcomes_and_keep_their_record_of_e
     }
     assert!(alder_user.get("/employer/engagements").await.html.contains("Careers in care"), "the employer taking part sees it");
 }
+
+#[tokio::test]
+async fn signups_and_stand_requests_tell_the_organisers_and_every_mail_opens_the_next_step() {
+    let app = TestApp::spawn_with(|s| s.mail.organisers_to = Some("workforce@council.test".into())).await;
+    let organiser = app.organiser_token().await;
+    let fair = id_of(&app.create_published_event(&organiser, json!({"max_exhibitors": 5})).await);
+    let signup = json!({
+        "name": "Rowan Care", "provider_type": "nursing", "address": "1 Rowan Way, Braintree", "postcode": "CM7 1AA",
+        "contact_name": "Ash Khan", "contact_email": "ash@rowan.example",
+        "user": {"email": "ash.login@rowan.example", "name": "Ash Khan", "password": PASSWORD},
+    });
+    let created = app.post("/api/v1/employers/signup", None, signup).await;
+    created.assert_status(StatusCode::CREATED);
+    let rowan = id_of(&created.json);
+    let received = app.wait_for_mail("Thank you for signing Rowan Care up").await;
+    assert!(received.contains("/employer"), "{received}");
+    let told = app.wait_for_mail("Approve it or not").await;
+    assert!(told.contains("/manage/employers") && told.contains("Rowan Care"), "{told}");
+
+    app.post(&format!("/api/v1/employers/{rowan}/approve"), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+    let approved = app.wait_for_mail("is now approved").await;
+    assert!(approved.contains("/employer") && !approved.contains("/sign-in"), "{approved}");
+
+    let mut ash = Visitor::new(&app);
+    ash.sign_in("ash.login@rowan.example", PASSWORD, "").await;
+    let csrf = ash.get("/employer/stands").await.csrf();
+    assert_eq!(
+        ash.post(&format!("/employer/stands/{fair}"), &[("csrf", &csrf), ("staff_count", "2")]).await.location,
+        "/employer/stands?done=booked"
+    );
+    let asked = app.wait_for_mail("has asked for a stand").await;
+    assert!(asked.contains(&format!("/manage/events/{fair}#stands")), "{asked}");
+    let kinds = app.outbox_kinds().await;
+    for want in [
+        ("employer_signup_received", "ash@rowan.example"),
+        ("organiser_employer_signed_up", "workforce@council.test"),
+        ("employer_approved", "ash@rowan.example"),
+        ("organiser_stand_requested", "workforce@council.test"),
+    ] {
+        assert!(kinds.contains(&(want.0.to_owned(), want.1.to_owned())), "{want:?} in {kinds:?}");
+    }
+}
