@@ -317,3 +317,134 @@ async fn signups_and_stand_requests_tell_the_organisers_and_every_mail_opens_the
         assert!(kinds.contains(&(want.0.to_owned(), want.1.to_owned())), "{want:?} in {kinds:?}");
     }
 }
+
+/// Signs in through the browser's form.
+async fn browser_sign_in(browser: &crate::chromium::Browser, app: &TestApp, email: &str, password: &str) {
+    browser.goto(&app.url("/sign-in")).await;
+    browser.type_into("#f-email", email).await;
+    browser.type_into("#f-password", password).await;
+    browser.click("form[action='/sign-in'] button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn an_employer_and_a_careers_leader_work_in_their_portals_in_a_browser() {
+    let Some(browser) = crate::chromium::Browser::start(true).await else { return };
+    let app = TestApp::spawn().await;
+    // The postcode directory places the employer that signs up without coordinates.
+    let loaded = crate::cli::carefair(&app.database_url)
+        .args(["import", "postcodes"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onspd_postcodes.csv"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(loaded.status.success());
+    let organiser = app.organiser_token().await;
+    let fair = id_of(&app.create_published_event(&organiser, json!({"max_exhibitors": 5})).await);
+    let school = id_of(&app.create_school(&organiser, "112244", "Witham Academy", (51.79, 0.63)).await);
+
+    // A care-home manager signs up on a phone.
+    browser.goto(&app.url("/employers/signup")).await;
+    for (field, value) in [
+        ("#f-name", "Willow Home Care"),
+        ("#f-address", "3 Mill Lane, Witham"),
+        ("#f-postcode", "cm8 2aa"),
+        ("#f-contact_name", "Sam Patel"),
+        ("#f-contact_email", "sam@willow.example"),
+        ("#f-user\\.name", "Sam Patel"),
+        ("#f-user\\.email", "sam.login@willow.example"),
+        ("#f-user\\.password", "willow-password"),
+    ] {
+        browser.type_into(field, value).await;
+    }
+    browser.select("#f-provider_type", "home_care").await;
+    browser.click("form[action='/employers/signup'] button[type=submit]").await;
+    browser.text_with("Thank you").await;
+    browser_sign_in(&browser, &app, "sam.login@willow.example", "willow-password").await;
+    assert!(browser.text_with("checking your details").await.contains("Willow Home Care"));
+    browser.screenshot("employer-home-pending").await;
+    let pending = app.get("/api/v1/employers?status=pending", Some(&organiser)).await;
+    let willow = pending.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(pending.json["items"][0]["latitude"].as_f64().is_some(), "placed from its postcode: {}", pending.text);
+    app.post(&format!("/api/v1/employers/{willow}/approve"), Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+
+    // Approved: a stand at the fair, then a link with the school nearby.
+    browser.goto(&app.url("/employer")).await;
+    assert!(browser.text_with("You are approved").await.contains("Book a stand"));
+    browser.screenshot("employer-home").await;
+    browser.click("a.govuk-button[href='/employer/stands']").await;
+    browser.type_into(&format!("#f-staff_count-{fair}"), "3").await;
+    browser.type_into(&format!("#f-roles_offered-{fair}"), "Care assistant, Senior carer").await;
+    browser.screenshot("employer-stands").await;
+    browser.click(&format!("form[action='/employer/stands/{fair}'] button")).await;
+    assert!(browser.text_with("Your stand is requested").await.contains("requested"));
+    browser.screenshot("employer-stand-requested").await;
+    browser.goto(&app.url("/employer/schools")).await;
+    assert!(browser.text_with("Witham Academy").await.contains("km away"));
+    browser.type_into(&format!("#notes-{school}"), "Careers talks about home care").await;
+    browser.screenshot("employer-schools").await;
+    browser.click(&format!("form[action='/employer/schools/{school}/ask'] button")).await;
+    assert!(browser.text_with("Your request is sent").await.contains("requested"));
+    for (path, heading, shot) in [
+        ("/employer/profile", "Your profile", "employer-profile"),
+        ("/employer/users", "Invite a colleague", "employer-users"),
+        ("/employer/engagements", "Engagements with schools", "employer-engagements"),
+        ("/employer/calendar", "Your calendar", "employer-calendar"),
+    ] {
+        browser.goto(&app.url(path)).await;
+        assert!(browser.text_with(heading).await.contains(heading), "{path}");
+        browser.screenshot(shot).await;
+    }
+    browser.click("form[action='/employer/calendar'] button").await;
+    assert!(browser.text_with("Your calendar address").await.contains("webcal") || browser.source().await.contains("webcal:"));
+    browser.screenshot("employer-calendar-address").await;
+    browser.sign_out().await;
+    browser.text_with("You have signed out").await;
+
+    // The careers leader is invited, chooses a password and accepts the link.
+    let invited = app
+        .post(
+            "/api/v1/users/invitations",
+            Some(&organiser),
+            json!({"email": "kim@witham.test", "name": "Kim Careers", "role": "school", "school_id": school}),
+        )
+        .await;
+    invited.assert_status(StatusCode::CREATED);
+    let path = link_in_mail(&app, "kim@witham.test").await;
+    browser.goto(&app.url(&path)).await;
+    browser.type_into("#f-password", "witham-careers").await;
+    browser.type_into("#f-confirm", "witham-careers").await;
+    browser.click("form[action^='/password/reset/'] button").await;
+    browser.text_with("Your password is set").await;
+    browser_sign_in(&browser, &app, "kim@witham.test", "witham-careers").await;
+    assert!(browser.text_with("Employers asking to be linked").await.contains("Willow Home Care"));
+    browser.screenshot("school-home-request").await;
+    browser.click("form[action$='/accept'] button").await;
+    assert!(browser.text_with("The link is accepted").await.contains("sam@willow.example"));
+    browser.screenshot("school-home").await;
+
+    // An engagement with the school, and after the day, what it achieved.
+    let talk = id_of(
+        &app.create_published_event(
+            &organiser,
+            json!({
+                "kind": "school_engagement", "title": "Careers in home care", "max_exhibitors": null, "capacity": null,
+                "school_id": school, "employer_ids": [willow], "activity": "careers_talk", "year_groups": [10],
+                "expected_pupils": 30, "supervised": true,
+            }),
+        )
+        .await,
+    );
+    app.clock.advance(chrono::Duration::days(2));
+    browser_sign_in(&browser, &app, "kim@witham.test", "witham-careers").await;
+    browser.goto(&app.url(&format!("/school/engagements/{talk}"))).await;
+    browser.type_into("#f-pupils_reached", "28").await;
+    for name in ["purpose_briefed", "learning_outcomes", "two_way_interaction", "reflection"] {
+        browser.click(&format!("label[for='f-{name}']")).await;
+    }
+    browser.screenshot("school-engagement").await;
+    browser.click(&format!("form[action='/school/engagements/{talk}/outcome'] button")).await;
+    assert!(browser.text_with("is recorded").await.contains("all four criteria were met"));
+    browser.goto(&app.url("/school/encounters")).await;
+    assert!(browser.text_with("By year group").await.contains("Willow Home Care"));
+    browser.screenshot("school-encounters").await;
+    browser.close().await;
+}
