@@ -11,6 +11,7 @@ mod m20261129_000004_organisations;
 mod m20261203_000005_back_office;
 mod m20261203_000006_registration_order;
 mod m20261203_000007_postcodes;
+mod m20261203_000008_outcome_notes;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_back_office::Migration),
             Box::new(m20261203_000006_registration_order::Migration),
             Box::new(m20261203_000007_postcodes::Migration),
+            Box::new(m20261203_000008_outcome_notes::Migration),
         ]
     }
 }

@@ -64,12 +64,14 @@ pub struct EngagementView {
     pub pupils_reached: Option<i32>,
     pub meaningful: Option<MeaningfulView>,
     pub outcome_recorded_at: Option<DateTime<Utc>>,
+    /// Notes recorded with the outcome.
+    pub outcome_notes: Option<String>,
 }
 
 impl From<&Event> for EngagementView {
     fn from(e: &Event) -> Self {
         let part = e.engagement.as_ref();
-        let outcome = part.and_then(|p| p.outcome);
+        let outcome = part.and_then(|p| p.outcome.as_ref());
         Self {
             employer_ids: part.map(|p| p.employer_ids.clone()),
             activity: part.map(|p| p.activity.as_str().to_owned()),
@@ -80,6 +82,7 @@ impl From<&Event> for EngagementView {
             pupils_reached: outcome.map(|o| o.pupils_reached),
             meaningful: outcome.map(|o| o.meaningful.into()),
             outcome_recorded_at: outcome.map(|o| o.recorded_at),
+            outcome_notes: outcome.and_then(|o| o.notes.clone()),
         }
     }
 }
@@ -131,6 +134,9 @@ impl EngagementInput {
 pub struct OutcomeInput {
     pub pupils_reached: i64,
     pub meaningful: MeaningfulView,
+    /// What went well, what to change next time (up to 2,000 characters).
+    #[serde(default)]
+    pub notes: Option<String>,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Events")]
@@ -146,6 +152,7 @@ impl EngagementsApi {
     ) -> Result<EventAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND | CONFLICT }>> {
         let mut v = Validation::new();
         let pupils_reached = v.check("pupils_reached", rules::pupils_reached(body.0.pupils_reached));
+        let notes = v.check_opt("notes", body.0.notes.clone().filter(|n| !n.trim().is_empty()), |s| rules::notes(&s));
         v.finish()?;
         let m = body.0.meaningful;
         let outcome = Outcome {
@@ -156,6 +163,7 @@ impl EngagementsApi {
                 two_way_interaction: m.two_way_interaction,
                 reflection: m.reflection,
             },
+            notes: notes.flatten(),
         };
         let event = engagements::record_outcome(&self.svc, &auth.0.actor, id.0, outcome).await?;
         Ok(EventAnswer::Ok(Json(EventView::from(event))))

@@ -153,6 +153,14 @@ pub async fn invite(svc: &Services, actor: &Actor, new: NewInvitation) -> Servic
     Ok(invited)
 }
 
+/// Invites a colleague of the caller's own employer: an `employer` user of it, by the same
+/// set-password mail.
+pub async fn invite_colleague(svc: &Services, actor: &Actor, email: &str, name: &str) -> ServiceResult<User> {
+    let Some(employer_id) = actor.employer_id.filter(|_| actor.role == Role::Employer) else { return Err(ServiceError::Forbidden) };
+    let new = NewInvitation::parse(email, name, Role::Employer.as_str(), Some(employer_id), None).map_err(ServiceError::Invalid)?;
+    invite(svc, actor, new).await
+}
+
 async fn find_link(conn: &impl sea_orm::ConnectionTrait, token: &str, now: DateTime<Utc>) -> ServiceResult<password_link::Model> {
     password_link::Entity::find()
         .filter(password_link::Column::TokenHash.eq(hash_token(token)))

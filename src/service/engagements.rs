@@ -25,6 +25,12 @@ pub mod rules {
     pub const PUPILS_MAX: i64 = 10_000;
     pub const REFERENCE_MAX: usize = 100;
     pub const EMPLOYERS_MAX: usize = 50;
+    pub const NOTES_MAX: usize = 2_000;
+
+    /// The notes recorded with an outcome.
+    pub fn notes(s: &str) -> Result<Text, String> {
+        Text::parse(s, 0, NOTES_MAX)
+    }
 
     pub fn employer_ids(ids: Vec<Uuid>) -> Result<Vec<Uuid>, String> {
         if ids.len() > EMPLOYERS_MAX { Err(format!("at most {EMPLOYERS_MAX} employers")) } else { Ok(ids) }
@@ -88,6 +94,8 @@ impl EngagementPlan {
 pub struct Outcome {
     pub pupils_reached: i32,
     pub meaningful: Meaningful,
+    /// What went well, what to change: up to [`rules::NOTES_MAX`] characters.
+    pub notes: Option<Text>,
 }
 
 /// The event a plan is applied to.
@@ -214,6 +222,7 @@ pub async fn record_outcome(svc: &Services, actor: &Actor, id: Uuid, outcome: Ou
     model.two_way_interaction = Set(Some(m.two_way_interaction));
     model.reflection = Set(Some(m.reflection));
     model.outcome_recorded_at = Set(Some(now));
+    model.outcome_notes = Set(outcome.notes.map(Text::into_string));
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
     super::events::commit_event_change(svc, txn).await?;
@@ -239,6 +248,7 @@ pub struct Encounter {
     pub year_groups: Vec<i32>,
     pub pupils_reached: i32,
     pub meaningful: Meaningful,
+    pub notes: Option<String>,
 }
 
 /// A school's encounters with employers: its engagements whose outcome is recorded, oldest
@@ -277,6 +287,7 @@ pub async fn encounters(svc: &Services, actor: &Actor, school_id: Uuid) -> Servi
                 year_groups: part.year_groups,
                 pupils_reached: outcome.pupils_reached,
                 meaningful: outcome.meaningful,
+                notes: outcome.notes,
             })
         })
         .collect())

@@ -60,11 +60,12 @@ pub struct Engagement {
 }
 
 /// An engagement's outcome, recorded after it was held.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecordedOutcome {
     pub pupils_reached: i32,
     pub meaningful: Meaningful,
     pub recorded_at: DateTime<Utc>,
+    pub notes: Option<String>,
 }
 
 impl From<event::Model> for Event {
@@ -82,6 +83,7 @@ impl From<event::Model> for Event {
                     pupils_reached,
                     meaningful: Meaningful { purpose_briefed, learning_outcomes, two_way_interaction, reflection },
                     recorded_at,
+                    notes: m.outcome_notes.clone(),
                 }),
                 _ => None,
             };
@@ -438,6 +440,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
         supervised: Set(None),
         risk_assessment_ref: Set(None),
         outcome_recorded_at: Set(None),
+        outcome_notes: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -214,6 +214,7 @@ pub fn encounters(items: &[super::engagements::Encounter]) -> String {
             "two_way_interaction",
             "reflection",
             "meaningful",
+            "notes",
         ],
     );
     let yes = |b: bool| if b { "yes" } else { "no" };
@@ -235,6 +236,7 @@ pub fn encounters(items: &[super::engagements::Encounter]) -> String {
                         yes(m.two_way_interaction),
                         yes(m.reflection),
                         yes(m.is_met()),
+                        e.notes.as_deref().unwrap_or(""),
                     ],
                 );
             }

@@ -142,7 +142,7 @@ pub async fn schools(svc: &Services, actor: &Actor, page: PageRequest) -> Servic
             let outcomes: Vec<Option<RecordedOutcome>> = engagements
                 .iter()
                 .filter(|e| e.school_id == Some(school.id))
-                .map(|e| e.engagement.as_ref().and_then(|part| part.outcome))
+                .map(|e| e.engagement.as_ref().and_then(|part| part.outcome.clone()))
                 .collect();
             let recorded = outcomes.iter().flatten();
             let meaningful = recorded.clone().filter(|o| o.meaningful.is_met()).count();

@@ -244,6 +244,7 @@ async fn careers_leaders_decide_links_record_outcomes_and_keep_their_record_of_e
     let all = [
         ("csrf", csrf.as_str()),
         ("pupils_reached", "55"),
+        ("notes", "=Ask them back, year 11 loved it"),
         ("purpose_briefed", "yes"),
         ("learning_outcomes", "yes"),
         ("two_way_interaction", "yes"),
@@ -260,10 +261,14 @@ async fn careers_leaders_decide_links_record_outcomes_and_keep_their_record_of_e
     let rows: Vec<&str> = csv.html.lines().collect();
     assert_eq!(
         rows[0],
-        "date,engagement,activity,employer,year_group,pupils_reached,purpose_briefed,learning_outcomes,two_way_interaction,reflection,meaningful"
+        "date,engagement,activity,employer,year_group,pupils_reached,purpose_briefed,learning_outcomes,two_way_interaction,reflection,meaningful,notes"
     );
     assert_eq!(rows.len(), 3, "one row per employer and year group: {rows:?}");
-    assert!(rows[1].contains("Alder Care,10,55,yes,yes,yes,yes,yes"), "{rows:?}");
+    assert!(
+        rows[1].contains("Alder Care,10,55,yes,yes,yes,yes,yes,\"'=Ask them back, year 11 loved it\""),
+        "notes kept, formulas neutralised: {rows:?}"
+    );
+    assert!(kim.get(&format!("/school/engagements/{talk}")).await.html.contains("year 11 loved it"));
 
     // Another school's user and the employers see none of it.
     let mut boswells = member(&app, "school", &other_school).await;
@@ -318,12 +323,13 @@ async fn signups_and_stand_requests_tell_the_organisers_and_every_mail_opens_the
     }
 }
 
-/// Signs in through the browser's form.
-async fn browser_sign_in(browser: &crate::chromium::Browser, app: &TestApp, email: &str, password: &str) {
+/// Signs in through the browser's form and waits for the portal's home to say `lands`.
+async fn browser_sign_in(browser: &crate::chromium::Browser, app: &TestApp, email: &str, password: &str, lands: &str) -> String {
     browser.goto(&app.url("/sign-in")).await;
     browser.type_into("#f-email", email).await;
     browser.type_into("#f-password", password).await;
     browser.click("form[action='/sign-in'] button[type=submit]").await;
+    browser.text_with(lands).await
 }
 
 #[tokio::test]
@@ -358,8 +364,8 @@ async fn an_employer_and_a_careers_leader_work_in_their_portals_in_a_browser() {
     browser.select("#f-provider_type", "home_care").await;
     browser.click("form[action='/employers/signup'] button[type=submit]").await;
     browser.text_with("Thank you").await;
-    browser_sign_in(&browser, &app, "sam.login@willow.example", "willow-password").await;
-    assert!(browser.text_with("checking your details").await.contains("Willow Home Care"));
+    let home = browser_sign_in(&browser, &app, "sam.login@willow.example", "willow-password", "checking your details").await;
+    assert!(home.contains("Willow Home Care"));
     browser.screenshot("employer-home-pending").await;
     let pending = app.get("/api/v1/employers?status=pending", Some(&organiser)).await;
     let willow = pending.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
@@ -414,8 +420,8 @@ async fn an_employer_and_a_careers_leader_work_in_their_portals_in_a_browser() {
     browser.type_into("#f-confirm", "witham-careers").await;
     browser.click("form[action^='/password/reset/'] button").await;
     browser.text_with("Your password is set").await;
-    browser_sign_in(&browser, &app, "kim@witham.test", "witham-careers").await;
-    assert!(browser.text_with("Employers asking to be linked").await.contains("Willow Home Care"));
+    let home = browser_sign_in(&browser, &app, "kim@witham.test", "witham-careers", "Employers asking to be linked").await;
+    assert!(home.contains("Willow Home Care"));
     browser.screenshot("school-home-request").await;
     browser.click("form[action$='/accept'] button").await;
     assert!(browser.text_with("The link is accepted").await.contains("sam@willow.example"));
@@ -434,7 +440,7 @@ async fn an_employer_and_a_careers_leader_work_in_their_portals_in_a_browser() {
         .await,
     );
     app.clock.advance(chrono::Duration::days(2));
-    browser_sign_in(&browser, &app, "kim@witham.test", "witham-careers").await;
+    browser_sign_in(&browser, &app, "kim@witham.test", "witham-careers", "Linked employers").await;
     browser.goto(&app.url(&format!("/school/engagements/{talk}"))).await;
     browser.type_into("#f-pupils_reached", "28").await;
     for name in ["purpose_briefed", "learning_outcomes", "two_way_interaction", "reflection"] {

@@ -48,6 +48,7 @@ pub struct Model {
     pub supervised: Option<bool>,
     pub risk_assessment_ref: Option<String>,
     pub outcome_recorded_at: Option<DateTimeUtc>,
+    pub outcome_notes: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -336,6 +336,8 @@ pub struct OutcomeForm {
     two_way_interaction: Option<String>,
     #[serde(default)]
     reflection: Option<String>,
+    #[serde(default)]
+    notes: String,
 }
 
 impl OutcomeForm {
@@ -345,7 +347,7 @@ impl OutcomeForm {
 
     /// The form as the engagement's recorded outcome fills it.
     pub(crate) fn of(event: &Event) -> Self {
-        let Some(outcome) = event.engagement.as_ref().and_then(|e| e.outcome) else { return Self::default() };
+        let Some(outcome) = event.engagement.as_ref().and_then(|e| e.outcome.clone()) else { return Self::default() };
         let ticked = |b: bool| b.then(|| "yes".to_owned());
         let m = outcome.meaningful;
         OutcomeForm {
@@ -355,6 +357,7 @@ impl OutcomeForm {
             learning_outcomes: ticked(m.learning_outcomes),
             two_way_interaction: ticked(m.two_way_interaction),
             reflection: ticked(m.reflection),
+            notes: outcome.notes.clone().unwrap_or_default(),
         }
     }
 
@@ -371,6 +374,10 @@ impl OutcomeForm {
                 None
             }
         };
+        let notes = match self.notes.trim() {
+            "" => None,
+            s => v.check("notes", rules::notes(s)),
+        };
         v.finish()?;
         let ticked = |b: &Option<String>| b.is_some();
         Ok(Outcome {
@@ -381,6 +388,7 @@ impl OutcomeForm {
                 two_way_interaction: ticked(&self.two_way_interaction),
                 reflection: ticked(&self.reflection),
             },
+            notes,
         })
     }
 }
@@ -409,13 +417,13 @@ pub(crate) async fn engagement_context(
         "year_groups": part.year_groups.iter().map(|n| format!("Year {n}")).collect::<Vec<_>>().join(", "),
         "expected": part.expected_pupils, "supervised": part.supervised, "reference": part.risk_assessment_ref,
         "employers": employers,
-        "outcome": part.outcome.map(|o| json!({
+        "outcome": part.outcome.as_ref().map(|o| json!({
             "pupils": o.pupils_reached, "purpose_briefed": o.meaningful.purpose_briefed,
             "learning_outcomes": o.meaningful.learning_outcomes, "two_way_interaction": o.meaningful.two_way_interaction,
-            "reflection": o.meaningful.reflection, "meaningful": o.meaningful.is_met(),
+            "reflection": o.meaningful.reflection, "meaningful": o.meaningful.is_met(), "notes": o.notes,
         })),
         "held": held, "values": values, "errors": errors,
-        "summary": summary(&errors, &[("pupils_reached", "Pupils who took part")]),
+        "summary": summary(&errors, &[("pupils_reached", "Pupils who took part"), ("notes", "Notes")]),
     }))
 }
 

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{flash_of, portal_viewer};
-use crate::domain::{EmployerStatus, EventKind, ExhibitorStatus, LinkStatus, Role, ValidationErrors};
-use crate::service::accounts::{self, NewInvitation};
+use crate::domain::{EmployerStatus, EventKind, ExhibitorStatus, LinkStatus, ValidationErrors};
+use crate::service::accounts;
 use crate::service::employers::{self, Employer, EmployerChanges, EmployerInput, NewEmployer};
 use crate::service::events::{self, EventFilter};
 use crate::service::exhibitors::{self, NewStand, StandDecision};
@@ -293,10 +293,7 @@ pub async fn invite(req: &Request, svc: Data<&Services>, Form(form): Form<Invite
     let viewer = portal_viewer!(req, &svc, Area::Employer);
     check_csrf!(req, &svc, &form.csrf);
     let employer = employer_of!(&svc, &viewer);
-    let outcome = match NewInvitation::parse(&form.email, &form.name, Role::Employer.as_str(), Some(employer.id), None) {
-        Ok(new) => accounts::invite(&svc, &viewer.actor, new).await.map(|_| ()),
-        Err(errors) => Err(ServiceError::Invalid(errors)),
-    };
+    let outcome = accounts::invite_colleague(&svc, &viewer.actor, &form.email, &form.name).await.map(|_| ());
     match outcome {
         Ok(()) => see_other("/employer/users?done=invited", None),
         Err(ServiceError::Invalid(errors)) => {
