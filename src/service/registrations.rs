@@ -510,14 +510,13 @@ pub async fn export_page(svc: &Services, event_id: Uuid, after: Option<ExportCur
         .join(sea_orm::JoinType::InnerJoin, with_candidate())
         .filter(registration::Column::EventId.eq(event_id));
     if let Some(after) = after {
-        let created = Expr::col((registration::Entity, registration::Column::CreatedAt));
-        query = query.filter(
-            sea_orm::Condition::any().add(created.clone().gt(after.created_at)).add(
-                sea_orm::Condition::all()
-                    .add(created.eq(after.created_at))
-                    .add(Expr::col((registration::Entity, registration::Column::Id)).gt(after.id)),
-            ),
-        );
+        // A row value, which both databases read as a range of the index (an `OR` of the two
+        // columns is not, on PostgreSQL, and every page would start at the event's first row).
+        let key = Expr::tuple([
+            Expr::col((registration::Entity, registration::Column::CreatedAt)),
+            Expr::col((registration::Entity, registration::Column::Id)),
+        ]);
+        query = query.filter(key.gt(Expr::tuple([Expr::value(after.created_at), Expr::value(after.id)])));
     }
     Ok(query
         .order_by_asc(registration::Column::CreatedAt)

@@ -10,7 +10,33 @@ use crate::chromium::Browser;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, id_of};
 use crate::visitor::{Visitor, link_in_mail, user};
 
-const PRIVATE: &[&str] = &["/manage", "/manage/events", "/manage/events/new", "/manage/employers", "/manage/users", "/employer", "/school"];
+/// Every list and form page of each area that needs no id.
+const PRIVATE: &[&str] = &[
+    "/manage",
+    "/manage/events",
+    "/manage/events/new",
+    "/manage/campaigns",
+    "/manage/campaigns/new",
+    "/manage/venues",
+    "/manage/venues/new",
+    "/manage/employers",
+    "/manage/schools",
+    "/manage/school-links",
+    "/manage/engagements",
+    "/manage/reports",
+    "/manage/outbox",
+    "/manage/users",
+    "/employer",
+    "/employer/profile",
+    "/employer/users",
+    "/employer/stands",
+    "/employer/schools",
+    "/employer/engagements",
+    "/employer/calendar",
+    "/school",
+    "/school/encounters",
+    "/school/encounters.csv",
+];
 
 #[tokio::test]
 async fn each_role_signs_in_lands_home_and_finds_no_other_roles_pages() {
@@ -43,7 +69,7 @@ async fn each_role_signs_in_lands_home_and_finds_no_other_roles_pages() {
         let page = visitor.get(home).await;
         assert_eq!(page.status, StatusCode::OK, "{email} at {home}");
         assert!(page.html.contains("Sign out"));
-        for other in ["/manage", "/manage/events", "/employer", "/school"].iter().filter(|p| !p.starts_with(home)) {
+        for other in PRIVATE.iter().filter(|p| !p.starts_with(home)) {
             assert_eq!(visitor.get(other).await.status, StatusCode::NOT_FOUND, "{email} at {other}");
         }
         // Signed in already, the sign-in page goes home.
