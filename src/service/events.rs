@@ -510,12 +510,19 @@ pub async fn get(svc: &Services, viewer: Option<&Actor>, id: Uuid) -> ServiceRes
 }
 
 /// What `viewer` may read of an event it may see: the school's risk-assessment reference is for
-/// organisers (who plan the engagement) only.
+/// organisers (who plan the engagement) only, and the outcome's notes for organisers and the
+/// school.
 fn shown_to(viewer: Option<&Actor>, mut event: Event) -> Event {
-    if !viewer.is_some_and(Actor::is_organiser)
-        && let Some(engagement) = event.engagement.as_mut()
-    {
-        engagement.risk_assessment_ref = None;
+    if let Some(engagement) = event.engagement.as_mut() {
+        if !viewer.is_some_and(Actor::is_organiser) {
+            engagement.risk_assessment_ref = None;
+        }
+        // The school's notes on how it went are for the school and the organisers.
+        if !viewer.is_some_and(|a| a.is_organiser() || a.role == Role::School)
+            && let Some(outcome) = engagement.outcome.as_mut()
+        {
+            outcome.notes = None;
+        }
     }
     event
 }

@@ -279,6 +279,13 @@ async fn careers_leaders_decide_links_record_outcomes_and_keep_their_record_of_e
         assert_eq!(alder_user.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     assert!(alder_user.get("/employer/engagements").await.html.contains("Careers in care"), "the employer taking part sees it");
+    // The school's notes are for the school and the organisers, not the employer.
+    let employer_token = app.member_token("employer", &alder).await;
+    let seen = app.get(&format!("/api/v1/events/{talk}"), Some(&employer_token)).await;
+    assert!(seen.json["outcome_notes"].is_null() && seen.json["pupils_reached"] == 55, "{}", seen.text);
+    let school_token = app.member_token("school", &school).await;
+    let seen = app.get(&format!("/api/v1/events/{talk}"), Some(&school_token)).await;
+    assert_eq!(seen.json["outcome_notes"], "=Ask them back, year 11 loved it");
 }
 
 #[tokio::test]
