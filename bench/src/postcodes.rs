@@ -6,7 +6,7 @@
 //! connection pool as a serving process's would be.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -72,16 +72,8 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
 }
 
 async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
-    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default();
-    let binary = root.join("target/release/carefair");
-    if !binary.exists() {
-        bail!("{} is missing: run `cargo build --release` first", binary.display());
-    }
-    let dir = std::env::var("BENCH_TMP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir())
-        .join(format!("carefair-bench-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
+    let (root, binary) = crate::server::release_binary()?;
+    let dir = crate::server::fresh_dir()?;
     let result = measure(o, database, &binary, &root, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
     result

@@ -37,6 +37,26 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// The workspace's root and its release binary, which the benchmarks run.
+pub fn release_binary() -> anyhow::Result<(PathBuf, PathBuf)> {
+    let root = workspace_root();
+    let binary = root.join("target/release/carefair");
+    if !binary.exists() {
+        bail!("{} is missing: run `cargo build --release` first", binary.display());
+    }
+    Ok((root, binary))
+}
+
+/// A new directory for one run, under `BENCH_TMP` or the system's temporary directory.
+pub fn fresh_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::var("BENCH_TMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir())
+        .join(format!("carefair-bench-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 impl Server {
     /// Starts `target/release/carefair` on `database` (a fresh SQLite file when `None`).
     pub fn start(database: Option<&str>) -> anyhow::Result<Self> {
@@ -45,16 +65,8 @@ impl Server {
 
     /// As `start`, with more settings as `CAREFAIR__…` environment variables.
     pub fn start_with(database: Option<&str>, settings: &[(&str, String)]) -> anyhow::Result<Self> {
-        let root = workspace_root();
-        let binary = root.join("target/release/carefair");
-        if !binary.exists() {
-            bail!("{} is missing: run `cargo build --release` first", binary.display());
-        }
-        let dir = std::env::var("BENCH_TMP")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| std::env::temp_dir())
-            .join(format!("carefair-bench-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir)?;
+        let (root, binary) = release_binary()?;
+        let dir = fresh_dir()?;
         let database = match database {
             Some(url) => url.to_owned(),
             None => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),

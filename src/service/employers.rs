@@ -321,12 +321,11 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EmployerCh
     }
     let current = employer::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
-    let new_postcode = changes.postcode.as_ref().map(|p| p.as_str());
     let (latitude, longitude) = super::postcodes::resettle(
         &svc.db.read,
         &current.postcode,
         (current.latitude, current.longitude),
-        new_postcode,
+        changes.postcode.as_ref(),
         (changes.latitude, changes.longitude),
     )
     .await?;

@@ -279,9 +279,10 @@ pub(crate) async fn resettle(
     db: &impl ConnectionTrait,
     postcode: &str,
     held: (Option<f64>, Option<f64>),
-    new_postcode: Option<&str>,
+    new_postcode: Option<&Postcode>,
     given: (Option<Option<f64>>, Option<Option<f64>>),
 ) -> Result<(Option<f64>, Option<f64>), DbErr> {
+    let new_postcode = new_postcode.map(Postcode::as_str);
     let stale = new_postcode.is_some_and(|p| p != postcode) && given.0.is_none() && given.1.is_none();
     let merged = (given.0.unwrap_or(held.0), given.1.unwrap_or(held.1));
     settle(db, new_postcode.unwrap_or(postcode), merged, stale).await

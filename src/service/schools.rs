@@ -138,12 +138,11 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: SchoolChan
     super::policy::organiser(actor)?;
     let current = school::Entity::find_by_id(id).one(&svc.db.write).await?.ok_or(ServiceError::NotFound)?;
     check_coordinates(changes.latitude.unwrap_or(current.latitude), changes.longitude.unwrap_or(current.longitude))?;
-    let new_postcode = changes.postcode.as_ref().map(|p| p.as_str());
     let (latitude, longitude) = super::postcodes::resettle(
         &svc.db.read,
         &current.postcode,
         (current.latitude, current.longitude),
-        new_postcode,
+        changes.postcode.as_ref(),
         (changes.latitude, changes.longitude),
     )
     .await?;

@@ -199,12 +199,11 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: VenueChang
             return Err(ServiceError::invalid("capacity", format!("{too_big} event(s) at this venue expect more than {capacity} people")));
         }
     }
-    let new_postcode = changes.postcode.as_ref().map(|p| p.as_str());
     let (latitude, longitude) = super::postcodes::resettle(
         &svc.db.read,
         &current.postcode,
         (current.latitude, current.longitude),
-        new_postcode,
+        changes.postcode.as_ref(),
         (changes.latitude, changes.longitude),
     )
     .await?;

@@ -390,10 +390,11 @@ pub async fn confirm_cancel(req: &Request, svc: Data<&Services>, Path(token): Pa
     }
 }
 
+/// A form that carries nothing but its CSRF token (a button).
 #[derive(Deserialize)]
 pub struct CsrfOnly {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 /// `POST /r/{token}/cancel`: cancels, and shows the place as it now is.

@@ -68,14 +68,9 @@ pub async fn list(req: &Request, svc: Data<&Services>, Query(q): Query<ListQuery
         "statuses": statuses(), "kinds": kinds(),
         "page": page_no, "pages": pages,
         "previous": (page_no > 1).then(|| link(page_no - 1)), "next": (page_no < pages).then(|| link(page_no + 1)),
-        "flash": flash(q_done(req).as_deref()),
+        "flash": flash(crate::web::portal::flash_of(req).as_deref()),
     });
     viewer.render(StatusCode::OK, "manage/events.html", context, "events")
-}
-
-/// The `done` query parameter a redirect after a change carries.
-fn q_done(req: &Request) -> Option<String> {
-    req.uri().query().and_then(|q| q.split('&').find_map(|p| p.strip_prefix("done=")).map(str::to_owned))
 }
 
 fn flash(done: Option<&str>) -> Option<&'static str> {
@@ -368,7 +363,7 @@ pub async fn show(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -
         Ok(event) => event,
         Err(response) => return response,
     };
-    show_page(&svc, &viewer, &event, StatusCode::OK, flash(q_done(req).as_deref()), None).await
+    show_page(&svc, &viewer, &event, StatusCode::OK, flash(crate::web::portal::flash_of(req).as_deref()), None).await
 }
 
 async fn show_page(
@@ -506,7 +501,7 @@ pub(super) async fn after(svc: &Services, viewer: &Viewer, id: Uuid, outcome: Re
     }
 }
 
-fn capitalise(s: &str) -> String {
+pub(crate) fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -68,11 +68,11 @@ pub async fn list(req: &Request, svc: Data<&Services>, Query(q): Query<ListQuery
 #[derive(Deserialize, Serialize, Default)]
 pub struct InviteForm {
     #[serde(default, skip_serializing)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
-    name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    email: String,
+    pub(crate) email: String,
 }
 
 async fn school_page(

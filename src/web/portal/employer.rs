@@ -22,8 +22,9 @@ use crate::service::policy::Area;
 use crate::service::school_links::{self, LinkFilter};
 use crate::service::{PageRequest, ServiceError, Services, suggestions, users};
 use crate::web::manage::check_csrf;
-use crate::web::manage::events::summary;
-use crate::web::pages::{errors_by_field, failed, not_found, provider_types, when};
+use crate::web::manage::events::{capitalise, summary};
+use crate::web::manage::schools::InviteForm;
+use crate::web::pages::{CsrfOnly, errors_by_field, failed, not_found, provider_types, when};
 use crate::web::session::{Viewer, see_other};
 
 const SUGGESTIONS: usize = 10;
@@ -246,16 +247,6 @@ pub async fn save_profile(req: &Request, svc: Data<&Services>, Form(form): Form<
     }
 }
 
-#[derive(Deserialize, Serialize, Default)]
-pub struct InviteForm {
-    #[serde(default, skip_serializing)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-}
-
 async fn users_page(
     svc: &Services,
     viewer: &Viewer,
@@ -406,16 +397,10 @@ pub async fn book(req: &Request, svc: Data<&Services>, Path(id): Path<String>, F
             stands_page(&svc, &viewer, &employer, StatusCode::UNPROCESSABLE_ENTITY, Some((event_id, &form, &errors)), None, None).await
         }
         Err(err @ (ServiceError::Conflict(_) | ServiceError::Closed(_))) => {
-            stands_page(&svc, &viewer, &employer, StatusCode::CONFLICT, None, Some(capitalised(&err.to_string())), None).await
+            stands_page(&svc, &viewer, &employer, StatusCode::CONFLICT, None, Some(capitalise(&err.to_string())), None).await
         }
         Err(err) => failed(&err),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /employer/stands/{event_id}/{xid}/withdraw`
@@ -433,15 +418,10 @@ pub async fn withdraw(
     match exhibitors::decide(&svc, &viewer.actor, event_id, xid, StandDecision::Withdraw).await {
         Ok(_) => see_other("/employer/stands?done=withdrawn", None),
         Err(err @ ServiceError::Conflict(_)) => {
-            stands_page(&svc, &viewer, &employer, StatusCode::CONFLICT, None, Some(capitalised(&err.to_string())), None).await
+            stands_page(&svc, &viewer, &employer, StatusCode::CONFLICT, None, Some(capitalise(&err.to_string())), None).await
         }
         Err(err) => failed(&err),
     }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 async fn schools_page(
@@ -459,7 +439,7 @@ async fn schools_page(
     // Suggestions are for approved employers with a position; the page says which is missing.
     let (suggested, why_none) = match suggestions::suggest(svc, &viewer.actor, employer.id, SUGGESTIONS).await {
         Ok(found) => (found, None),
-        Err(ServiceError::Conflict(reason)) => (Vec::new(), Some(capitalised(&reason))),
+        Err(ServiceError::Conflict(reason)) => (Vec::new(), Some(capitalise(&reason))),
         Err(err) => return failed(&err),
     };
     let context = json!({
@@ -508,7 +488,7 @@ pub async fn ask(req: &Request, svc: Data<&Services>, Path(id): Path<String>, Fo
                 }
                 other => other.to_string(),
             };
-            schools_page(&svc, &viewer, &employer, StatusCode::CONFLICT, Some(capitalised(&problem)), None).await
+            schools_page(&svc, &viewer, &employer, StatusCode::CONFLICT, Some(capitalise(&problem)), None).await
         }
         Err(err) => failed(&err),
     }

@@ -16,7 +16,7 @@ macro_rules! portal_viewer {
 }
 pub(crate) use portal_viewer;
 
-/// The `done` query parameter a redirect after a change carries.
+/// The `done` query parameter a redirect after a change carries (back office and portals).
 pub(crate) fn flash_of(req: &poem::Request) -> Option<String> {
     req.uri().query().and_then(|q| q.split('&').find_map(|p| p.strip_prefix("done=")).map(str::to_owned))
 }

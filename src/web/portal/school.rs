@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -22,7 +21,7 @@ use crate::service::schools::{self, School};
 use crate::service::{PageRequest, ServiceError, Services, exports};
 use crate::web::manage::check_csrf;
 use crate::web::manage::engagements::{OutcomeForm, engagement_context};
-use crate::web::pages::{failed, not_found, when};
+use crate::web::pages::{CsrfOnly, failed, not_found, when};
 use crate::web::session::{Viewer, see_other};
 
 async fn own(svc: &Services, viewer: &Viewer) -> Result<School, Response> {
@@ -84,12 +83,6 @@ pub async fn home(req: &Request, svc: Data<&Services>) -> Response {
         })).collect::<Vec<_>>(),
     });
     viewer.render(StatusCode::OK, "school/home.html", context, "home")
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn decide(req: &Request, svc: &Services, id: &str, csrf: &str, decision: Decision, done: &str) -> Response {
