@@ -232,6 +232,10 @@ const WORDS: &[&str] = &[
     "role",
     "deactivate",
     "upload",
+    "walk-in",
+    "person",
+    "ticket",
+    "ticket.png",
 ];
 
 /// Segments after which a value is a secret rather than an id.

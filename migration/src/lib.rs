@@ -12,6 +12,7 @@ mod m20261203_000005_back_office;
 mod m20261203_000006_registration_order;
 mod m20261203_000007_postcodes;
 mod m20261203_000008_outcome_notes;
+mod m20261204_000009_fair_day;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_registration_order::Migration),
             Box::new(m20261203_000007_postcodes::Migration),
             Box::new(m20261203_000008_outcome_notes::Migration),
+            Box::new(m20261204_000009_fair_day::Migration),
         ]
     }
 }

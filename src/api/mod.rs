@@ -5,6 +5,7 @@ mod auth;
 mod campaigns;
 mod candidates;
 mod common;
+mod door;
 pub(crate) mod employers;
 mod engagements;
 mod events;
@@ -32,6 +33,7 @@ pub type Apis = (
     venues::VenuesApi,
     events::EventsApi,
     registrations::RegistrationsApi,
+    door::DoorApi,
     candidates::CandidatesApi,
     invitations::InvitationsApi,
     outbox::OutboxApi,
@@ -53,6 +55,7 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         venues::VenuesApi { svc: svc.clone() },
         events::EventsApi { svc: svc.clone() },
         registrations::RegistrationsApi { svc: svc.clone() },
+        door::DoorApi { svc: svc.clone() },
         candidates::CandidatesApi { svc: svc.clone() },
         invitations::InvitationsApi { svc: svc.clone() },
         outbox::OutboxApi { svc: svc.clone() },

@@ -18,6 +18,7 @@ use super::problem::{ApiError, Refused};
 use super::security::BearerAuth;
 use crate::domain::{RegistrationStatus, ValidationErrors};
 use crate::service::Services;
+use crate::service::door::{self, Doorkeeper, Ticket};
 use crate::service::registrar::{IdempotencyKey, Person, PersonInput, RegisterRequest, Registered};
 use crate::service::registrations::{self, HeldRegistration, RegistrationDetail};
 
@@ -69,11 +70,13 @@ pub struct RegisteredView {
     pub position: Option<i64>,
     /// Where the holder sees or cancels their place; keep it private.
     pub manage_url: String,
+    /// Typed at the door when the ticket's QR code cannot be scanned.
+    pub ticket_code: String,
 }
 
 impl From<Registered> for RegisteredView {
     fn from(r: Registered) -> Self {
-        Self { id: r.id, event_id: r.event_id, status: r.status.as_str().to_owned(), position: r.position, manage_url: r.manage_url }
+        Self { id: r.id, event_id: r.event_id, status: r.status.as_str().to_owned(), position: r.position, manage_url: r.manage_url, ticket_code: r.ticket_code }
     }
 }
 
@@ -88,6 +91,10 @@ pub struct RegistrationItem {
     pub status: String,
     /// For the waitlisted: their current place in the queue.
     pub position: Option<i64>,
+    pub ticket_code: String,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    /// The door that checked the person in.
+    pub checked_in_by: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -100,6 +107,9 @@ impl From<RegistrationDetail> for RegistrationItem {
             email: d.candidate.email,
             status: d.registration.status.as_str().to_owned(),
             position: d.position,
+            ticket_code: d.registration.ticket_code.to_string(),
+            checked_in_at: d.registration.checked_in_at,
+            checked_in_by: d.registration.checked_in_by,
             created_at: d.registration.created_at,
         }
     }
@@ -115,6 +125,8 @@ pub struct HeldRegistrationView {
     pub position: Option<i64>,
     pub name: String,
     pub email: String,
+    /// The ticket's code, for confirmed places.
+    pub ticket_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub event: EventView,
 }
@@ -127,6 +139,7 @@ impl From<HeldRegistration> for HeldRegistrationView {
             position: h.detail.position,
             name: h.detail.candidate.name,
             email: h.detail.candidate.email,
+            ticket_code: h.detail.registration.status.holds_place().then(|| h.detail.registration.ticket_code.to_string()),
             created_at: h.detail.registration.created_at,
             event: h.event.into(),
         }
@@ -261,7 +274,8 @@ impl RegistrationsApi {
         id: Path<Uuid>,
         rid: Path<Uuid>,
     ) -> Result<RegistrationItemAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND | CONFLICT }>> {
-        registrations::check_in(&self.svc, &auth.0.actor, id.0, rid.0).await?;
+        let keeper = Doorkeeper::staff(&auth.0.actor, &auth.0.user.name);
+        door::check_in(&self.svc, &keeper, id.0, Ticket::Id(rid.0)).await?;
         Ok(RegistrationItemAnswer::Ok(Json(registrations::detail(&self.svc, id.0, rid.0).await?.into())))
     }
 

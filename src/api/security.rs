@@ -8,6 +8,7 @@ use super::problem::ApiError;
 use crate::domain::Actor;
 use crate::service::Services;
 use crate::service::auth::{self, User};
+use crate::service::door::{self, Doorkeeper};
 
 /// The signed-in caller.
 #[derive(Debug, Clone)]
@@ -48,4 +49,17 @@ impl OptionalAuth {
             OptionalAuth::Anonymous => None,
         }
     }
+}
+
+/// `Authorization: Bearer TOKEN` at an event's door: an organiser's token, or the token of a
+/// door link for that event (which works there and nowhere else).
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "check_door")]
+pub struct DoorAuth(pub Doorkeeper);
+
+async fn check_door(req: &Request, bearer: Bearer) -> poem::Result<Doorkeeper> {
+    let svc = req
+        .data::<Services>()
+        .ok_or_else(|| poem::Error::from_string("services missing", poem::http::StatusCode::INTERNAL_SERVER_ERROR))?;
+    door::keeper_of_token(svc, &bearer.token).await.map_err(|err| ApiError::from(err).into())
 }

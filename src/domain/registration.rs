@@ -31,6 +31,11 @@ impl RegistrationStatus {
     pub fn parse(s: &str) -> Result<Self, String> {
         parse_enum(s, &Self::ALL, |k| k.as_str())
     }
+
+    /// Whether the registration holds a place at the event: the ticket is good at the door.
+    pub fn holds_place(self) -> bool {
+        matches!(self, RegistrationStatus::Confirmed | RegistrationStatus::Attended | RegistrationStatus::NoShow)
+    }
 }
 
 /// A telephone number as typed, with at least 7 and at most 15 digits (E.164's limit) and

@@ -14,6 +14,13 @@ pub struct CalendarPart {
     pub text: String,
 }
 
+/// An image the HTML shows from inside the message (`<img src="cid:…">`, RFC 2392).
+#[derive(Debug, Clone)]
+pub struct InlineImage {
+    pub content_id: String,
+    pub png: Vec<u8>,
+}
+
 /// A message, rendered and ready to be put into MIME.
 #[derive(Debug, Clone)]
 pub struct Draft<'a> {
@@ -29,6 +36,8 @@ pub struct Draft<'a> {
     pub calendar: Option<CalendarPart>,
     /// Where to unsubscribe, for campaign mail (RFC 2369).
     pub list_unsubscribe: Option<String>,
+    /// Shown by the HTML: a ticket's QR code.
+    pub inline_image: Option<InlineImage>,
 }
 
 /// `List-Unsubscribe: <uri>`.
@@ -61,7 +70,8 @@ fn mailbox(name: &str, email: &str) -> Result<Mailbox, String> {
 
 /// The message: `multipart/alternative` (text and HTML), and where a calendar is carried,
 /// `multipart/mixed{ multipart/alternative{ text/plain, text/html, text/calendar; method=M },
-/// invite.ics }` with the MIME method equal to the calendar's METHOD.
+/// invite.ics }` with the MIME method equal to the calendar's METHOD. An inline image goes with
+/// the HTML as `multipart/related{ text/html, image/png }`.
 pub fn compose(draft: Draft<'_>) -> Result<Message, String> {
     let from: Mailbox = draft.from.parse().map_err(|e| format!("mail.from {:?}: {e}", draft.from))?;
     let mut builder = Message::builder()
@@ -72,7 +82,17 @@ pub fn compose(draft: Draft<'_>) -> Result<Message, String> {
     if let Some(uri) = draft.list_unsubscribe {
         builder = builder.header(ListUnsubscribe(uri));
     }
-    let alternative = MultiPart::alternative().singlepart(SinglePart::plain(draft.text)).singlepart(SinglePart::html(draft.html));
+    let alternative = MultiPart::alternative().singlepart(SinglePart::plain(draft.text));
+    let alternative = match draft.inline_image {
+        None => alternative.singlepart(SinglePart::html(draft.html)),
+        Some(image) => {
+            let png = ContentType::parse("image/png").map_err(|e| e.to_string())?;
+            let related = MultiPart::related()
+                .singlepart(SinglePart::html(draft.html))
+                .singlepart(Attachment::new_inline(image.content_id).body(image.png, png));
+            alternative.multipart(related)
+        }
+    };
     let message = match draft.calendar {
         None => builder.multipart(alternative),
         Some(calendar) => {
@@ -103,6 +123,7 @@ mod tests {
             html: "<p>Hello</p>".into(),
             calendar,
             list_unsubscribe: Some("https://events.example.org/u/1>\r\nX: y".into()),
+            inline_image: None,
         }
     }
 

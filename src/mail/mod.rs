@@ -6,6 +6,6 @@ mod compose;
 mod templates;
 mod transport;
 
-pub use compose::{CalendarPart, Draft, compose};
+pub use compose::{CalendarPart, Draft, InlineImage, compose};
 pub use templates::{Templates, templates};
 pub use transport::Mailer;

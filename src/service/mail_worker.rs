@@ -24,12 +24,15 @@ use super::events::Event;
 use super::outbox::{self, MessageKind, OutboxMessage};
 use super::{ServiceResult, Services};
 use crate::calendar::{self, CalendarEvent, Method, Person};
-use crate::domain::describe_span;
-use crate::mail::{CalendarPart, Draft, Mailer, compose, templates};
+use crate::domain::{TicketCode, describe_span};
+use crate::mail::{CalendarPart, Draft, InlineImage, Mailer, compose, templates};
 use crate::store::entity::{candidate, event, registration};
 
 /// Messages claimed in one round.
 const BATCH: u64 = 200;
+
+/// Where a message's HTML finds the ticket's QR code: the image part's Content-ID.
+const TICKET_IMAGE: &str = "cid:ticket-qr";
 /// How long a round may wait for a registration rush in this process to pause, and how often it
 /// looks. The worker and the registration writer share the CPU; a message can wait a moment, the
 /// people waiting for their place should not.
@@ -59,8 +62,8 @@ pub struct MailWorker {
 #[derive(Default)]
 struct RoundData {
     events: HashMap<Uuid, (Event, CalendarEvent)>,
-    /// By registration id.
-    people: HashMap<Uuid, candidate::Model>,
+    /// By registration id: the person, and the ticket's code while the place is held.
+    people: HashMap<Uuid, (candidate::Model, Option<TicketCode>)>,
 }
 
 impl MailWorker {
@@ -207,7 +210,8 @@ impl MailWorker {
                 .collect();
             for r in registrations {
                 if let Some(c) = candidates.get(&r.candidate_id) {
-                    people.insert(r.id, c.clone());
+                    let ticket = r.status.holds_place().then(|| TicketCode::stored(r.ticket_code));
+                    people.insert(r.id, (c.clone(), ticket));
                 }
             }
         }
@@ -224,15 +228,22 @@ impl MailWorker {
         let field = |key: &str| payload.get(key).and_then(Value::as_str);
         let event_id = field("event_id").and_then(|s| s.parse::<Uuid>().ok()).ok_or("payload names no event")?;
         let (event, shown) = round.events.get(&event_id).ok_or_else(|| format!("event {event_id} no longer exists"))?;
-        let name = match field("registration_id").and_then(|s| s.parse::<Uuid>().ok()) {
+        let (name, ticket) = match field("registration_id").and_then(|s| s.parse::<Uuid>().ok()) {
             Some(id) => {
-                let person = round.people.get(&id).ok_or_else(|| format!("registration {id} no longer exists"))?;
+                let (person, ticket) = round.people.get(&id).ok_or_else(|| format!("registration {id} no longer exists"))?;
                 if person.erased_at.is_some() {
                     return Err("the recipient's personal data was erased".into());
                 }
-                person.name.clone()
+                (person.name.clone(), ticket.clone())
             }
-            None => field("name").unwrap_or_default().to_owned(),
+            None => (field("name").unwrap_or_default().to_owned(), None),
+        };
+        // The ticket travels with the mail that gives a place, as an image inside the message:
+        // no mail client need load anything to show it.
+        let ticket = ticket.filter(|_| matches!(kind, MessageKind::RegistrationConfirmed | MessageKind::RegistrationPromoted));
+        let ticket_image = match &ticket {
+            Some(code) => Some(code.qr_png(6)?),
+            None => None,
         };
 
         let values = json!({
@@ -249,6 +260,7 @@ impl MailWorker {
             "accept_url": field("accept_url"),
             "decline_url": field("decline_url"),
             "message": field("message"),
+            "ticket": ticket.as_ref().map(|code| json!({"code": code.grouped(), "image": TICKET_IMAGE})),
         });
         let templates = templates()?;
         let text = templates.render(kind.as_str(), "body.txt", &values)?;
@@ -279,6 +291,7 @@ impl MailWorker {
             html,
             calendar: calendar.map(|(method, text)| CalendarPart { method, text }),
             list_unsubscribe,
+            inline_image: ticket_image.map(|png| InlineImage { content_id: TICKET_IMAGE.trim_start_matches("cid:").to_owned(), png }),
         })
     }
 
@@ -296,6 +309,7 @@ impl MailWorker {
             html: templates.render(kind.as_str(), "body.html", context)?,
             calendar: None,
             list_unsubscribe: None,
+            inline_image: None,
         })
     }
 }

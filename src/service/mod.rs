@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod campaigns;
 pub mod candidates;
 pub mod demo;
+pub mod door;
 pub mod employers;
 pub mod engagements;
 pub mod events;

@@ -1,6 +1,6 @@
 //! A registration's life after it is taken: the holder's view and cancellation by manage token,
-//! promotion from the waiting list, the organiser's list and check-in, and closing an event.
-//! Taking registrations is `registrar`.
+//! promotion from the waiting list, the organiser's list, and closing an event. Taking
+//! registrations is `registrar`; checking them in is `door`.
 
 use std::collections::HashMap;
 
@@ -17,7 +17,7 @@ use super::events::Event;
 use super::outbox::{self, MessageKind};
 use super::registrar::store_counters;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
-use crate::domain::{Actor, EventKind, EventStatus, RegistrationStatus};
+use crate::domain::{Actor, EventKind, EventStatus, RegistrationStatus, TicketCode};
 use crate::store::entity::{candidate, event, outbox as outbox_entity, registration, registration_token};
 
 /// A registration as the use cases hand it out.
@@ -29,6 +29,9 @@ pub struct Registration {
     pub status: RegistrationStatus,
     pub waitlist_seq: Option<i64>,
     pub checked_in_at: Option<DateTime<Utc>>,
+    /// The door that checked the person in.
+    pub checked_in_by: Option<String>,
+    pub ticket_code: TicketCode,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -42,11 +45,14 @@ impl From<registration::Model> for Registration {
             status: m.status,
             waitlist_seq: m.waitlist_seq,
             checked_in_at: m.checked_in_at,
+            checked_in_by: m.checked_in_by,
+            ticket_code: TicketCode::stored(m.ticket_code),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
     }
 }
+
 /// A candidate as the use cases hand it out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
@@ -556,62 +562,6 @@ pub fn check_in_window(event: &event::Model, now: DateTime<Utc>) -> ServiceResul
         return Err(ServiceError::conflict(format!("check-in closed at {}, 12 hours after the end", closes.to_rfc3339())));
     }
     Ok(())
-}
-
-/// What a check-in and its undo share: an organiser, the event locked, inside its check-in
-/// window, and the registration of that event (another event's is not found).
-async fn at_the_door(
-    svc: &Services,
-    actor: &Actor,
-    event_id: Uuid,
-    registration_id: Uuid,
-) -> ServiceResult<(DatabaseTransaction, registration::Model)> {
-    super::policy::organiser(actor)?;
-    let txn = svc.db.write.begin().await?;
-    let event = lock_event(&txn, event_id).await?;
-    check_in_window(&event, svc.clock.now())?;
-    let current = registration::Entity::find_by_id(registration_id)
-        .filter(registration::Column::EventId.eq(event_id))
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    Ok((txn, current))
-}
-
-/// Marks a person as attended.
-#[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
-pub async fn check_in(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
-    let (txn, current) = at_the_door(svc, actor, event_id, registration_id).await?;
-    match current.status {
-        RegistrationStatus::Attended => return Ok(current.into()),
-        RegistrationStatus::Confirmed | RegistrationStatus::NoShow => {}
-        RegistrationStatus::Cancelled => return Err(ServiceError::conflict("this registration is cancelled")),
-        RegistrationStatus::Waitlisted => return Err(ServiceError::conflict("this person is on the waiting list, not confirmed")),
-    }
-    let mut model: registration::ActiveModel = current.into();
-    model.status = Set(RegistrationStatus::Attended);
-    model.checked_in_at = Set(Some(svc.clock.now()));
-    model.updated_at = Set(svc.clock.now());
-    let updated = model.update(&txn).await?;
-    txn.commit().await?;
-    Ok(updated.into())
-}
-
-/// Undoes a check-in made by mistake: the person holds a confirmed place again. Only inside the
-/// check-in window; a registration that is not checked in is left as it is.
-#[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
-pub async fn undo_check_in(svc: &Services, actor: &Actor, event_id: Uuid, registration_id: Uuid) -> ServiceResult<Registration> {
-    let (txn, current) = at_the_door(svc, actor, event_id, registration_id).await?;
-    if current.status != RegistrationStatus::Attended {
-        return Ok(current.into());
-    }
-    let mut model: registration::ActiveModel = current.into();
-    model.status = Set(RegistrationStatus::Confirmed);
-    model.checked_in_at = Set(None);
-    model.updated_at = Set(svc.clock.now());
-    let updated = model.update(&txn).await?;
-    txn.commit().await?;
-    Ok(updated.into())
 }
 
 /// After an event has ended: everyone confirmed but not checked in becomes a no-show, and the

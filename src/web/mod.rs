@@ -3,6 +3,7 @@
 pub mod account;
 pub mod calendar;
 mod csrf;
+pub mod door;
 pub mod manage;
 pub mod pages;
 pub mod portal;

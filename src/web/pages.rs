@@ -39,6 +39,8 @@ pub(super) fn page(status: StatusCode, template: &str, context: Value, set_cooki
         .header("Content-Security-Policy", CSP)
         .header("X-Content-Type-Options", "nosniff")
         .header("Referrer-Policy", "no-referrer")
+        // Only the door page asks for the camera (see `door`); no page asks for more.
+        .header("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         .header(header::CACHE_CONTROL, "no-store");
     if let Some(cookie) = set_cookie {
         builder = builder.header(header::SET_COOKIE, cookie);
@@ -364,7 +366,42 @@ fn held_context(held: &HeldRegistration, token: &str) -> Value {
         "ics_url": format!("/calendar/registrations/{token}.ics"),
         "cancel_url": format!("/r/{token}/cancel"),
         "manage_url": format!("/r/{token}"),
+        "ticket": status.holds_place().then(|| json!({
+            "code": held.detail.registration.ticket_code.grouped(),
+            "image": format!("/r/{token}/ticket.png"),
+            "print_url": format!("/r/{token}/ticket"),
+        })),
     })
+}
+
+/// `GET /r/{token}/ticket`: the ticket alone, to print or show on a phone.
+#[handler]
+pub async fn ticket(svc: Data<&Services>, Path(token): Path<String>) -> Response {
+    match registrations::held(&svc, &token).await {
+        Ok(held) if held.detail.registration.status.holds_place() => page(StatusCode::OK, "ticket.html", held_context(&held, &token), None),
+        Ok(_) => not_found(),
+        Err(err) => failed(&err),
+    }
+}
+
+/// `GET /r/{token}/ticket.png`: the ticket's QR code.
+#[handler]
+pub async fn ticket_image(svc: Data<&Services>, Path(token): Path<String>) -> Response {
+    match registrations::held(&svc, &token).await {
+        Ok(held) if held.detail.registration.status.holds_place() => match held.detail.registration.ticket_code.qr_png(8) {
+            Ok(png) => Response::builder()
+                .content_type("image/png")
+                .header(header::CACHE_CONTROL, "no-store")
+                .header("X-Content-Type-Options", "nosniff")
+                .body(png),
+            Err(err) => {
+                tracing::error!(error = %err, "drawing a ticket's QR code");
+                failed(&ServiceError::Internal(anyhow::anyhow!(err)))
+            }
+        },
+        Ok(_) => not_found(),
+        Err(err) => failed(&err),
+    }
 }
 
 /// `GET /r/{token}`: the holder's place.

@@ -56,6 +56,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/campaign_form.html", include_str!("../../templates/web/manage/campaign_form.html")),
     ("manage/venues.html", include_str!("../../templates/web/manage/venues.html")),
     ("manage/venue_form.html", include_str!("../../templates/web/manage/venue_form.html")),
+    ("door.html", include_str!("../../templates/web/door.html")),
+    ("manage/door_links.html", include_str!("../../templates/web/manage/door_links.html")),
+    ("ticket.html", include_str!("../../templates/web/ticket.html")),
 ];
 
 /// The files served under `/static/`: name, content type, contents. GOV.UK Frontend's are
@@ -66,6 +69,11 @@ pub const STATIC_FILES: &[(&str, &str, &str)] = &[
     ("govuk-frontend.min.js", "text/javascript; charset=utf-8", include_str!("../../templates/web/static/govuk-frontend.min.js")),
     ("carefair.css", "text/css; charset=utf-8", include_str!("../../templates/web/static/carefair.css")),
     ("init.js", "text/javascript; charset=utf-8", include_str!("../../templates/web/static/init.js")),
+    ("door.js", "text/javascript; charset=utf-8", include_str!("../../templates/web/static/door.js")),
+    // jsQR 1.4.0 from npm (Apache-2.0, LICENSE.jsqr.txt beside it): the door page's QR decoder
+    // where the browser has no BarcodeDetector.
+    ("jsQR.js", "text/javascript; charset=utf-8", include_str!("../../templates/web/static/jsQR.js")),
+    ("LICENSE.jsqr.txt", "text/plain; charset=utf-8", include_str!("../../templates/web/static/LICENSE.jsqr.txt")),
 ];
 
 static PAGES: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {

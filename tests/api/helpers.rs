@@ -135,6 +135,13 @@ impl TestApp {
         mail_texts_in(&self._dir.path().join("mail"))
     }
 
+    /// The messages the file transport has written so far, as raw MIME.
+    pub fn mail_raw(&self) -> Vec<Vec<u8>> {
+        std::fs::read_dir(self._dir.path().join("mail"))
+            .map(|d| d.filter_map(Result::ok).filter_map(|e| std::fs::read(e.path()).ok()).collect())
+            .unwrap_or_default()
+    }
+
     /// Waits (up to 20 s) for a written message whose text holds `needle`, and returns its text.
     pub async fn wait_for_mail(&self, needle: &str) -> String {
         for _ in 0..200 {

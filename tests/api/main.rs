@@ -9,6 +9,7 @@ mod calendar;
 mod campaigns;
 mod chromium;
 mod cli;
+mod door;
 mod engagements;
 mod events;
 mod helpers;

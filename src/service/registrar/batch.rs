@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::steps::Steps;
 use super::{Job, RegisterRequest, Registered, Turn, Writer, candidates};
-use crate::domain::{RegistrationStatus, ValidationErrors, new_id};
+use crate::domain::{RegistrationStatus, TicketCode, ValidationErrors, new_id};
 use crate::service::outbox::{self, MessageKind};
 use crate::service::registrations::check_row_open;
 use crate::service::{ServiceError, ServiceResult};
@@ -104,12 +104,14 @@ impl Writer {
             accepted.push((request.person.email.as_str(), request.person.consent_marketing));
             let (status, seq, position) = take_place(event);
             let id = new_id();
+            let ticket_code = TicketCode::generate();
             let registered = Registered {
                 id,
                 event_id: event.id,
                 status: status.as_str().to_owned(),
                 position,
                 manage_url: prepared.manage_url.clone(),
+                ticket_code: ticket_code.as_str().to_owned(),
             };
             registrations.push(registration::ActiveModel {
                 id: Set(id),
@@ -118,6 +120,8 @@ impl Writer {
                 status: Set(status),
                 waitlist_seq: Set(seq),
                 checked_in_at: Set(None),
+                checked_in_by: Set(None),
+                ticket_code: Set(ticket_code.as_str().to_owned()),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

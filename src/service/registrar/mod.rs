@@ -135,6 +135,9 @@ pub struct Registered {
     pub status: String,
     pub position: Option<i64>,
     pub manage_url: String,
+    /// Stored replays made before tickets existed have none.
+    #[serde(default)]
+    pub ticket_code: String,
 }
 
 struct Job {

@@ -14,6 +14,10 @@ pub struct Model {
     pub waitlist_seq: Option<i64>,
     /// When the person was checked in at the door; cleared by an undo.
     pub checked_in_at: Option<DateTimeUtc>,
+    /// Which door checked the person in: a door link's label, or the organiser's name.
+    pub checked_in_by: Option<String>,
+    /// Typed at the door when the QR code cannot be scanned; unique within the event.
+    pub ticket_code: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{check_csrf, event_of, event_row, viewer};
 use crate::domain::RegistrationStatus;
+use crate::service::door::{self, Doorkeeper, Ticket};
 use crate::service::events::Event;
 use crate::service::registrations::{self, RegistrationDetail};
 use crate::service::{PageRequest, ServiceError, Services, exports};
@@ -134,9 +135,10 @@ async fn change(req: &Request, svc: &Services, id: &str, rid: &str, form: &RowFo
         Err(response) => return response,
     };
     let Ok(rid) = Uuid::parse_str(rid) else { return not_found() };
+    let keeper = Doorkeeper::staff(&viewer.actor, &viewer.user.name);
     let outcome = match what {
-        Change::CheckIn => registrations::check_in(svc, &viewer.actor, event.id, rid).await.map(|_| "checked_in"),
-        Change::Undo => registrations::undo_check_in(svc, &viewer.actor, event.id, rid).await.map(|_| "undone"),
+        Change::CheckIn => door::check_in(svc, &keeper, event.id, Ticket::Id(rid)).await.map(|_| "checked_in"),
+        Change::Undo => door::undo(svc, &keeper, event.id, rid).await.map(|_| "undone"),
         Change::Cancel => registrations::cancel(svc, &viewer.actor, event.id, rid).await.map(|_| "cancelled"),
     };
     // Back to the same search and page; only ever to this event's list.
