@@ -268,7 +268,12 @@ const NO_EMAIL_DOMAIN: &str = "walk-in.invalid";
 
 /// Whether `email` is a walk-in's stand-in for an address they did not give.
 pub fn is_stand_in(email: &str) -> bool {
-    email.ends_with(&format!("@{NO_EMAIL_DOMAIN}"))
+    email.strip_suffix(NO_EMAIL_DOMAIN).is_some_and(|rest| rest.ends_with('@'))
+}
+
+/// A candidate's email as lists and exports show it: none for a walk-in who gave none.
+pub fn shown_email(email: &str) -> &str {
+    if is_stand_in(email) { "" } else { email }
 }
 
 /// Registers someone at the door into a free place and checks them in at once; 409 when the

@@ -142,9 +142,13 @@ pub async fn registrants(
         .filter(registration::Column::EventId.eq(event_id))
         .filter(registration::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
         .filter(candidate::Column::ErasedAt.is_null())
-        .into_tuple()
+        .into_tuple::<(Uuid, String)>()
         .all(conn)
-        .await?)
+        .await?
+        .into_iter()
+        // A walk-in who gave no email has none to write to.
+        .filter(|(_, email)| !super::door::is_stand_in(email))
+        .collect())
 }
 
 /// Queues one message of `kind` to everyone holding a registration in `statuses` at `event`, in

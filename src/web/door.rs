@@ -144,7 +144,7 @@ async fn render(svc: &Services, req: &Request, at: &At<'_>, event: &Event, keepe
                     registrations::list(svc, actor, event.id, None, Some(&q), Some(PageRequest { limit: 10, offset: 0 })).await;
                 context["found"] = match found {
                     Ok(list) => json!(list.items.iter().map(|d| json!({
-                        "id": d.registration.id, "name": d.candidate.name, "email": d.candidate.email,
+                        "id": d.registration.id, "name": d.candidate.name, "email": door::shown_email(&d.candidate.email),
                         "status": d.registration.status.as_str(),
                         "checked_in_at": time_at(event, d.registration.checked_in_at),
                         "may_check_in": matches!(d.registration.status, RegistrationStatus::Confirmed | RegistrationStatus::NoShow),

@@ -279,6 +279,10 @@ async fn walk_ins_take_the_last_place_and_then_the_door_says_full() {
     app.post(&path, Some(&organiser), json!({"name": "Gil"})).await.assert_problem(StatusCode::CONFLICT);
     let everyone = app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await;
     assert_eq!(everyone.json["total"], 3, "Ada, Dee and one of Eve and Fay: {}", everyone.text);
+    // Who gave no email has none in the export, and no mail is queued for them.
+    let csv = app.get(&format!("/api/v1/events/{event}/registrations.csv"), Some(&organiser)).await;
+    assert!(csv.text.contains("dee@example.org") && !csv.text.contains(".invalid"), "{}", csv.text);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM outbox WHERE to_address LIKE '%.invalid'").await, 0);
 }
 
 /// A door link for `event`, made by `organiser`: its token.

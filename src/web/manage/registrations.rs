@@ -49,7 +49,7 @@ fn local(event: &Event, at: DateTime<Utc>) -> String {
 fn row(event: &Event, d: &RegistrationDetail) -> Value {
     let status = d.registration.status;
     json!({
-        "id": d.registration.id, "name": d.candidate.name, "email": d.candidate.email, "phone": d.candidate.phone,
+        "id": d.registration.id, "name": d.candidate.name, "email": door::shown_email(&d.candidate.email), "phone": d.candidate.phone,
         "status": status.as_str(), "status_label": label(status), "position": d.position,
         "checked_in_at": d.registration.checked_in_at.map(|t| local(event, t)),
         "may_check_in": matches!(status, RegistrationStatus::Confirmed | RegistrationStatus::NoShow),
