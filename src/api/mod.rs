@@ -18,6 +18,7 @@ pub(crate) mod registrations;
 mod reports;
 mod school_links;
 mod schools;
+mod slots;
 mod security;
 mod users;
 mod venues;
@@ -33,7 +34,8 @@ pub type Apis = (
     venues::VenuesApi,
     events::EventsApi,
     registrations::RegistrationsApi,
-    door::DoorApi,
+    // A tuple holds at most 16: the fair day's two share a place.
+    (door::DoorApi, slots::SlotsApi),
     candidates::CandidatesApi,
     invitations::InvitationsApi,
     outbox::OutboxApi,
@@ -55,7 +57,7 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         venues::VenuesApi { svc: svc.clone() },
         events::EventsApi { svc: svc.clone() },
         registrations::RegistrationsApi { svc: svc.clone() },
-        door::DoorApi { svc: svc.clone() },
+        (door::DoorApi { svc: svc.clone() }, slots::SlotsApi { svc: svc.clone() }),
         candidates::CandidatesApi { svc: svc.clone() },
         invitations::InvitationsApi { svc: svc.clone() },
         outbox::OutboxApi { svc: svc.clone() },

@@ -23,10 +23,12 @@ pub enum MessageKind {
     EmployerSignupReceived,
     OrganiserEmployerSignedUp,
     OrganiserStandRequested,
+    InterviewBooked,
+    InterviewCancelled,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 18] = [
+    pub const ALL: [MessageKind; 20] = [
         MessageKind::Invitation,
         MessageKind::RegistrationConfirmed,
         MessageKind::RegistrationWaitlisted,
@@ -45,6 +47,8 @@ impl MessageKind {
         MessageKind::EmployerSignupReceived,
         MessageKind::OrganiserEmployerSignedUp,
         MessageKind::OrganiserStandRequested,
+        MessageKind::InterviewBooked,
+        MessageKind::InterviewCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +71,8 @@ impl MessageKind {
             MessageKind::EmployerSignupReceived => "employer_signup_received",
             MessageKind::OrganiserEmployerSignedUp => "organiser_employer_signed_up",
             MessageKind::OrganiserStandRequested => "organiser_stand_requested",
+            MessageKind::InterviewBooked => "interview_booked",
+            MessageKind::InterviewCancelled => "interview_cancelled",
         }
     }
 

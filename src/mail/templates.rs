@@ -38,6 +38,8 @@ const SOURCES: &[(&str, &str)] = kinds![
     "employer_signup_received",
     "organiser_employer_signed_up",
     "organiser_stand_requested",
+    "interview_booked",
+    "interview_cancelled",
 ];
 
 const SHARED: &[(&str, &str)] = &[

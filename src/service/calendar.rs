@@ -305,6 +305,11 @@ pub async fn campaign_feed(svc: &Services, slug: &str) -> ServiceResult<Calendar
 /// An employer's calendar: its confirmed stands at fairs and the school engagements it takes
 /// part in, published (or cancelled, so calendars drop them). The token is the one
 /// `employers::new_feed` showed; an unknown token is not found.
+/// The calendar file of an interview the holder of `token` booked (`METHOD:REQUEST`).
+pub async fn interview_file(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<CalendarBody> {
+    Ok(CalendarBody::new(super::slots::candidate_file(svc, token, slot_id).await?))
+}
+
 pub async fn employer_feed(svc: &Services, token: &str) -> ServiceResult<CalendarBody> {
     use crate::domain::ExhibitorStatus;
     use crate::store::entity::{employer, engagement_employer, exhibitor};
@@ -335,7 +340,9 @@ pub async fn employer_feed(svc: &Services, token: &str) -> ServiceResult<Calenda
     let events =
         event::Entity::find().filter(visible()).filter(event::Column::Id.is_in(ids)).order_by_asc(event::Column::StartsAt).all(db).await?;
     let events: Vec<Event> = events.into_iter().map(Event::from).collect();
-    let events = with_venues(svc, &events).await?;
+    let mut events = with_venues(svc, &events).await?;
+    // Its booked interviews too, each under its booking's UID.
+    events.extend(super::slots::employer_entries(svc, employer.id).await?);
     let feed = Feed { name: format!("{}: Gift of Care stands and school visits", employer.name), refresh_minutes: REFRESH_MINUTES };
     Ok(CalendarBody::new(calendar::publish(&events, &context(svc), Some(&feed))))
 }

@@ -223,7 +223,7 @@ impl MailWorker {
         let kind = message.kind;
         let payload = payload.ok_or("the payload is not JSON")?;
         if let Some(context) = payload.get("context") {
-            return self.render_notice(kind, message, context);
+            return self.render_notice(kind, message, context, payload.get("calendar"));
         }
         let field = |key: &str| payload.get(key).and_then(Value::as_str);
         let event_id = field("event_id").and_then(|s| s.parse::<Uuid>().ok()).ok_or("payload names no event")?;
@@ -296,7 +296,7 @@ impl MailWorker {
     }
 
     /// A message about an organisation: all it shows was written into its payload when queued.
-    fn render_notice(&self, kind: MessageKind, message: &OutboxMessage, context: &Value) -> Result<lettre::Message, String> {
+    fn render_notice(&self, kind: MessageKind, message: &OutboxMessage, context: &Value, calendar: Option<&Value>) -> Result<lettre::Message, String> {
         let templates = templates()?;
         let name = context.pointer("/person/name").and_then(Value::as_str).unwrap_or_default();
         compose(Draft {
@@ -307,7 +307,18 @@ impl MailWorker {
             subject: &message.subject,
             text: templates.render(kind.as_str(), "body.txt", context)?,
             html: templates.render(kind.as_str(), "body.html", context)?,
-            calendar: None,
+            calendar: match calendar {
+                Some(part) => {
+                    let method = match part.get("method").and_then(Value::as_str) {
+                        Some("CANCEL") => Method::Cancel,
+                        Some("REQUEST") => Method::Request,
+                        other => return Err(format!("a notice's calendar has no known method: {other:?}")),
+                    };
+                    let text = part.get("text").and_then(Value::as_str).ok_or("a notice's calendar has no text")?;
+                    Some(CalendarPart { method, text: text.to_owned() })
+                }
+                None => None,
+            },
             list_unsubscribe: None,
             inline_image: None,
         })

@@ -29,6 +29,7 @@ pub mod reports;
 pub mod schema;
 pub mod school_links;
 pub mod schools;
+pub mod slots;
 pub mod suggestions;
 pub mod users;
 pub mod venues;

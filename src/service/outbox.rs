@@ -93,6 +93,21 @@ pub fn notice(public_url: &str, now: DateTime<Utc>, to: &str, kind: MessageKind,
     pending(public_url, now, to, kind, subject, json!({ "context": context }))
 }
 
+/// A notice that carries a calendar (an interview's REQUEST or CANCEL), rendered when queued so
+/// that both sides' copies say the same.
+pub fn notice_with_calendar(
+    public_url: &str,
+    now: DateTime<Utc>,
+    to: &str,
+    kind: MessageKind,
+    context: Value,
+    method: crate::calendar::Method,
+    calendar: String,
+) -> outbox::ActiveModel {
+    let subject = subject(kind, &context);
+    pending(public_url, now, to, kind, subject, json!({ "context": context, "calendar": {"method": method.as_str(), "text": calendar} }))
+}
+
 fn subject(kind: MessageKind, context: &Value) -> String {
     templates().and_then(|t| t.subject(kind.as_str(), context)).unwrap_or_else(|err| {
         tracing::error!(error = %err, "rendering a subject");

@@ -182,7 +182,7 @@ pub struct HeldRegistration {
     pub event: Event,
 }
 
-async fn registration_by_token<C: sea_orm::ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Registration> {
+pub(crate) async fn registration_by_token<C: sea_orm::ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Registration> {
     let token = registration_token::Entity::find_by_id(hash_token(token)).one(db).await?.ok_or(ServiceError::NotFound)?;
     registration::Entity::find_by_id(token.registration_id).one(db).await?.ok_or(ServiceError::NotFound).map(Into::into)
 }
@@ -269,6 +269,8 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
     model.status = Set(RegistrationStatus::Cancelled);
     model.updated_at = Set(now);
     let cancelled = model.update(&txn).await?;
+    // Its interviews are freed for others, and both sides told.
+    super::slots::release_all(svc, &txn, cancelled.id).await?;
     // Manage links of a cancelled place keep working, so the holder can see it is cancelled.
     if let Some(candidate) = candidate::Entity::find_by_id(cancelled.candidate_id).one(&txn).await? {
         let payload = serde_json::json!({"registration_id": cancelled.id, "event_id": event.id});

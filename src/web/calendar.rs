@@ -68,6 +68,13 @@ pub async fn registration(req: &Request, Path(file): Path<String>, svc: Data<&Se
     private_answer(req, calendar::registration_file(&svc, token).await, "invite.ics")
 }
 
+/// `GET /calendar/registrations/{token}/slots/{slot_id}.ics`: one booked interview.
+#[handler]
+pub async fn interview(req: &Request, Path((token, file)): Path<(String, String)>, svc: Data<&Services>) -> Response {
+    let Some(slot_id) = strip_ics(&file).and_then(|id| Uuid::parse_str(id).ok()) else { return not_found() };
+    private_answer(req, calendar::interview_file(&svc, &token, slot_id).await, "interview.ics")
+}
+
 /// `GET /calendar/public.ics`
 #[handler]
 pub async fn public(req: &Request, svc: Data<&Services>) -> Response {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::csrf;
-use super::manage::events::summary;
+use super::manage::events::{capitalise, summary};
 use super::manage::check_csrf;
 use super::pages::{errors_by_field, failed, not_found, page, secure, when};
 use super::session::Viewer;
@@ -105,17 +105,12 @@ fn refusal_of(err: &ServiceError) -> Option<Value> {
         ServiceError::NotFound => "Not a ticket for this event".to_owned(),
         ServiceError::Conflict(text) if text.contains("waiting list") => "On the waiting list, not booked".to_owned(),
         ServiceError::Conflict(text) if text.contains("cancelled") => "This booking was cancelled".to_owned(),
-        ServiceError::Conflict(text) => capitalised(text),
+        ServiceError::Conflict(text) => capitalise(text),
         ServiceError::AlreadyRegistered => "This email already has a place: find them by name or scan their ticket".to_owned(),
         ServiceError::Invalid(errors) => errors.0.first().map(|e| format!("The code {}", e.message)).unwrap_or_default(),
         _ => return None,
     };
     Some(json!({"tone": "bad", "title": title}))
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 async fn render(svc: &Services, req: &Request, at: &At<'_>, event: &Event, keeper: &Doorkeeper, q: Option<String>, said: Said) -> Response {
@@ -437,7 +432,7 @@ pub async fn links_create(req: &Request, svc: Data<&Services>, Path(id): Path<St
             links_page(&svc, &viewer, &event, StatusCode::UNPROCESSABLE_ENTITY, extra).await
         }
         Err(ServiceError::Conflict(problem)) => {
-            let extra = json!({"problem": capitalised(&problem), "values": {"label": form.label}});
+            let extra = json!({"problem": capitalise(&problem), "values": {"label": form.label}});
             links_page(&svc, &viewer, &event, StatusCode::CONFLICT, extra).await
         }
         Err(err) => failed(&err),
@@ -457,4 +452,34 @@ pub async fn links_delete(req: &Request, svc: Data<&Services>, Path((id, lid)): 
         Ok(()) => super::session::see_other(&format!("/manage/events/{}/door-links", event.id), None),
         Err(err) => failed(&err),
     }
+}
+
+/// `GET /manage/events/{id}/interviews`: every stand's booked interviews.
+#[handler]
+pub async fn interviews(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
+    let (viewer, event, _) = match staff_door(req, &svc, &id).await {
+        Ok(door) => door,
+        Err(response) => return response,
+    };
+    let slots = crate::service::slots::of_fair(&svc, event.id).await.unwrap_or_default();
+    let booked = match crate::service::slots::fair_schedule(&svc, &viewer.actor, event.id).await {
+        Ok(booked) => booked,
+        Err(err) => return failed(&err),
+    };
+    let tz = event.timezone.tz();
+    let mut stands: Vec<Uuid> = slots.iter().map(|s| s.exhibitor_id).collect();
+    stands.sort_unstable();
+    stands.dedup();
+    let rows: Vec<Value> = booked
+        .iter()
+        .map(|b| json!({
+            "when": crate::domain::describe_span(b.slot.starts_at, b.slot.ends_at, tz), "employer": b.slot.employer_name,
+            "stand": b.slot.stand_label, "name": b.candidate_name, "email": b.candidate_email,
+        }))
+        .collect();
+    let context = json!({
+        "event": {"id": event.id, "title": event.title, "when": when(&event)},
+        "slots": slots.len(), "stands": stands.len(), "booked": rows,
+    });
+    viewer.render(StatusCode::OK, "manage/interviews.html", context, "events")
 }

@@ -366,6 +366,7 @@ fn held_context(held: &HeldRegistration, token: &str) -> Value {
         "ics_url": format!("/calendar/registrations/{token}.ics"),
         "cancel_url": format!("/r/{token}/cancel"),
         "manage_url": format!("/r/{token}"),
+        "token": token,
         "ticket": status.holds_place().then(|| json!({
             "code": held.detail.registration.ticket_code.grouped(),
             "image": format!("/r/{token}/ticket.png"),
@@ -404,13 +405,31 @@ pub async fn ticket_image(svc: Data<&Services>, Path(token): Path<String>) -> Re
     }
 }
 
-/// `GET /r/{token}`: the holder's place.
+#[derive(Deserialize)]
+pub struct ManageQuery {
+    done: Option<String>,
+}
+
+/// `GET /r/{token}`: the holder's place, its ticket, and its interviews at a fair.
 #[handler]
-pub async fn manage(svc: Data<&Services>, Path(token): Path<String>) -> Response {
-    match registrations::held(&svc, &token).await {
-        Ok(held) => page(StatusCode::OK, "manage.html", held_context(&held, &token), None),
-        Err(err) => failed(&err),
+pub async fn manage(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Query(q): Query<ManageQuery>) -> Response {
+    let held = match registrations::held(&svc, &token).await {
+        Ok(held) => held,
+        Err(err) => return failed(&err),
+    };
+    let mut context = held_context(&held, &token);
+    match super::interviews::context(&svc, &held).await {
+        Ok(interviews) => context["interviews"] = interviews,
+        Err(err) => return failed(&err),
     }
+    context["flash"] = json!(match q.done.as_deref() {
+        Some("interview_booked") => Some("Your interview is booked. We have emailed you an invitation for your calendar."),
+        Some("interview_freed") => Some("Your interview is freed for someone else."),
+        _ => None,
+    });
+    let csrf = csrf::token(req, secure(&svc));
+    context["csrf"] = json!(csrf.token);
+    page(StatusCode::OK, "manage.html", context, csrf.set_cookie)
 }
 
 /// `GET /r/{token}/cancel`: asks to confirm before cancelling.

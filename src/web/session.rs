@@ -111,6 +111,7 @@ fn navigation(area: Area, actor: &Actor, section: &str) -> Vec<Value> {
         Area::Employer => vec![
             ("home", "Home", "/employer"),
             ("stands", "Stands", "/employer/stands"),
+            ("interviews", "Interviews", "/employer/interviews"),
             ("schools", "Schools", "/employer/schools"),
             ("engagements", "Engagements", "/employer/engagements"),
             ("profile", "Profile", "/employer/profile"),

@@ -27,6 +27,7 @@ mod registrations;
 mod rush;
 mod safety;
 mod school_links;
+mod slots;
 mod smtp;
 mod stands;
 mod venues;

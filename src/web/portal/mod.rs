@@ -3,6 +3,7 @@
 //! use cases as the API; the services decide what the viewer's organisation may see and do.
 
 pub mod employer;
+pub mod interviews;
 pub mod school;
 
 /// The viewer of a portal page, or the answer for someone who may not see it.

@@ -1,0 +1,532 @@
+//! Interview slots at a fair: an employer with a confirmed stand (or an organiser) cuts its
+//! interview time into slots, each bookable by `interviewers` candidates at once; a candidate
+//! with a place books one slot per stand from their manage link. Both sides get an iMIP
+//! REQUEST for the booking (its own UID, the stand as LOCATION) and a CANCEL when it is freed
+//! or the candidate's place is cancelled.
+//!
+//! A booking raises the slot's `booked` in one conditional UPDATE (`WHERE booked <
+//! interviewers`): the row's lock makes concurrent bookings queue, and each re-reads the count,
+//! so a slot is never overbooked on either database, from any number of processes. One slot
+//! per stand per person is a unique index as well as a check.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use super::calendar::{context, with_venues};
+use super::events::Event;
+use super::outbox::{self, MessageKind};
+use super::{ServiceError, ServiceResult, Services};
+use crate::calendar::{self, CalendarEvent, Method, Person};
+use crate::domain::{Actor, EventKind, EventStatus, ExhibitorStatus, RegistrationStatus, Role, Validation, describe_span, new_id};
+use crate::store::entity::{candidate, employer, event, exhibitor, interview_slot, registration, slot_booking};
+use crate::store::is_unique_violation;
+
+/// The shortest and longest slot, and the most interviewers at once.
+pub const MINUTES: (i64, i64) = (5, 240);
+pub const INTERVIEWERS_MAX: i64 = 20;
+/// The most slots one cut makes.
+pub const SLOTS_MAX: i64 = 200;
+
+/// A slot as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slot {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub exhibitor_id: Uuid,
+    pub employer_id: Uuid,
+    pub employer_name: String,
+    pub stand_label: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub interviewers: i32,
+    pub booked: i32,
+}
+
+impl Slot {
+    pub fn free(&self) -> i32 {
+        Ord::max(self.interviewers - self.booked, 0)
+    }
+}
+
+/// How a stand's interview time is cut, as given.
+#[derive(Debug, Clone)]
+pub struct CutInput {
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub minutes: i64,
+    pub interviewers: i64,
+}
+
+/// Who may cut and see a stand's slots: organisers, and the users of the stand's employer
+/// (another employer's stand is not found).
+fn may_run_stand(actor: &Actor, stand: &exhibitor::Model) -> ServiceResult<()> {
+    match actor.role {
+        Role::Admin | Role::Organiser => Ok(()),
+        Role::Employer if actor.employer_id == Some(stand.employer_id) => Ok(()),
+        Role::Employer => Err(ServiceError::NotFound),
+        Role::School => Err(ServiceError::Forbidden),
+    }
+}
+
+async fn stand_of<C: ConnectionTrait>(db: &C, event_id: Uuid, exhibitor_id: Uuid) -> ServiceResult<exhibitor::Model> {
+    exhibitor::Entity::find_by_id(exhibitor_id)
+        .filter(exhibitor::Column::EventId.eq(event_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Cuts a confirmed stand's interview time, inside the fair's times, into slots of `minutes`;
+/// time left over at the end is not a slot. Slots that would overlap the stand's existing ones
+/// are refused (409), so a cut made twice makes nothing the second time.
+#[tracing::instrument(skip_all, fields(event_id = %event_id, exhibitor_id = %exhibitor_id))]
+pub async fn cut(svc: &Services, actor: &Actor, event_id: Uuid, exhibitor_id: Uuid, input: CutInput) -> ServiceResult<Vec<Slot>> {
+    let stand = stand_of(&svc.db.read, event_id, exhibitor_id).await?;
+    may_run_stand(actor, &stand)?;
+    let fair = event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    if stand.status != ExhibitorStatus::Confirmed {
+        return Err(ServiceError::conflict("only a confirmed stand has interview slots"));
+    }
+    if fair.kind != EventKind::RecruitmentFair || fair.status == EventStatus::Cancelled {
+        return Err(ServiceError::conflict("interview slots are for recruitment fairs that are going ahead"));
+    }
+    let mut v = Validation::new();
+    if !(MINUTES.0..=MINUTES.1).contains(&input.minutes) {
+        v.fail("minutes", format!("must be from {} to {} minutes", MINUTES.0, MINUTES.1));
+    }
+    if !(1..=INTERVIEWERS_MAX).contains(&input.interviewers) {
+        v.fail("interviewers", format!("must be from 1 to {INTERVIEWERS_MAX}"));
+    }
+    let (Some(starts_at), Some(ends_at)) = (input.starts_at, input.ends_at) else {
+        if input.starts_at.is_none() {
+            v.fail("starts_at", "is needed");
+        }
+        if input.ends_at.is_none() {
+            v.fail("ends_at", "is needed");
+        }
+        return Err(v.into_errors().into());
+    };
+    if starts_at < fair.starts_at || starts_at >= fair.ends_at {
+        v.fail("starts_at", "must be within the fair's times");
+    }
+    if ends_at <= starts_at {
+        v.fail("ends_at", "must be after the start");
+    } else if ends_at > fair.ends_at {
+        v.fail("ends_at", "must be within the fair's times");
+    }
+    v.finish()?;
+    let minutes = Duration::minutes(input.minutes);
+    let count = (ends_at - starts_at).num_minutes() / input.minutes;
+    if count < 1 {
+        return Err(ServiceError::invalid("minutes", "is longer than the time given"));
+    }
+    if count > SLOTS_MAX {
+        return Err(ServiceError::invalid("minutes", format!("would make more than {SLOTS_MAX} slots")));
+    }
+    let end_of_last = starts_at + minutes * i32::try_from(count).unwrap_or(i32::MAX);
+
+    let now = svc.clock.now();
+    let txn = svc.db.write.begin().await?;
+    // The stand's row is locked so that two cuts at once cannot both pass the overlap check.
+    let stand = exhibitor::Entity::find_by_id(exhibitor_id).lock_exclusive().one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let overlapping = interview_slot::Entity::find()
+        .filter(interview_slot::Column::ExhibitorId.eq(stand.id))
+        .filter(interview_slot::Column::StartsAt.lt(end_of_last))
+        .filter(interview_slot::Column::EndsAt.gt(starts_at))
+        .one(&txn)
+        .await?;
+    if overlapping.is_some() {
+        return Err(ServiceError::conflict("these times overlap slots the stand already has"));
+    }
+    let interviewers = i32::try_from(input.interviewers).unwrap_or(1);
+    let rows: Vec<interview_slot::ActiveModel> = (0..count)
+        .map(|i| {
+            let start = starts_at + minutes * i32::try_from(i).unwrap_or(0);
+            interview_slot::ActiveModel {
+                id: Set(new_id()),
+                event_id: Set(event_id),
+                exhibitor_id: Set(stand.id),
+                starts_at: Set(start),
+                ends_at: Set(start + minutes),
+                interviewers: Set(interviewers),
+                booked: Set(0),
+                created_at: Set(now),
+            }
+        })
+        .collect();
+    interview_slot::Entity::insert_many(rows).exec(&txn).await?;
+    txn.commit().await?;
+    let made = slots_where(svc, interview_slot::Column::ExhibitorId.eq(stand.id)).await?;
+    Ok(made.into_iter().filter(|s| s.starts_at >= starts_at && s.ends_at <= end_of_last).collect())
+}
+
+/// Slots matching `filter`, earliest first, with their stands' employers.
+async fn slots_where(svc: &Services, filter: impl sea_orm::sea_query::IntoCondition) -> ServiceResult<Vec<Slot>> {
+    let slots = interview_slot::Entity::find()
+        .filter(filter)
+        .order_by_asc(interview_slot::Column::StartsAt)
+        .order_by_asc(interview_slot::Column::Id)
+        .all(&svc.db.read)
+        .await?;
+    let stands: HashMap<Uuid, exhibitor::Model> = exhibitor::Entity::find()
+        .filter(exhibitor::Column::Id.is_in(slots.iter().map(|s| s.exhibitor_id)))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|x| (x.id, x))
+        .collect();
+    let employers: HashMap<Uuid, String> = employer::Entity::find()
+        .filter(employer::Column::Id.is_in(stands.values().map(|x| x.employer_id)))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.name))
+        .collect();
+    Ok(slots
+        .into_iter()
+        .filter_map(|s| {
+            let stand = stands.get(&s.exhibitor_id)?;
+            // A stand withdrawn or declined after it cut slots offers them no more.
+            (stand.status == ExhibitorStatus::Confirmed).then(|| Slot {
+                id: s.id,
+                event_id: s.event_id,
+                exhibitor_id: s.exhibitor_id,
+                employer_id: stand.employer_id,
+                employer_name: employers.get(&stand.employer_id).cloned().unwrap_or_default(),
+                stand_label: stand.stand_label.clone(),
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                interviewers: s.interviewers,
+                booked: s.booked,
+            })
+        })
+        .collect())
+}
+
+/// A published fair's slots, for anyone: when, at which stand, and how many places are free.
+pub async fn of_fair(svc: &Services, event_id: Uuid) -> ServiceResult<Vec<Slot>> {
+    let fair = event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    if fair.status != EventStatus::Published && fair.status != EventStatus::Completed {
+        return Err(ServiceError::NotFound);
+    }
+    slots_where(svc, interview_slot::Column::EventId.eq(event_id)).await
+}
+
+/// A booking with its slot and who holds it.
+#[derive(Debug, Clone)]
+pub struct Booking {
+    pub id: Uuid,
+    pub slot: Slot,
+    pub registration_id: Uuid,
+    pub candidate_name: String,
+    pub candidate_email: String,
+}
+
+async fn bookings_where(svc: &Services, filter: impl sea_orm::sea_query::IntoCondition) -> ServiceResult<Vec<Booking>> {
+    let bookings = slot_booking::Entity::find().filter(filter).all(&svc.db.read).await?;
+    let slots: HashMap<Uuid, Slot> =
+        slots_where(svc, interview_slot::Column::Id.is_in(bookings.iter().map(|b| b.slot_id))).await?.into_iter().map(|s| (s.id, s)).collect();
+    let registrations: HashMap<Uuid, Uuid> = registration::Entity::find()
+        .filter(registration::Column::Id.is_in(bookings.iter().map(|b| b.registration_id)))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.candidate_id))
+        .collect();
+    let people: HashMap<Uuid, candidate::Model> = candidate::Entity::find()
+        .filter(candidate::Column::Id.is_in(registrations.values().copied()))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut out: Vec<Booking> = bookings
+        .into_iter()
+        .filter_map(|b| {
+            let slot = slots.get(&b.slot_id)?.clone();
+            let person = registrations.get(&b.registration_id).and_then(|c| people.get(c))?;
+            Some(Booking {
+                id: b.id,
+                slot,
+                registration_id: b.registration_id,
+                candidate_name: person.name.clone(),
+                candidate_email: super::door::shown_email(&person.email).to_owned(),
+            })
+        })
+        .collect();
+    out.sort_by_key(|b| (b.slot.starts_at, b.slot.employer_name.clone(), b.id));
+    Ok(out)
+}
+
+/// An employer's booked interviews at every fair, with each candidate's name and email, for
+/// organisers and that employer's users.
+pub async fn schedule(svc: &Services, actor: &Actor, employer_id: Uuid) -> ServiceResult<Vec<Booking>> {
+    super::policy::employer(actor, employer_id)?;
+    employer::Entity::find_by_id(employer_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    let stands: Vec<Uuid> =
+        exhibitor::Entity::find().filter(exhibitor::Column::EmployerId.eq(employer_id)).all(&svc.db.read).await?.iter().map(|x| x.id).collect();
+    bookings_where(svc, slot_booking::Column::ExhibitorId.is_in(stands)).await
+}
+
+/// Every stand's booked interviews at a fair (organisers).
+pub async fn fair_schedule(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResult<Vec<Booking>> {
+    super::policy::organiser(actor)?;
+    let slots: Vec<Uuid> = interview_slot::Entity::find()
+        .filter(interview_slot::Column::EventId.eq(event_id))
+        .all(&svc.db.read)
+        .await?
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    bookings_where(svc, slot_booking::Column::SlotId.is_in(slots)).await
+}
+
+/// The interviews a registration holds.
+pub async fn held_by(svc: &Services, registration_id: Uuid) -> ServiceResult<Vec<Booking>> {
+    bookings_where(svc, slot_booking::Column::RegistrationId.eq(registration_id)).await
+}
+
+/// Books `slot_id` for the holder of the manage link `token`: a confirmed (or checked-in)
+/// place at that fair, one slot per stand, not a slot that has begun; a full slot is a 409.
+#[tracing::instrument(skip_all, fields(slot_id = %slot_id))]
+pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<Booking> {
+    let held = super::registrations::registration_by_token(&svc.db.read, token).await?;
+    if !matches!(held.status, RegistrationStatus::Confirmed | RegistrationStatus::Attended) {
+        return Err(ServiceError::conflict("only someone with a confirmed place can book an interview"));
+    }
+    let now = svc.clock.now();
+    let txn = svc.db.write.begin().await?;
+    let slot = interview_slot::Entity::find_by_id(slot_id)
+        .filter(interview_slot::Column::EventId.eq(held.event_id))
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let stand = exhibitor::Entity::find_by_id(slot.exhibitor_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    if stand.status != ExhibitorStatus::Confirmed {
+        return Err(ServiceError::NotFound);
+    }
+    if slot.starts_at <= now {
+        return Err(ServiceError::conflict("this slot has already begun"));
+    }
+    let already = slot_booking::Entity::find()
+        .filter(slot_booking::Column::RegistrationId.eq(held.id))
+        .filter(slot_booking::Column::ExhibitorId.eq(stand.id))
+        .one(&txn)
+        .await?;
+    if already.is_some() {
+        return Err(ServiceError::conflict("you already have an interview at this stand; free it first to choose another time"));
+    }
+    let taken = interview_slot::Entity::update_many()
+        .col_expr(interview_slot::Column::Booked, Expr::col(interview_slot::Column::Booked).add(1))
+        .filter(interview_slot::Column::Id.eq(slot.id))
+        .filter(Expr::col(interview_slot::Column::Booked).lt(Expr::col(interview_slot::Column::Interviewers)))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if taken == 0 {
+        return Err(ServiceError::conflict("this slot is full"));
+    }
+    let booking = slot_booking::ActiveModel {
+        id: Set(new_id()),
+        slot_id: Set(slot.id),
+        exhibitor_id: Set(stand.id),
+        registration_id: Set(held.id),
+        created_at: Set(now),
+    };
+    let booking = match booking.insert(&txn).await {
+        Ok(b) => b,
+        Err(err) if is_unique_violation(&err) => {
+            return Err(ServiceError::conflict("you already have an interview at this stand; free it first to choose another time"));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    tell_both(svc, &txn, &booking, Method::Request, Some(token)).await?;
+    txn.commit().await?;
+    svc.mail_wake.notify_one();
+    let mut found = bookings_where(svc, slot_booking::Column::Id.eq(booking.id)).await?;
+    found.pop().ok_or(ServiceError::NotFound)
+}
+
+/// Frees the holder's booking of `slot_id`; both sides are told. Not holding it is not found.
+#[tracing::instrument(skip_all, fields(slot_id = %slot_id))]
+pub async fn free(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<()> {
+    let held = super::registrations::registration_by_token(&svc.db.read, token).await?;
+    let txn = svc.db.write.begin().await?;
+    let booking = slot_booking::Entity::find()
+        .filter(slot_booking::Column::RegistrationId.eq(held.id))
+        .filter(slot_booking::Column::SlotId.eq(slot_id))
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    release(svc, &txn, &booking, Some(token)).await?;
+    txn.commit().await?;
+    svc.mail_wake.notify_one();
+    Ok(())
+}
+
+/// Frees every interview a registration holds, in the caller's transaction (its place is being
+/// cancelled); both sides of each are told.
+pub(crate) async fn release_all(svc: &Services, txn: &DatabaseTransaction, registration_id: Uuid) -> ServiceResult<usize> {
+    let bookings = slot_booking::Entity::find().filter(slot_booking::Column::RegistrationId.eq(registration_id)).all(txn).await?;
+    for booking in &bookings {
+        release(svc, txn, booking, None).await?;
+    }
+    Ok(bookings.len())
+}
+
+async fn release(svc: &Services, txn: &DatabaseTransaction, booking: &slot_booking::Model, token: Option<&str>) -> ServiceResult<()> {
+    // Told first, while the booking can still be read.
+    tell_both(svc, txn, booking, Method::Cancel, token).await?;
+    slot_booking::Entity::delete_by_id(booking.id).exec(txn).await?;
+    interview_slot::Entity::update_many()
+        .col_expr(interview_slot::Column::Booked, Expr::col(interview_slot::Column::Booked).sub(1))
+        .filter(interview_slot::Column::Id.eq(booking.slot_id))
+        .filter(interview_slot::Column::Booked.gt(0))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The interview as a calendar entry: the booking's id as UID, the stand as LOCATION.
+fn interview_entry(shown: &CalendarEvent, slot: &interview_slot::Model, stand: &exhibitor::Model, title: String, sequence: i32) -> CalendarEvent {
+    let stand_label = stand.stand_label.as_deref().map(|l| format!("Stand {l}")).unwrap_or_else(|| "The employer's stand".to_owned());
+    let location = match &shown.location {
+        Some(place) => format!("{stand_label}, {place}"),
+        None => stand_label,
+    };
+    CalendarEvent {
+        id: Uuid::nil(),
+        title,
+        description: format!("An interview at {}.", shown.title),
+        starts_at: slot.starts_at,
+        ends_at: slot.ends_at,
+        timezone: shown.timezone,
+        location: Some(location),
+        url: shown.url.clone(),
+        sequence,
+        cancelled: false,
+        tentative: false,
+        category: "Interview".to_owned(),
+    }
+}
+
+/// The candidate's calendar file of one of their interviews (`METHOD:REQUEST`).
+pub async fn candidate_file(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<String> {
+    let held = super::registrations::registration_by_token(&svc.db.read, token).await?;
+    let booking = slot_booking::Entity::find()
+        .filter(slot_booking::Column::RegistrationId.eq(held.id))
+        .filter(slot_booking::Column::SlotId.eq(slot_id))
+        .one(&svc.db.read)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let parts = Parts::read(svc, &svc.db.read, &booking).await?;
+    let entry = parts.entry(&booking, Audience::Candidate, 0);
+    Ok(calendar::request(&entry, &parts.candidate_person(), &context(svc)))
+}
+
+/// An employer's booked interviews as calendar entries, for its feed.
+pub(crate) async fn employer_entries(svc: &Services, employer_id: Uuid) -> ServiceResult<Vec<CalendarEvent>> {
+    let stands: Vec<Uuid> =
+        exhibitor::Entity::find().filter(exhibitor::Column::EmployerId.eq(employer_id)).all(&svc.db.read).await?.iter().map(|x| x.id).collect();
+    let bookings = slot_booking::Entity::find().filter(slot_booking::Column::ExhibitorId.is_in(stands)).all(&svc.db.read).await?;
+    let mut entries = Vec::with_capacity(bookings.len());
+    for booking in &bookings {
+        let parts = Parts::read(svc, &svc.db.read, booking).await?;
+        if parts.stand.status == ExhibitorStatus::Confirmed && !parts.shown.cancelled {
+            entries.push(parts.entry(booking, Audience::Employer, 0));
+        }
+    }
+    Ok(entries)
+}
+
+/// Everything both messages about a booking show.
+struct Parts {
+    slot: interview_slot::Model,
+    stand: exhibitor::Model,
+    employer: employer::Model,
+    candidate: candidate::Model,
+    shown: CalendarEvent,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Audience {
+    Candidate,
+    Employer,
+}
+
+impl Parts {
+    async fn read<C: ConnectionTrait>(svc: &Services, db: &C, booking: &slot_booking::Model) -> ServiceResult<Self> {
+        let slot = interview_slot::Entity::find_by_id(booking.slot_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+        let stand = exhibitor::Entity::find_by_id(booking.exhibitor_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+        let employer = employer::Entity::find_by_id(stand.employer_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+        let registration = registration::Entity::find_by_id(booking.registration_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+        let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+        let fair: Event = event::Entity::find_by_id(slot.event_id).one(db).await?.ok_or(ServiceError::NotFound)?.into();
+        let shown = with_venues(svc, std::slice::from_ref(&fair)).await?.pop().ok_or(ServiceError::NotFound)?;
+        Ok(Self { slot, stand, employer, candidate, shown })
+    }
+
+    fn entry(&self, booking: &slot_booking::Model, audience: Audience, sequence: i32) -> CalendarEvent {
+        let title = match audience {
+            Audience::Candidate => format!("Interview with {}", self.employer.name),
+            Audience::Employer => format!("Interview: {}", self.candidate.name),
+        };
+        CalendarEvent { id: booking.id, ..interview_entry(&self.shown, &self.slot, &self.stand, title, sequence) }
+    }
+
+    fn candidate_person(&self) -> Person {
+        Person { name: self.candidate.name.clone(), email: self.candidate.email.clone() }
+    }
+}
+
+/// Queues the REQUEST (or CANCEL) of a booking to the candidate and to the employer's contact.
+async fn tell_both(svc: &Services, txn: &DatabaseTransaction, booking: &slot_booking::Model, method: Method, token: Option<&str>) -> ServiceResult<()> {
+    let parts = Parts::read(svc, txn, booking).await?;
+    let ctx = context(svc);
+    let now = svc.clock.now();
+    let (kind, sequence) = match method {
+        Method::Cancel => (MessageKind::InterviewCancelled, 1),
+        _ => (MessageKind::InterviewBooked, 0),
+    };
+    let when = describe_span(parts.slot.starts_at, parts.slot.ends_at, parts.shown.timezone);
+    let location = interview_entry(&parts.shown, &parts.slot, &parts.stand, String::new(), 0).location;
+    let mut messages = Vec::new();
+    let recipients = [
+        (Audience::Candidate, parts.candidate.name.clone(), parts.candidate.email.clone()),
+        (Audience::Employer, parts.employer.contact_name.clone(), parts.employer.contact_email.clone()),
+    ];
+    for (audience, name, email) in recipients {
+        if email.trim().is_empty() || super::door::is_stand_in(&email) || parts.candidate.erased_at.is_some() {
+            continue;
+        }
+        let entry = parts.entry(booking, audience, sequence);
+        let person = Person { name: name.clone(), email: email.clone() };
+        let text = match method {
+            Method::Cancel => calendar::cancel(&entry, &person, &ctx),
+            _ => calendar::request(&entry, &person, &ctx),
+        };
+        let next_url = match (audience, token) {
+            (Audience::Candidate, Some(token)) => Some(super::registrations::manage_url(svc.settings.public_url(), token)),
+            (Audience::Candidate, None) => None,
+            (Audience::Employer, _) => Some(format!("{}/employer/interviews", svc.settings.public_url())),
+        };
+        let context = json!({
+            "person": {"name": name},
+            "to_employer": audience == Audience::Employer,
+            "employer": {"name": parts.employer.name},
+            "candidate": {"name": parts.candidate.name, "email": super::door::shown_email(&parts.candidate.email)},
+            "event": {"title": parts.shown.title, "url": parts.shown.url, "when": when, "location": location},
+            "next_url": next_url,
+        });
+        messages.push(outbox::notice_with_calendar(svc.settings.public_url(), now, &email, kind, context, method, text));
+    }
+    outbox::queue(txn, messages).await?;
+    Ok(())
+}

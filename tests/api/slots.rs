@@ -1,0 +1,248 @@
+//! Interview slots: cutting a confirmed stand's time, booking and freeing by manage token with
+//! a REQUEST and a CANCEL to both sides read back by an independent calendar parser, a
+//! cancelled place freeing its interview, the employers' schedule, and 120 candidates racing
+//! for one slot.
+
+use std::io::BufReader;
+
+use mail_parser::MimeHeaders;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, id_of, manage_token, person};
+
+/// A published fair with a confirmed stand (`A1`) of a new employer: the fair's id, the
+/// stand's id, the employer's id and contact email, a token of the employer's user, and an
+/// organiser's token.
+struct Fair {
+    id: String,
+    stand: String,
+    employer: String,
+    contact: String,
+    employer_user: String,
+    organiser: String,
+}
+
+async fn fair_with_stand(app: &TestApp, capacity: i64) -> Fair {
+    let organiser = app.organiser_token().await;
+    let id = id_of(&app.create_published_event(&organiser, json!({"capacity": capacity, "max_exhibitors": 5})).await);
+    let employer = app.create_employer(&organiser, "Alder Care", (51.7, 0.4)).await;
+    let (employer_id, contact) = (id_of(&employer), employer["contact_email"].as_str().unwrap_or_default().to_owned());
+    let employer_user = app.member_token("employer", &employer_id).await;
+    let path = format!("/api/v1/events/{id}/exhibitors");
+    let booked = app.post(&path, Some(&employer_user), json!({"employer_id": employer_id, "staff_count": 2})).await;
+    booked.assert_status(StatusCode::CREATED);
+    let stand = id_of(&booked.json);
+    app.post(&format!("{path}/{stand}/confirm"), Some(&organiser), json!({"stand_label": "A1"})).await.assert_status(StatusCode::OK);
+    Fair { id, stand, employer: employer_id, contact, employer_user, organiser }
+}
+
+fn cut_body(start: &str, end: &str, minutes: i64, interviewers: i64) -> Value {
+    json!({"starts_at": start, "ends_at": end, "minutes": minutes, "interviewers": interviewers})
+}
+
+/// The calendars of messages to `to` of `kind`, parsed by the `ical` crate.
+fn calendars_to(app: &TestApp, to: &str, method: &str) -> Vec<ical::parser::ical::component::IcalCalendar> {
+    let mut found = Vec::new();
+    for raw in app.mail_raw() {
+        let Some(message) = mail_parser::MessageParser::default().parse(&raw[..]) else { continue };
+        let addressed = message.to().and_then(|a| a.first()).and_then(|a| a.address()).is_some_and(|a| a == to);
+        if !addressed {
+            continue;
+        }
+        for part in &message.parts {
+            let Some(ct) = part.content_type() else { continue };
+            if ct.ctype() == "text" && ct.subtype() == Some("calendar") && ct.attribute("method").is_some_and(|m| m.eq_ignore_ascii_case(method)) {
+                let text = String::from_utf8_lossy(part.contents()).into_owned();
+                let mut parser = ical::IcalParser::new(BufReader::new(text.as_bytes()));
+                match parser.next() {
+                    Some(Ok(calendar)) => found.push(calendar),
+                    other => panic!("unparsable calendar ({other:?}):\n{text}"),
+                }
+            }
+        }
+    }
+    found
+}
+
+fn property(calendar: &ical::parser::ical::component::IcalCalendar, name: &str) -> String {
+    calendar.events[0].properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone()).unwrap_or_default()
+}
+
+async fn wait_for_calendars(app: &TestApp, to: &str, method: &str, n: usize) -> Vec<ical::parser::ical::component::IcalCalendar> {
+    for _ in 0..200 {
+        let found = calendars_to(app, to, method);
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {method} calendar to {to}");
+}
+
+#[tokio::test]
+async fn a_confirmed_stand_cuts_its_time_into_slots_inside_the_fair() {
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app, 10).await;
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
+
+    // The fair runs 10:00 to 13:00 UTC.
+    app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T09:00:00Z", "2027-01-05T10:30:00Z", 15, 1))
+        .await
+        .assert_invalid(&["starts_at"]);
+    app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T11:00:00Z", "2027-01-05T10:30:00Z", 15, 1))
+        .await
+        .assert_invalid(&["ends_at"]);
+    app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:30:00Z", 2, 0))
+        .await
+        .assert_invalid(&["minutes", "interviewers"]);
+    app.post(&path, Some(&fair.employer_user), json!({"minutes": 15})).await.assert_invalid(&["starts_at", "ends_at"]);
+    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T11:10:00Z", 15, 2)).await;
+    made.assert_status(StatusCode::CREATED);
+    let items = made.json["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 4, "10:00 to 11:00 in four; the last ten minutes are no slot: {}", made.text);
+    assert_eq!(items[3]["ends_at"], "2027-01-05T11:00:00+00:00");
+    assert_eq!(items[0]["free"], 2);
+    assert_eq!(items[0]["stand_label"], "A1");
+    // Overlapping the stand's slots, again: refused, nothing more made.
+    app.post(&path, Some(&fair.organiser), cut_body("2027-01-05T10:45:00Z", "2027-01-05T11:30:00Z", 15, 1))
+        .await
+        .assert_problem(StatusCode::CONFLICT);
+    let more = app.post(&path, Some(&fair.organiser), cut_body("2027-01-05T11:00:00Z", "2027-01-05T11:30:00Z", 30, 1)).await;
+    more.assert_status(StatusCode::CREATED);
+    let public = app.get(&format!("/api/v1/events/{}/slots", fair.id), None).await;
+    assert_eq!(public.json.as_array().map(Vec::len), Some(5));
+    assert_eq!(public.json[0]["employer_name"], "Alder Care");
+
+    // Another employer's users, a school, nobody: refused.
+    let other = app.user_token("employer").await;
+    let body = cut_body("2027-01-05T12:00:00Z", "2027-01-05T12:30:00Z", 15, 1);
+    app.post(&path, Some(&other), body.clone()).await.assert_problem(StatusCode::NOT_FOUND);
+    app.post(&path, Some(&app.user_token("school").await), body.clone()).await.assert_problem(StatusCode::FORBIDDEN);
+    app.post(&path, None, body.clone()).await.assert_problem(StatusCode::UNAUTHORIZED);
+    // A stand not yet confirmed has no slots.
+    let second = app.create_employer(&fair.organiser, "Birch Care", (51.7, 0.4)).await;
+    let requested =
+        app.post(&format!("/api/v1/events/{}/exhibitors", fair.id), Some(&fair.organiser), json!({"employer_id": id_of(&second), "staff_count": 1})).await;
+    let unconfirmed = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, id_of(&requested.json));
+    app.post(&unconfirmed, Some(&fair.organiser), body).await.assert_problem(StatusCode::CONFLICT);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM interview_slots").await, 5);
+}
+
+#[tokio::test]
+async fn booking_a_slot_invites_both_sides_and_freeing_it_cancels_for_both() {
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app, 1).await;
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
+    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:30:00Z", 15, 1)).await;
+    let first = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let second = made.json["items"][1]["id"].as_str().unwrap_or_default().to_owned();
+    let ada = app.register(&fair.id, person("Ada Lovelace", "ada@example.org")).await;
+    let ben = app.register(&fair.id, person("Ben Okri", "ben@example.org")).await;
+    assert_eq!(ben.json["status"], "waitlisted");
+    let (ada_token, ben_token) = (manage_token(&ada.json), manage_token(&ben.json));
+
+    let waiting = app.post(&format!("/api/v1/registrations/{ben_token}/slots"), None, json!({"slot_id": first})).await;
+    waiting.assert_problem(StatusCode::CONFLICT);
+    app.post("/api/v1/registrations/not-a-token/slots", None, json!({"slot_id": first})).await.assert_problem(StatusCode::NOT_FOUND);
+    let booked = app.post(&format!("/api/v1/registrations/{ada_token}/slots"), None, json!({"slot_id": first})).await;
+    booked.assert_status(StatusCode::CREATED);
+    let booking = id_of(&booked.json);
+    assert_eq!(booked.json["slot"]["free"], 0);
+    // One per stand, and a full slot is full.
+    app.post(&format!("/api/v1/registrations/{ada_token}/slots"), None, json!({"slot_id": second})).await.assert_problem(StatusCode::CONFLICT);
+
+    // Both sides get a REQUEST with the booking's own UID and the stand as LOCATION.
+    let to_ada = wait_for_calendars(&app, "ada@example.org", "REQUEST", 2).await;
+    let invite = to_ada.iter().find(|c| property(c, "UID").starts_with(&booking)).unwrap_or_else(|| panic!("no interview invitation"));
+    assert_eq!(property(invite, "UID"), format!("{booking}@127.0.0.1"));
+    assert!(property(invite, "LOCATION").starts_with("Stand A1"), "{}", property(invite, "LOCATION"));
+    assert_eq!(property(invite, "SUMMARY"), "Interview with Alder Care");
+    assert!(property(invite, "DTSTART").ends_with("T100000"), "10:00 in London: {}", property(invite, "DTSTART"));
+    let to_employer = wait_for_calendars(&app, &fair.contact, "REQUEST", 1).await;
+    assert_eq!(property(&to_employer[0], "UID"), format!("{booking}@127.0.0.1"));
+    assert_eq!(property(&to_employer[0], "SUMMARY"), "Interview: Ada Lovelace");
+    // The holder's own file of it.
+    let file = app.get(&format!("/calendar/registrations/{ada_token}/slots/{first}.ics"), None).await;
+    file.assert_status(StatusCode::OK);
+    assert!(file.text.contains(&format!("UID:{booking}@127.0.0.1")) && file.text.contains("METHOD:REQUEST"), "{}", file.text);
+
+    // The employer's schedule, and no one else's.
+    let schedule = app.get(&format!("/api/v1/employers/{}/schedule", fair.employer), Some(&fair.employer_user)).await;
+    schedule.assert_status(StatusCode::OK);
+    assert_eq!(schedule.json[0]["candidate_name"], "Ada Lovelace");
+    assert_eq!(schedule.json[0]["candidate_email"], "ada@example.org");
+    let other = app.user_token("employer").await;
+    app.get(&format!("/api/v1/employers/{}/schedule", fair.employer), Some(&other)).await.assert_problem(StatusCode::NOT_FOUND);
+    app.get(&format!("/api/v1/employers/{}/schedule", fair.employer), None).await.assert_problem(StatusCode::UNAUTHORIZED);
+    let all = app.get(&format!("/api/v1/events/{}/schedule", fair.id), Some(&fair.organiser)).await;
+    assert_eq!(all.json.as_array().map(Vec::len), Some(1));
+    app.get(&format!("/api/v1/events/{}/schedule", fair.id), Some(&fair.employer_user)).await.assert_problem(StatusCode::FORBIDDEN);
+
+    // The employer's feed holds the interview.
+    let feed = app.post(&format!("/api/v1/employers/{}/feed", fair.employer), Some(&fair.employer_user), json!({})).await;
+    let url = feed.json["feed_url"].as_str().unwrap_or_else(|| panic!("no feed: {}", feed.text));
+    let feed_path = url.split_once("/calendar/").map(|(_, p)| format!("/calendar/{p}")).unwrap_or_default();
+    let text = app.get(&feed_path, None).await.text;
+    assert!(text.contains(&format!("UID:{booking}@127.0.0.1")) && text.contains("Interview: Ada Lovelace"), "{text}");
+
+    // Freed: both sides get a CANCEL of the same UID, and the time is free again.
+    app.delete(&format!("/api/v1/registrations/{ada_token}/slots/{first}"), None).await.assert_status(StatusCode::NO_CONTENT);
+    app.delete(&format!("/api/v1/registrations/{ada_token}/slots/{first}"), None).await.assert_problem(StatusCode::NOT_FOUND);
+    for to in ["ada@example.org", fair.contact.as_str()] {
+        let cancels = wait_for_calendars(&app, to, "CANCEL", 1).await;
+        assert_eq!(property(&cancels[0], "UID"), format!("{booking}@127.0.0.1"), "{to}");
+        assert_eq!(property(&cancels[0], "STATUS"), "CANCELLED");
+    }
+    let public = app.get(&format!("/api/v1/events/{}/slots", fair.id), None).await;
+    assert_eq!(public.json[0]["free"], 1);
+
+    // Booked again, then the place is cancelled: the interview goes with it.
+    let again = app.post(&format!("/api/v1/registrations/{ada_token}/slots"), None, json!({"slot_id": second})).await;
+    again.assert_status(StatusCode::CREATED);
+    app.delete(&format!("/api/v1/registrations/{ada_token}"), None).await.assert_status(StatusCode::OK);
+    let cancels = wait_for_calendars(&app, &fair.contact, "CANCEL", 2).await;
+    assert!(cancels.iter().any(|c| property(c, "UID") == format!("{}@127.0.0.1", id_of(&again.json))));
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 0);
+    let public = app.get(&format!("/api/v1/events/{}/slots", fair.id), None).await;
+    assert_eq!(public.json[1]["free"], 1);
+}
+
+#[tokio::test]
+async fn a_hundred_and_twenty_candidates_racing_for_one_slot_leave_exactly_one_booked() {
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app, 200).await;
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
+    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:15:00Z", 15, 1)).await;
+    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let mut tokens = Vec::new();
+    for i in 0..120 {
+        let r = app.register(&fair.id, person(&format!("Person {i}"), &format!("p{i}@example.org"))).await;
+        r.assert_status(StatusCode::CREATED);
+        tokens.push(manage_token(&r.json));
+    }
+    // On PostgreSQL, half go through a second server on the same database, as a second process
+    // would be (SQLite is one process's database: its one writer is what keeps it exact).
+    let other = if app.is_postgres() { app.spawn_sharing().await } else { TestApp::spawn().await };
+    let other = if app.is_postgres() { &other } else { &app };
+    let tasks: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let server = if i % 2 == 0 { &app } else { other };
+            let (client, url, slot) = (server.client.clone(), server.url(&format!("/api/v1/registrations/{token}/slots")), slot.clone());
+            tokio::spawn(async move {
+                let answer = client.post(url).json(&json!({"slot_id": slot})).send().await;
+                answer.map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap_or(0));
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 119, "{statuses:?}");
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 1);
+    assert_eq!(app.count_rows("SELECT MAX(booked) AS n FROM interview_slots").await, 1);
+}
