@@ -65,6 +65,7 @@ async fn fair_with(
         path: path.clone(),
         body: Some(format!(r#"{{"name":"Candidate {i}","email":"{tag}{i}@bench.example","consent_marketing":{}}}"#, i % 2 == 0)),
         cookie: None,
+        bearer: None,
     })?;
     if rush.errors > 0 {
         bail!("{} registrations failed", rush.errors);
@@ -115,6 +116,7 @@ fn timed(address: SocketAddr, o: &Options, path: String, cookie: &Arc<str>) -> a
         path: path.clone(),
         body: None,
         cookie: Some(cookie.clone()),
+        bearer: None,
     })?;
     if result.errors > 0 {
         bail!("{} requests failed", result.errors);
@@ -137,6 +139,7 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
         path: "/healthz".into(),
         body: None,
         cookie: None,
+        bearer: None,
     })?;
     let health_p99 = percentile(&health.latencies, 99.0);
     println!("back office on {db}: an event with {} registrations, {} requests each, {} clients", o.registrations, o.requests, o.clients);

@@ -23,6 +23,8 @@ pub struct Request {
     pub path: String,
     pub body: Option<String>,
     pub cookie: Option<std::sync::Arc<str>>,
+    /// `Authorization: Bearer …`, for an API call with a token.
+    pub bearer: Option<std::sync::Arc<str>>,
 }
 
 /// What a load did: its wall time, the latency of every successful request (sorted), the
@@ -32,6 +34,8 @@ pub struct Load {
     pub latencies: Vec<Duration>,
     pub errors: usize,
     pub bodies: Vec<Vec<u8>>,
+    /// The latency of each answer that was a 409 (counted among `errors` too): a race's losers.
+    pub conflicts: Vec<Duration>,
 }
 
 /// Sends `total` requests to `address` over `clients` connections; `make(i)` builds request `i`.
@@ -66,19 +70,22 @@ where
     for stream in connections {
         tasks.spawn(client(stream, address, total, keep_bodies, next.clone(), make.clone()));
     }
-    let mut load = Load { elapsed: Duration::ZERO, latencies: Vec::with_capacity(total), errors: 0, bodies: Vec::new() };
+    let mut load =
+        Load { elapsed: Duration::ZERO, latencies: Vec::with_capacity(total), errors: 0, bodies: Vec::new(), conflicts: Vec::new() };
     while let Some(done) = tasks.join_next().await {
-        let (latencies, bodies, errors) = done?;
+        let (latencies, bodies, errors, conflicts) = done?;
         load.latencies.extend(latencies);
         load.bodies.extend(bodies);
         load.errors += errors;
+        load.conflicts.extend(conflicts);
     }
     load.elapsed = started.elapsed();
     load.latencies.sort_unstable();
+    load.conflicts.sort_unstable();
     Ok(load)
 }
 
-type ClientResult = (Vec<Duration>, Vec<Vec<u8>>, usize);
+type ClientResult = (Vec<Duration>, Vec<Vec<u8>>, usize, Vec<Duration>);
 
 /// One connection: takes the next request number until there are none left. A request that
 /// fails (connection error, or a status other than 2xx) counts as an error; after a connection
@@ -97,6 +104,7 @@ where
     let mut latencies = Vec::new();
     let mut bodies = Vec::new();
     let mut errors = 0;
+    let mut conflicts = Vec::new();
     let mut buffer = Vec::with_capacity(4096);
     let mut out = Vec::with_capacity(512);
     loop {
@@ -114,6 +122,10 @@ where
                     bodies.push(body);
                 }
             }
+            Ok((409, _)) => {
+                conflicts.push(t.elapsed());
+                errors += 1;
+            }
             Ok(_) => errors += 1,
             Err(_) => {
                 errors += 1;
@@ -128,7 +140,7 @@ where
             }
         }
     }
-    (latencies, bodies, errors)
+    (latencies, bodies, errors, conflicts)
 }
 
 fn encode(request: &Request, address: SocketAddr, out: &mut Vec<u8>) {
@@ -137,6 +149,9 @@ fn encode(request: &Request, address: SocketAddr, out: &mut Vec<u8>) {
     let _ = write!(out, "{} {} HTTP/1.1\r\nhost: {address}\r\n", request.method, request.path);
     if let Some(cookie) = &request.cookie {
         let _ = write!(out, "cookie: {cookie}\r\n");
+    }
+    if let Some(token) = &request.bearer {
+        let _ = write!(out, "authorization: Bearer {token}\r\n");
     }
     match &request.body {
         Some(body) => {

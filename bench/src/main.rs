@@ -3,6 +3,7 @@
 //! numbers mean something on any machine. See bench/README.md.
 
 mod backoffice;
+mod fairday;
 mod feed;
 mod load;
 mod mail;
@@ -34,6 +35,10 @@ enum Command {
     Backoffice(backoffice::Options),
     /// The postcode directory: a 2.7-million-row ONS file loaded, then 10,000 lookups.
     Postcodes(postcodes::Options),
+    /// The door on a fair's day: four doors with door links scanning 500 tickets each at once.
+    Checkin(fairday::CheckinOptions),
+    /// Interview slots: 1,000 candidates racing for the 60 slots of one interviewer.
+    Slots(fairday::SlotsOptions),
 }
 
 #[tokio::main]
@@ -45,5 +50,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Suggestions(options) => suggestions::run(options).await,
         Command::Backoffice(options) => backoffice::run(options).await,
         Command::Postcodes(options) => postcodes::run(options).await,
+        Command::Checkin(options) => fairday::checkin(options).await,
+        Command::Slots(options) => fairday::slots(options).await,
     }
 }

@@ -89,6 +89,7 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
         path: "/healthz".into(),
         body: None,
         cookie: None,
+        bearer: None,
     })?;
     let health_rate = o.health_requests as f64 / health.elapsed.as_secs_f64();
 
@@ -113,6 +114,7 @@ async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
         path: register_path.clone(),
         body: Some(format!(r#"{{"name":"Candidate {i}","email":"candidate{i}@bench.example","consent_marketing":{}}}"#, i % 2 == 0)),
         cookie: None,
+        bearer: None,
     })?;
     let (_, peak_rss) = server.memory_kib();
     let server_cpu = server.cpu_seconds() - server_cpu_before;

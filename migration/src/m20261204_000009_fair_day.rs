@@ -186,9 +186,13 @@ impl MigrationTrait for Migration {
                     .col(uuid(SlotBookings::ExhibitorId))
                     .col(uuid(SlotBookings::RegistrationId))
                     .col(timestamp_with_time_zone(SlotBookings::CreatedAt))
-                    .foreign_key(ForeignKey::create().from(SlotBookings::Table, SlotBookings::SlotId).to(InterviewSlots::Table, InterviewSlots::Id))
                     .foreign_key(
-                        ForeignKey::create().from(SlotBookings::Table, SlotBookings::RegistrationId).to(Registrations::Table, Registrations::Id),
+                        ForeignKey::create().from(SlotBookings::Table, SlotBookings::SlotId).to(InterviewSlots::Table, InterviewSlots::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(SlotBookings::Table, SlotBookings::RegistrationId)
+                            .to(Registrations::Table, Registrations::Id),
                     )
                     .to_owned(),
             )

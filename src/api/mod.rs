@@ -18,8 +18,8 @@ pub(crate) mod registrations;
 mod reports;
 mod school_links;
 mod schools;
-mod slots;
 mod security;
+mod slots;
 mod users;
 mod venues;
 

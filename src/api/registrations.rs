@@ -76,7 +76,14 @@ pub struct RegisteredView {
 
 impl From<Registered> for RegisteredView {
     fn from(r: Registered) -> Self {
-        Self { id: r.id, event_id: r.event_id, status: r.status.as_str().to_owned(), position: r.position, manage_url: r.manage_url, ticket_code: r.ticket_code }
+        Self {
+            id: r.id,
+            event_id: r.event_id,
+            status: r.status.as_str().to_owned(),
+            position: r.position,
+            manage_url: r.manage_url,
+            ticket_code: r.ticket_code,
+        }
     }
 }
 

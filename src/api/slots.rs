@@ -165,7 +165,11 @@ impl SlotsApi {
 
     /// Every stand's booked interviews at a fair (organisers).
     #[oai(path = "/events/:id/schedule", method = "get", operation_id = "fair_schedule")]
-    async fn fair_schedule(&self, auth: BearerAuth, id: Path<Uuid>) -> Result<ScheduleAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
+    async fn fair_schedule(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<ScheduleAnswer, Refused<{ SIGNED_IN | BAD_REQUEST | NOT_FOUND }>> {
         let bookings = slots::fair_schedule(&self.svc, &auth.0.actor, id.0).await?;
         Ok(ScheduleAnswer::Ok(Json(bookings.into_iter().map(BookingView::from).collect())))
     }
@@ -173,11 +177,7 @@ impl SlotsApi {
     /// Book an interview slot (the holder of a confirmed place at that fair): one per stand;
     /// a full slot is a 409.
     #[oai(path = "/registrations/:token/slots", method = "post", operation_id = "book_slot")]
-    async fn book(
-        &self,
-        token: Path<String>,
-        body: JsonBody<BookRequest>,
-    ) -> Result<Booked, Refused<{ INPUT | NOT_FOUND | CONFLICT }>> {
+    async fn book(&self, token: Path<String>, body: JsonBody<BookRequest>) -> Result<Booked, Refused<{ INPUT | NOT_FOUND | CONFLICT }>> {
         Ok(Booked::Created(Json(slots::book(&self.svc, &token.0, body.0.slot_id).await?.into())))
     }
 

@@ -19,8 +19,8 @@ pub use message::{Answer, MessageKind, MessageStatus};
 pub use organisation::{Activity, CqcLocationId, EmployerStatus, ExhibitorStatus, LinkStatus, Meaningful, ProviderType, Urn, year_group};
 pub use postcode::Postcode;
 pub use registration::{Phone, RegistrationStatus};
-pub use ticket::TicketCode;
 pub use text::{ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX, Slug, Text, TimeZone, Url, natural_key, parse_enum};
+pub use ticket::TicketCode;
 pub use validation::{CAPACITY_MAX, FieldError, Validation, ValidationErrors, int_in};
 pub use when::{describe_span, local_instant};
 

@@ -18,9 +18,7 @@ use super::outbox::{self, MessageKind};
 use super::registrar::store_counters;
 use super::registrations::{CHECK_IN_MARGIN_HOURS, Registration, check_in_window, manage_url};
 use super::{ServiceError, ServiceResult, Services};
-use crate::domain::{
-    Actor, EmailAddress, EventStatus, Phone, RegistrationStatus, Text, TicketCode, Validation, ValidationErrors, new_id,
-};
+use crate::domain::{Actor, EmailAddress, EventStatus, Phone, RegistrationStatus, Text, TicketCode, Validation, ValidationErrors, new_id};
 use crate::store::entity::{candidate, door_link, event, registration, registration_token};
 
 /// Who is at the door: a signed-in organiser, or the holder of one event's door link.
@@ -170,9 +168,8 @@ async fn find_ticket(txn: &DatabaseTransaction, event_id: Uuid, ticket: &Ticket)
     let query = match ticket {
         Ticket::Id(id) => query.filter(registration::Column::Id.eq(*id)),
         Ticket::Code(typed) => {
-            let code = TicketCode::parse(typed).ok_or_else(|| {
-                ServiceError::invalid("code", "must be the 10 letters and digits printed under the ticket's QR code")
-            })?;
+            let code = TicketCode::parse(typed)
+                .ok_or_else(|| ServiceError::invalid("code", "must be the 10 letters and digits printed under the ticket's QR code"))?;
             query.filter(registration::Column::TicketCode.eq(code.as_str()))
         }
     };
@@ -347,7 +344,8 @@ pub async fn walk_in(svc: &Services, keeper: &Doorkeeper, event_id: Uuid, input:
         registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(id), created_at: Set(now) }
             .insert(&txn)
             .await?;
-        let payload = serde_json::json!({"registration_id": id, "event_id": event_id, "manage_url": manage_url(svc.settings.public_url(), &token)});
+        let payload =
+            serde_json::json!({"registration_id": id, "event_id": event_id, "manage_url": manage_url(svc.settings.public_url(), &token)});
         outbox::Subjects::default()
             .message(svc.settings.public_url(), now, &email, MessageKind::RegistrationConfirmed, &event.title, payload)
             .insert(&txn)

@@ -296,7 +296,13 @@ impl MailWorker {
     }
 
     /// A message about an organisation: all it shows was written into its payload when queued.
-    fn render_notice(&self, kind: MessageKind, message: &OutboxMessage, context: &Value, calendar: Option<&Value>) -> Result<lettre::Message, String> {
+    fn render_notice(
+        &self,
+        kind: MessageKind,
+        message: &OutboxMessage,
+        context: &Value,
+        calendar: Option<&Value>,
+    ) -> Result<lettre::Message, String> {
         let templates = templates()?;
         let name = context.pointer("/person/name").and_then(Value::as_str).unwrap_or_default();
         compose(Draft {

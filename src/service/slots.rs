@@ -76,11 +76,7 @@ fn may_run_stand(actor: &Actor, stand: &exhibitor::Model) -> ServiceResult<()> {
 }
 
 async fn stand_of<C: ConnectionTrait>(db: &C, event_id: Uuid, exhibitor_id: Uuid) -> ServiceResult<exhibitor::Model> {
-    exhibitor::Entity::find_by_id(exhibitor_id)
-        .filter(exhibitor::Column::EventId.eq(event_id))
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound)
+    exhibitor::Entity::find_by_id(exhibitor_id).filter(exhibitor::Column::EventId.eq(event_id)).one(db).await?.ok_or(ServiceError::NotFound)
 }
 
 /// Cuts a confirmed stand's interview time, inside the fair's times, into slots of `minutes`;
@@ -231,8 +227,11 @@ pub struct Booking {
 
 async fn bookings_where(svc: &Services, filter: impl sea_orm::sea_query::IntoCondition) -> ServiceResult<Vec<Booking>> {
     let bookings = slot_booking::Entity::find().filter(filter).all(&svc.db.read).await?;
-    let slots: HashMap<Uuid, Slot> =
-        slots_where(svc, interview_slot::Column::Id.is_in(bookings.iter().map(|b| b.slot_id))).await?.into_iter().map(|s| (s.id, s)).collect();
+    let slots: HashMap<Uuid, Slot> = slots_where(svc, interview_slot::Column::Id.is_in(bookings.iter().map(|b| b.slot_id)))
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
     let registrations: HashMap<Uuid, Uuid> = registration::Entity::find()
         .filter(registration::Column::Id.is_in(bookings.iter().map(|b| b.registration_id)))
         .all(&svc.db.read)
@@ -270,8 +269,13 @@ async fn bookings_where(svc: &Services, filter: impl sea_orm::sea_query::IntoCon
 pub async fn schedule(svc: &Services, actor: &Actor, employer_id: Uuid) -> ServiceResult<Vec<Booking>> {
     super::policy::employer(actor, employer_id)?;
     employer::Entity::find_by_id(employer_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    let stands: Vec<Uuid> =
-        exhibitor::Entity::find().filter(exhibitor::Column::EmployerId.eq(employer_id)).all(&svc.db.read).await?.iter().map(|x| x.id).collect();
+    let stands: Vec<Uuid> = exhibitor::Entity::find()
+        .filter(exhibitor::Column::EmployerId.eq(employer_id))
+        .all(&svc.db.read)
+        .await?
+        .iter()
+        .map(|x| x.id)
+        .collect();
     bookings_where(svc, slot_booking::Column::ExhibitorId.is_in(stands)).await
 }
 
@@ -395,7 +399,13 @@ async fn release(svc: &Services, txn: &DatabaseTransaction, booking: &slot_booki
 }
 
 /// The interview as a calendar entry: the booking's id as UID, the stand as LOCATION.
-fn interview_entry(shown: &CalendarEvent, slot: &interview_slot::Model, stand: &exhibitor::Model, title: String, sequence: i32) -> CalendarEvent {
+fn interview_entry(
+    shown: &CalendarEvent,
+    slot: &interview_slot::Model,
+    stand: &exhibitor::Model,
+    title: String,
+    sequence: i32,
+) -> CalendarEvent {
     let stand_label = stand.stand_label.as_deref().map(|l| format!("Stand {l}")).unwrap_or_else(|| "The employer's stand".to_owned());
     let location = match &shown.location {
         Some(place) => format!("{stand_label}, {place}"),
@@ -433,8 +443,13 @@ pub async fn candidate_file(svc: &Services, token: &str, slot_id: Uuid) -> Servi
 
 /// An employer's booked interviews as calendar entries, for its feed.
 pub(crate) async fn employer_entries(svc: &Services, employer_id: Uuid) -> ServiceResult<Vec<CalendarEvent>> {
-    let stands: Vec<Uuid> =
-        exhibitor::Entity::find().filter(exhibitor::Column::EmployerId.eq(employer_id)).all(&svc.db.read).await?.iter().map(|x| x.id).collect();
+    let stands: Vec<Uuid> = exhibitor::Entity::find()
+        .filter(exhibitor::Column::EmployerId.eq(employer_id))
+        .all(&svc.db.read)
+        .await?
+        .iter()
+        .map(|x| x.id)
+        .collect();
     let bookings = slot_booking::Entity::find().filter(slot_booking::Column::ExhibitorId.is_in(stands)).all(&svc.db.read).await?;
     let mut entries = Vec::with_capacity(bookings.len());
     for booking in &bookings {
@@ -487,7 +502,13 @@ impl Parts {
 }
 
 /// Queues the REQUEST (or CANCEL) of a booking to the candidate and to the employer's contact.
-async fn tell_both(svc: &Services, txn: &DatabaseTransaction, booking: &slot_booking::Model, method: Method, token: Option<&str>) -> ServiceResult<()> {
+async fn tell_both(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    booking: &slot_booking::Model,
+    method: Method,
+    token: Option<&str>,
+) -> ServiceResult<()> {
     let parts = Parts::read(svc, txn, booking).await?;
     let ctx = context(svc);
     let now = svc.clock.now();

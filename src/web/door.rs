@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::csrf;
-use super::manage::events::{capitalise, summary};
 use super::manage::check_csrf;
+use super::manage::events::{capitalise, summary};
 use super::pages::{errors_by_field, failed, not_found, page, secure, when};
 use super::session::Viewer;
 use crate::domain::RegistrationStatus;
@@ -135,17 +135,17 @@ async fn render(svc: &Services, req: &Request, at: &At<'_>, event: &Event, keepe
         At::Staff(viewer) => {
             if let (Some(q), Some(actor)) = (context["q"].as_str().map(str::trim).filter(|q| !q.is_empty()), keeper.actor()) {
                 let q: String = q.chars().take(200).collect();
-                let found =
-                    registrations::list(svc, actor, event.id, None, Some(&q), Some(PageRequest { limit: 10, offset: 0 })).await;
-                context["found"] = match found {
-                    Ok(list) => json!(list.items.iter().map(|d| json!({
+                let found = registrations::list(svc, actor, event.id, None, Some(&q), Some(PageRequest { limit: 10, offset: 0 })).await;
+                context["found"] =
+                    match found {
+                        Ok(list) => json!(list.items.iter().map(|d| json!({
                         "id": d.registration.id, "name": d.candidate.name, "email": door::shown_email(&d.candidate.email),
                         "status": d.registration.status.as_str(),
                         "checked_in_at": time_at(event, d.registration.checked_in_at),
                         "may_check_in": matches!(d.registration.status, RegistrationStatus::Confirmed | RegistrationStatus::NoShow),
                     })).collect::<Vec<_>>()),
-                    Err(err) => return failed(&err),
-                };
+                        Err(err) => return failed(&err),
+                    };
             }
             viewer.render(status, "door.html", context, "events")
         }
@@ -250,7 +250,12 @@ pub async fn staff_code(req: &Request, svc: Data<&Services>, Path(id): Path<Stri
 
 /// `POST /manage/events/{id}/check-in/person/{rid}`: someone found by name.
 #[handler]
-pub async fn staff_person(req: &Request, svc: Data<&Services>, Path((id, rid)): Path<(String, String)>, Form(form): Form<CodeForm>) -> Response {
+pub async fn staff_person(
+    req: &Request,
+    svc: Data<&Services>,
+    Path((id, rid)): Path<(String, String)>,
+    Form(form): Form<CodeForm>,
+) -> Response {
     let (viewer, event, keeper) = match staff_door(req, &svc, &id).await {
         Ok(door) => door,
         Err(response) => return response,
@@ -266,7 +271,12 @@ pub async fn staff_person(req: &Request, svc: Data<&Services>, Path((id, rid)): 
 
 /// `POST /manage/events/{id}/check-in/undo/{rid}`
 #[handler]
-pub async fn staff_undo(req: &Request, svc: Data<&Services>, Path((id, rid)): Path<(String, String)>, Form(form): Form<CodeForm>) -> Response {
+pub async fn staff_undo(
+    req: &Request,
+    svc: Data<&Services>,
+    Path((id, rid)): Path<(String, String)>,
+    Form(form): Form<CodeForm>,
+) -> Response {
     let (viewer, event, keeper) = match staff_door(req, &svc, &id).await {
         Ok(door) => door,
         Err(response) => return response,
@@ -340,7 +350,12 @@ pub async fn link_code(req: &Request, svc: Data<&Services>, Path(token): Path<St
 
 /// `POST /door/{token}/undo/{rid}`
 #[handler]
-pub async fn link_undo(req: &Request, svc: Data<&Services>, Path((token, rid)): Path<(String, String)>, Form(form): Form<CodeForm>) -> Response {
+pub async fn link_undo(
+    req: &Request,
+    svc: Data<&Services>,
+    Path((token, rid)): Path<(String, String)>,
+    Form(form): Form<CodeForm>,
+) -> Response {
     let (event, keeper) = match link_door(&svc, &token).await {
         Ok(door) => door,
         Err(response) => return response,
@@ -428,7 +443,8 @@ pub async fn links_create(req: &Request, svc: Data<&Services>, Path(id): Path<St
         }
         Err(ServiceError::Invalid(errors)) => {
             let by_field = errors_by_field(&errors);
-            let extra = json!({"summary": summary(&by_field, &[("label", "Which door")]), "errors": by_field, "values": {"label": form.label}});
+            let extra =
+                json!({"summary": summary(&by_field, &[("label", "Which door")]), "errors": by_field, "values": {"label": form.label}});
             links_page(&svc, &viewer, &event, StatusCode::UNPROCESSABLE_ENTITY, extra).await
         }
         Err(ServiceError::Conflict(problem)) => {
@@ -441,7 +457,12 @@ pub async fn links_create(req: &Request, svc: Data<&Services>, Path(id): Path<St
 
 /// `POST /manage/events/{id}/door-links/{lid}/delete`
 #[handler]
-pub async fn links_delete(req: &Request, svc: Data<&Services>, Path((id, lid)): Path<(String, String)>, Form(form): Form<LinkForm>) -> Response {
+pub async fn links_delete(
+    req: &Request,
+    svc: Data<&Services>,
+    Path((id, lid)): Path<(String, String)>,
+    Form(form): Form<LinkForm>,
+) -> Response {
     let (viewer, event, _) = match staff_door(req, &svc, &id).await {
         Ok(door) => door,
         Err(response) => return response,
@@ -472,10 +493,12 @@ pub async fn interviews(req: &Request, svc: Data<&Services>, Path(id): Path<Stri
     stands.dedup();
     let rows: Vec<Value> = booked
         .iter()
-        .map(|b| json!({
-            "when": crate::domain::describe_span(b.slot.starts_at, b.slot.ends_at, tz), "employer": b.slot.employer_name,
-            "stand": b.slot.stand_label, "name": b.candidate_name, "email": b.candidate_email,
-        }))
+        .map(|b| {
+            json!({
+                "when": crate::domain::describe_span(b.slot.starts_at, b.slot.ends_at, tz), "employer": b.slot.employer_name,
+                "stand": b.slot.stand_label, "name": b.candidate_name, "email": b.candidate_email,
+            })
+        })
         .collect();
     let context = json!({
         "event": {"id": event.id, "title": event.title, "when": when(&event)},

@@ -37,7 +37,8 @@ pub(super) async fn context(svc: &Services, held: &HeldRegistration) -> Result<V
     let booked_stands: Vec<Uuid> = mine.iter().map(|b| b.slot.exhibitor_id).collect();
     let mut stands: Vec<Value> = Vec::new();
     let mut current: Option<(Uuid, Vec<Value>, String, Option<String>)> = None;
-    let mut open: Vec<&Slot> = all.iter().filter(|s| s.free() > 0 && s.starts_at > now && !booked_stands.contains(&s.exhibitor_id)).collect();
+    let mut open: Vec<&Slot> =
+        all.iter().filter(|s| s.free() > 0 && s.starts_at > now && !booked_stands.contains(&s.exhibitor_id)).collect();
     open.sort_by_key(|s| (s.employer_name.clone(), s.exhibitor_id, s.starts_at));
     for s in open {
         if current.as_ref().is_some_and(|(id, ..)| *id != s.exhibitor_id) {
@@ -71,7 +72,11 @@ fn refused(err: &ServiceError) -> Response {
     match err {
         ServiceError::Conflict(text) => {
             let text = super::manage::events::capitalise(text);
-            message(poem::http::StatusCode::CONFLICT, "That interview could not be booked", &format!("{text}. Go back to your booking to choose another time."))
+            message(
+                poem::http::StatusCode::CONFLICT,
+                "That interview could not be booked",
+                &format!("{text}. Go back to your booking to choose another time."),
+            )
         }
         err => failed(err),
     }
@@ -84,7 +89,11 @@ pub async fn book(req: &Request, svc: Data<&Services>, Path(token): Path<String>
         return expired_form();
     }
     let Ok(slot_id) = Uuid::parse_str(form.slot_id.trim()) else {
-        return message(poem::http::StatusCode::UNPROCESSABLE_ENTITY, "Choose a time", "Nothing was booked. Go back, choose one of the times, then book it.");
+        return message(
+            poem::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose a time",
+            "Nothing was booked. Go back, choose one of the times, then book it.",
+        );
     };
     match slots::book(&svc, &token, slot_id).await {
         Ok(_) => see_other(&format!("/r/{token}?done=interview_booked#interviews"), None),
@@ -94,7 +103,12 @@ pub async fn book(req: &Request, svc: Data<&Services>, Path(token): Path<String>
 
 /// `POST /r/{token}/slots/{slot_id}/free`
 #[handler]
-pub async fn free(req: &Request, svc: Data<&Services>, Path((token, slot_id)): Path<(String, String)>, Form(form): Form<BookForm>) -> Response {
+pub async fn free(
+    req: &Request,
+    svc: Data<&Services>,
+    Path((token, slot_id)): Path<(String, String)>,
+    Form(form): Form<BookForm>,
+) -> Response {
     if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }

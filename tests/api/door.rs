@@ -178,25 +178,34 @@ async fn a_door_link_checks_in_at_its_event_only_and_ends() {
 
     // Another event's door, the list of people, and everything else are closed to it.
     let before = app.count_rows("SELECT COUNT(*) AS n FROM registrations WHERE status = 'attended'").await;
-    app.post(&format!("/api/v1/events/{other}/check-ins"), Some(&token), json!({"code": code(&cy)})).await.assert_problem(StatusCode::FORBIDDEN);
+    app.post(&format!("/api/v1/events/{other}/check-ins"), Some(&token), json!({"code": code(&cy)}))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
     app.post(&format!("/api/v1/events/{other}/walk-ins"), Some(&token), json!({"name": "Dee"})).await.assert_problem(StatusCode::FORBIDDEN);
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registrations WHERE status = 'attended'").await, before);
-    for path in [format!("/api/v1/events/{event}/registrations"), format!("/api/v1/events/{event}/registrations.csv"), "/api/v1/me".into()] {
+    for path in [format!("/api/v1/events/{event}/registrations"), format!("/api/v1/events/{event}/registrations.csv"), "/api/v1/me".into()]
+    {
         app.get(&path, Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED);
     }
     app.get(&links, Some(&token)).await.assert_problem(StatusCode::UNAUTHORIZED);
-    app.post(&format!("/api/v1/events/{event}/registrations/{rid}/check-in"), Some(&token), json!({})).await.assert_problem(StatusCode::UNAUTHORIZED);
+    app.post(&format!("/api/v1/events/{event}/registrations/{rid}/check-in"), Some(&token), json!({}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
 
     // Deleted: it stops at once.
     let second = app.post(&links, Some(&organiser), json!({"label": "Side door"})).await;
     let second_token = second.json["token"].as_str().unwrap_or_default().to_owned();
     app.delete(&format!("{links}/{}", id_of(&second.json)), Some(&organiser)).await.assert_status(StatusCode::NO_CONTENT);
     app.delete(&format!("{links}/{}", id_of(&second.json)), Some(&organiser)).await.assert_problem(StatusCode::NOT_FOUND);
-    app.post(&format!("/api/v1/events/{event}/check-ins"), Some(&second_token), json!({"code": code(&ada)})).await.assert_problem(StatusCode::UNAUTHORIZED);
+    app.post(&format!("/api/v1/events/{event}/check-ins"), Some(&second_token), json!({"code": code(&ada)}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
 
     // After the check-in window it has expired.
     app.clock.set(DateTime::parse_from_rfc3339("2027-01-06T01:00:01Z").map(|t| t.to_utc()).unwrap_or_default());
-    app.post(&format!("/api/v1/events/{event}/check-ins"), Some(&token), json!({"code": code(&ada)})).await.assert_problem(StatusCode::UNAUTHORIZED);
+    app.post(&format!("/api/v1/events/{event}/check-ins"), Some(&token), json!({"code": code(&ada)}))
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -265,10 +274,8 @@ async fn walk_ins_take_the_last_place_and_then_the_door_says_full() {
     app.post(&path, Some(&organiser), json!({"name": "Dee Walker", "email": "dee@example.org"})).await.assert_problem(StatusCode::CONFLICT);
 
     // One place left, two walk-ins without email at two doors at once: one gets it.
-    let (a, b) = tokio::join!(
-        app.post(&path, Some(&organiser), json!({"name": "Eve"})),
-        app.post(&path, Some(&organiser), json!({"name": "Fay"})),
-    );
+    let (a, b) =
+        tokio::join!(app.post(&path, Some(&organiser), json!({"name": "Eve"})), app.post(&path, Some(&organiser), json!({"name": "Fay"})),);
     let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, vec![201, 409], "{} / {}", a.text, b.text);
@@ -309,9 +316,15 @@ async fn the_door_page_of_a_link_checks_in_by_code_and_registers_walk_ins() {
     assert!(!page.html.contains(r#"name="q""#), "a door link cannot search the people booked");
     assert!(!page.html.contains("ada@example.org"));
     let policy = app.client.get(app.url(&door)).send().await.map(|r| r.headers().get("permissions-policy").cloned());
-    assert_eq!(policy.ok().flatten().and_then(|v| v.to_str().ok().map(str::to_owned)).as_deref(), Some("camera=(self), microphone=(), geolocation=()"));
+    assert_eq!(
+        policy.ok().flatten().and_then(|v| v.to_str().ok().map(str::to_owned)).as_deref(),
+        Some("camera=(self), microphone=(), geolocation=()")
+    );
     let elsewhere = app.client.get(app.url("/")).send().await.map(|r| r.headers().get("permissions-policy").cloned());
-    assert!(elsewhere.ok().flatten().is_some_and(|v| v.to_str().is_ok_and(|v| v.starts_with("camera=()"))), "no other page may ask for the camera");
+    assert!(
+        elsewhere.ok().flatten().is_some_and(|v| v.to_str().is_ok_and(|v| v.starts_with("camera=()"))),
+        "no other page may ask for the camera"
+    );
 
     // Without the form's token, nothing happens.
     let forged = volunteer.post(&door, &[("csrf", "forged"), ("code", &code)]).await;

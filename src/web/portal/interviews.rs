@@ -18,8 +18,12 @@ use crate::web::manage::events::{capitalise, summary};
 use crate::web::pages::{errors_by_field, failed, not_found, when};
 use crate::web::session::{Viewer, see_other};
 
-const FIELDS: &[(&str, &str)] =
-    &[("starts_at", "First interview starts"), ("ends_at", "Interviews end by"), ("minutes", "Minutes each"), ("interviewers", "Interviewers at once")];
+const FIELDS: &[(&str, &str)] = &[
+    ("starts_at", "First interview starts"),
+    ("ends_at", "Interviews end by"),
+    ("minutes", "Minutes each"),
+    ("interviewers", "Interviewers at once"),
+];
 
 #[derive(Deserialize)]
 pub struct CutForm {
@@ -42,7 +46,14 @@ struct Sent<'a> {
     errors: std::collections::HashMap<String, String>,
 }
 
-async fn page(svc: &Services, viewer: &Viewer, status: StatusCode, sent: Option<Sent<'_>>, problem: Option<String>, done: Option<&str>) -> Response {
+async fn page(
+    svc: &Services,
+    viewer: &Viewer,
+    status: StatusCode,
+    sent: Option<Sent<'_>>,
+    problem: Option<String>,
+    done: Option<&str>,
+) -> Response {
     let Some(employer_id) = viewer.actor.employer_id else { return not_found() };
     let stands = match exhibitors::of_employer(svc, &viewer.actor, employer_id).await {
         Ok(stands) => stands,
@@ -67,7 +78,11 @@ async fn page(svc: &Services, viewer: &Viewer, status: StatusCode, sent: Option<
                 json!(s.errors),
                 summary(&s.errors, FIELDS),
             ),
-            _ => (json!({"starts_at": clock(fair.starts_at), "ends_at": clock(fair.ends_at), "minutes": "15", "interviewers": "1"}), json!({}), Vec::new()),
+            _ => (
+                json!({"starts_at": clock(fair.starts_at), "ends_at": clock(fair.ends_at), "minutes": "15", "interviewers": "1"}),
+                json!({}),
+                Vec::new(),
+            ),
         };
         rows.push(json!({
             "id": stand.id, "event_id": fair.id, "title": fair.title, "when": when(&fair), "stand_label": stand.stand_label,
@@ -96,7 +111,10 @@ async fn page(svc: &Services, viewer: &Viewer, status: StatusCode, sent: Option<
         let tz = match tz_of.get(&b.slot.event_id) {
             Some(tz) => *tz,
             None => {
-                let tz = events::get(svc, Some(&viewer.actor), b.slot.event_id).await.map(|e| e.timezone.tz()).unwrap_or(chrono_tz::Europe::London);
+                let tz = events::get(svc, Some(&viewer.actor), b.slot.event_id)
+                    .await
+                    .map(|e| e.timezone.tz())
+                    .unwrap_or(chrono_tz::Europe::London);
                 tz_of.insert(b.slot.event_id, tz);
                 tz
             }
