@@ -61,7 +61,7 @@ async fn fair_today(server: &Server, client: &reqwest::Client, token: &str, n: u
     let base = &server.base;
     let address: SocketAddr = base.trim_start_matches("http://").parse().context("the server's address")?;
     let starts = chrono::Utc::now() + chrono::Duration::minutes(30);
-    let ends = starts + chrono::Duration::hours(4);
+    let ends = starts + chrono::Duration::hours(6);
     let event: Value = client
         .post(format!("{base}/api/v1/events"))
         .bearer_auth(token)
@@ -208,7 +208,7 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
         .error_for_status()?;
     let fair: Value = client.get(format!("{base}/api/v1/events/{event}")).send().await?.json().await?;
     let starts: chrono::DateTime<chrono::Utc> = fair["starts_at"].as_str().context("no start")?.parse()?;
-    let minutes = 3;
+    let minutes = 5;
     let made: Value = client
         .post(format!("{base}/api/v1/events/{event}/exhibitors/{stand_id}/slots"))
         .bearer_auth(&token)

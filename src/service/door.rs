@@ -2,9 +2,10 @@
 //! undoing a mistake, registering walk-ins, and the door links that let volunteers without
 //! accounts do exactly these things at one event and nothing else.
 //!
-//! Every change at the door locks the event's row first, as capacity does: two doors scanning
-//! the same ticket at once are one check-in and one "already checked in", on either database
-//! and from any number of processes.
+//! A check-in is one conditional UPDATE of the registration: two doors scanning the same
+//! ticket at once are one check-in and one "already checked in", on either database and from
+//! any number of processes. A walk-in takes a place, so it locks the event's row first, as
+//! capacity does.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -151,19 +152,31 @@ pub async fn counts(svc: &Services, keeper: &Doorkeeper, event_id: Uuid) -> Serv
 }
 
 /// Opens the door's transaction: the keeper may act here, the event's row is locked and its
-/// check-in window is open.
+/// check-in window is open. Walk-ins take a place, so they hold the event's row as capacity does.
 async fn open_door(svc: &Services, keeper: &Doorkeeper, event_id: Uuid) -> ServiceResult<(DatabaseTransaction, event::Model)> {
     may_keep(keeper, event_id)?;
     let txn = svc.db.write.begin().await?;
     let event = event::Entity::find_by_id(event_id).lock_exclusive().one(&txn).await?.ok_or(ServiceError::NotFound)?;
-    if event.status == EventStatus::Cancelled {
-        return Err(ServiceError::conflict("the event was cancelled"));
-    }
-    check_in_window(&event, svc.clock.now())?;
+    door_open(&event, svc)?;
     Ok((txn, event))
 }
 
-async fn find_ticket(txn: &DatabaseTransaction, event_id: Uuid, ticket: &Ticket) -> ServiceResult<registration::Model> {
+fn door_open(event: &event::Model, svc: &Services) -> ServiceResult<()> {
+    if event.status == EventStatus::Cancelled {
+        return Err(ServiceError::conflict("the event was cancelled"));
+    }
+    check_in_window(event, svc.clock.now())
+}
+
+/// The event, if the keeper may work its door and the door is open now (nothing locked).
+async fn at_the_door(svc: &Services, keeper: &Doorkeeper, event_id: Uuid) -> ServiceResult<event::Model> {
+    may_keep(keeper, event_id)?;
+    let event = event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    door_open(&event, svc)?;
+    Ok(event)
+}
+
+async fn find_ticket<C: sea_orm::ConnectionTrait>(db: &C, event_id: Uuid, ticket: &Ticket) -> ServiceResult<registration::Model> {
     let query = registration::Entity::find().filter(registration::Column::EventId.eq(event_id));
     let query = match ticket {
         Ticket::Id(id) => query.filter(registration::Column::Id.eq(*id)),
@@ -173,61 +186,77 @@ async fn find_ticket(txn: &DatabaseTransaction, event_id: Uuid, ticket: &Ticket)
             query.filter(registration::Column::TicketCode.eq(code.as_str()))
         }
     };
-    query.one(txn).await?.ok_or(ServiceError::NotFound)
+    query.one(db).await?.ok_or(ServiceError::NotFound)
 }
 
-async fn name_of(txn: &DatabaseTransaction, r: &registration::Model) -> ServiceResult<String> {
-    Ok(candidate::Entity::find_by_id(r.candidate_id).one(txn).await?.map(|c| c.name).unwrap_or_default())
+async fn name_of<C: sea_orm::ConnectionTrait>(db: &C, r: &registration::Model) -> ServiceResult<String> {
+    Ok(candidate::Entity::find_by_id(r.candidate_id).one(db).await?.map(|c| c.name).unwrap_or_default())
+}
+
+/// Moves `id` from one of the statuses `from` to `to` in one conditional UPDATE: whichever of
+/// several doors gets there first changes it, the others change nothing. Whether it changed.
+async fn change_status(
+    svc: &Services,
+    id: Uuid,
+    from: &[RegistrationStatus],
+    to: RegistrationStatus,
+    checked_in: Option<(DateTime<Utc>, &str)>,
+) -> ServiceResult<bool> {
+    use sea_orm::sea_query::Expr;
+    let changed = registration::Entity::update_many()
+        .col_expr(registration::Column::Status, Expr::value(to.as_str()))
+        .col_expr(registration::Column::CheckedInAt, Expr::value(checked_in.map(|(at, _)| at)))
+        .col_expr(registration::Column::CheckedInBy, Expr::value(checked_in.map(|(_, by)| by.to_owned())))
+        .col_expr(registration::Column::UpdatedAt, Expr::value(svc.clock.now()))
+        .filter(registration::Column::Id.eq(id))
+        .filter(registration::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(&svc.db.write)
+        .await?
+        .rows_affected;
+    Ok(changed == 1)
 }
 
 /// Checks a ticket in. Already checked in is an answer, not an error; a cancelled or
 /// waitlisted registration is a 409 naming its status; a code of no ticket of this event, 404.
+///
+/// No lock is held: the change is one conditional UPDATE (confirmed or no-show → attended), so
+/// two doors scanning one ticket at once are one check-in and one "already checked in", on
+/// either database and from any number of processes, and doors never wait for each other.
 #[tracing::instrument(skip_all, fields(event_id = %event_id))]
 pub async fn check_in(svc: &Services, keeper: &Doorkeeper, event_id: Uuid, ticket: Ticket) -> ServiceResult<CheckedIn> {
-    let (txn, event) = open_door(svc, keeper, event_id).await?;
-    let current = find_ticket(&txn, event_id, &ticket).await?;
-    let name = name_of(&txn, &current).await?;
-    let already = match current.status {
-        RegistrationStatus::Attended => true,
-        RegistrationStatus::Confirmed | RegistrationStatus::NoShow => false,
+    let event = at_the_door(svc, keeper, event_id).await?;
+    let mut current = find_ticket(&svc.db.read, event_id, &ticket).await?;
+    let name = name_of(&svc.db.read, &current).await?;
+    let mut already = true;
+    if matches!(current.status, RegistrationStatus::Confirmed | RegistrationStatus::NoShow) {
+        let now = svc.clock.now();
+        let from = [RegistrationStatus::Confirmed, RegistrationStatus::NoShow];
+        already = !change_status(svc, current.id, &from, RegistrationStatus::Attended, Some((now, keeper.door()))).await?;
+        // Changed here, or by another door (or a cancellation) a moment before: read it as it is.
+        current = find_ticket(&svc.db.read, event_id, &Ticket::Id(current.id)).await?;
+    }
+    match current.status {
+        RegistrationStatus::Attended => {}
         RegistrationStatus::Cancelled => return Err(ServiceError::conflict("this registration is cancelled")),
         RegistrationStatus::Waitlisted => return Err(ServiceError::conflict("this person is on the waiting list, not confirmed")),
-    };
-    let registration = if already {
-        current
-    } else {
-        let now = svc.clock.now();
-        let mut model: registration::ActiveModel = current.into();
-        model.status = Set(RegistrationStatus::Attended);
-        model.checked_in_at = Set(Some(now));
-        model.checked_in_by = Set(Some(keeper.door().to_owned()));
-        model.updated_at = Set(now);
-        model.update(&txn).await?
-    };
-    let counts = counts_in(&txn, &event).await?;
-    txn.commit().await?;
-    Ok(CheckedIn { registration: registration.into(), name, already, counts })
+        RegistrationStatus::Confirmed | RegistrationStatus::NoShow => {
+            return Err(ServiceError::conflict("this registration changed; scan it again"));
+        }
+    }
+    let counts = counts_in(&svc.db.read, &event).await?;
+    Ok(CheckedIn { registration: current.into(), name, already, counts })
 }
 
 /// Undoes a check-in made by mistake: the person holds a confirmed place again. A registration
 /// that is not checked in is left as it is.
 #[tracing::instrument(skip_all, fields(event_id = %event_id, registration_id = %registration_id))]
 pub async fn undo(svc: &Services, keeper: &Doorkeeper, event_id: Uuid, registration_id: Uuid) -> ServiceResult<CheckedIn> {
-    let (txn, event) = open_door(svc, keeper, event_id).await?;
-    let current = find_ticket(&txn, event_id, &Ticket::Id(registration_id)).await?;
-    let name = name_of(&txn, &current).await?;
-    let registration = if current.status == RegistrationStatus::Attended {
-        let mut model: registration::ActiveModel = current.into();
-        model.status = Set(RegistrationStatus::Confirmed);
-        model.checked_in_at = Set(None);
-        model.checked_in_by = Set(None);
-        model.updated_at = Set(svc.clock.now());
-        model.update(&txn).await?
-    } else {
-        current
-    };
-    let counts = counts_in(&txn, &event).await?;
-    txn.commit().await?;
+    let event = at_the_door(svc, keeper, event_id).await?;
+    let current = find_ticket(&svc.db.read, event_id, &Ticket::Id(registration_id)).await?;
+    let name = name_of(&svc.db.read, &current).await?;
+    change_status(svc, current.id, &[RegistrationStatus::Attended], RegistrationStatus::Confirmed, None).await?;
+    let registration = find_ticket(&svc.db.read, event_id, &Ticket::Id(current.id)).await?;
+    let counts = counts_in(&svc.db.read, &event).await?;
     Ok(CheckedIn { registration: registration.into(), name, already: false, counts })
 }
 

@@ -306,13 +306,15 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
         return Err(ServiceError::conflict("only someone with a confirmed place can book an interview"));
     }
     let now = svc.clock.now();
-    let txn = svc.db.write.begin().await?;
+    // Everything that can refuse is read first, outside the writer: in a race for a few slots
+    // most requests are refused, and they need not wait for the one write connection (SQLite)
+    // or hold a transaction (PostgreSQL). The conditional UPDATE below decides the rest.
     let slot = interview_slot::Entity::find_by_id(slot_id)
         .filter(interview_slot::Column::EventId.eq(held.event_id))
-        .one(&txn)
+        .one(&svc.db.read)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let stand = exhibitor::Entity::find_by_id(slot.exhibitor_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let stand = exhibitor::Entity::find_by_id(slot.exhibitor_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     if stand.status != ExhibitorStatus::Confirmed {
         return Err(ServiceError::NotFound);
     }
@@ -322,11 +324,16 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     let already = slot_booking::Entity::find()
         .filter(slot_booking::Column::RegistrationId.eq(held.id))
         .filter(slot_booking::Column::ExhibitorId.eq(stand.id))
-        .one(&txn)
+        .one(&svc.db.read)
         .await?;
     if already.is_some() {
         return Err(ServiceError::conflict("you already have an interview at this stand; free it first to choose another time"));
     }
+    if slot.booked >= slot.interviewers {
+        return Err(ServiceError::conflict("this slot is full"));
+    }
+    let booking = slot_booking::Model { id: new_id(), slot_id: slot.id, exhibitor_id: stand.id, registration_id: held.id, created_at: now };
+    let txn = svc.db.write.begin().await?;
     let taken = interview_slot::Entity::update_many()
         .col_expr(interview_slot::Column::Booked, Expr::col(interview_slot::Column::Booked).add(1))
         .filter(interview_slot::Column::Id.eq(slot.id))
@@ -337,20 +344,14 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     if taken == 0 {
         return Err(ServiceError::conflict("this slot is full"));
     }
-    let booking = slot_booking::ActiveModel {
-        id: Set(new_id()),
-        slot_id: Set(slot.id),
-        exhibitor_id: Set(stand.id),
-        registration_id: Set(held.id),
-        created_at: Set(now),
-    };
-    let booking = match booking.insert(&txn).await {
+    let booking = match slot_booking::ActiveModel::from(booking).insert(&txn).await {
         Ok(b) => b,
         Err(err) if is_unique_violation(&err) => {
             return Err(ServiceError::conflict("you already have an interview at this stand; free it first to choose another time"));
         }
         Err(err) => return Err(err.into()),
     };
+    // Only the winners get here: the messages are made in the transaction that books.
     tell_both(svc, &txn, &booking, Method::Request, Some(token)).await?;
     txn.commit().await?;
     svc.mail_wake.notify_one();
@@ -510,6 +511,18 @@ async fn tell_both(
     token: Option<&str>,
 ) -> ServiceResult<()> {
     let parts = Parts::read(svc, txn, booking).await?;
+    outbox::queue(txn, messages_of(svc, &parts, booking, method, token)).await?;
+    Ok(())
+}
+
+/// The REQUEST (or CANCEL) of a booking to the candidate and to the employer's contact.
+fn messages_of(
+    svc: &Services,
+    parts: &Parts,
+    booking: &slot_booking::Model,
+    method: Method,
+    token: Option<&str>,
+) -> Vec<crate::store::entity::outbox::ActiveModel> {
     let ctx = context(svc);
     let now = svc.clock.now();
     let (kind, sequence) = match method {
@@ -548,6 +561,5 @@ async fn tell_both(
         });
         messages.push(outbox::notice_with_calendar(svc.settings.public_url(), now, &email, kind, context, method, text));
     }
-    outbox::queue(txn, messages).await?;
-    Ok(())
+    messages
 }

@@ -30,6 +30,7 @@ const PRIVATE: &[&str] = &[
     "/employer/profile",
     "/employer/users",
     "/employer/stands",
+    "/employer/interviews",
     "/employer/schools",
     "/employer/engagements",
     "/employer/calendar",

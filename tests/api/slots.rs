@@ -9,7 +9,8 @@ use mail_parser::MimeHeaders;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, id_of, manage_token, person};
+use crate::chromium::Browser;
+use crate::helpers::{PASSWORD, TestApp, id_of, manage_token, person};
 
 /// A published fair with a confirmed stand (`A1`) of a new employer: the fair's id, the
 /// stand's id, the employer's id and contact email, a token of the employer's user, and an
@@ -255,4 +256,71 @@ async fn a_hundred_and_twenty_candidates_racing_for_one_slot_leave_exactly_one_b
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 119, "{statuses:?}");
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 1);
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM interview_slots WHERE booked = 1").await, 1);
+}
+
+#[tokio::test]
+async fn interviews_in_the_employer_portal_the_booking_page_and_the_back_office_in_chromium() {
+    let Some(desktop) = Browser::start(false).await else { return };
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app, 10).await;
+    let ada = app.register(&fair.id, person("Ada Lovelace", "ada@example.org")).await;
+    let email = format!("sam-{}@alder.example", uuid::Uuid::now_v7().simple());
+    let admin = app.admin_token().await;
+    let body = json!({"email": email, "name": "Sam Patel", "role": "employer", "password": PASSWORD, "employer_id": fair.employer});
+    app.post("/api/v1/users", Some(&admin), body).await.assert_status(StatusCode::CREATED);
+
+    // The employer offers interviews: a wrong time first, kept and explained beside its field.
+    desktop.goto(&app.url("/sign-in")).await;
+    desktop.type_into("#f-email", &email).await;
+    desktop.type_into("#f-password", PASSWORD).await;
+    desktop.click("form[action='/sign-in'] button[type=submit]").await;
+    desktop.text_with("Sign out").await;
+    desktop.goto(&app.url("/employer/interviews")).await;
+    assert!(desktop.text_with("Offer interviews").await.contains("Nobody has booked an interview yet"));
+    desktop.screenshot("desktop-employer-interviews").await;
+    let field = |name: &str| format!("#f-{}-{name}", fair.stand);
+    desktop.find(&field("ends_at")).await.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    desktop.type_into(&field("ends_at"), "9.30").await;
+    desktop.click("form[action^='/employer/interviews/'] button[type=submit]").await;
+    let text = desktop.text_with("There is a problem").await;
+    assert!(text.contains("Interviews end by") && text.contains("24-hour clock"), "{text}");
+    assert_eq!(desktop.find(&field("ends_at")).await.prop("value").await.ok().flatten().as_deref(), Some("9.30"));
+    desktop.screenshot("desktop-employer-interviews-error").await;
+    desktop.find(&field("ends_at")).await.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    desktop.type_into(&field("ends_at"), "10:45").await;
+    desktop.click("form[action^='/employer/interviews/'] button[type=submit]").await;
+    assert!(desktop.text_with("interview slots are made").await.contains("10:00–10:15"));
+    desktop.close().await;
+
+    // The candidate books a time on their phone, and frees it.
+    let Some(phone) = Browser::start(true).await else { return };
+    phone.goto(&app.url(&format!("/r/{}", manage_token(&ada.json)))).await;
+    assert!(phone.text_with("Interviews").await.contains("Alder Care, stand A1"));
+    phone.click("label.govuk-radios__label").await;
+    phone.click("form[action$='/slots'] button[type=submit]").await;
+    let text = phone.text_with("Your interview is booked").await;
+    assert!(text.contains("Your interviews") && text.contains("Free this time"), "{text}");
+    phone.screenshot("phone-booking-interview").await;
+    let schedule = app.get(&format!("/api/v1/employers/{}/schedule", fair.employer), Some(&fair.employer_user)).await;
+    assert_eq!(schedule.json[0]["candidate_name"], "Ada Lovelace");
+    phone.click("form[action$='/free'] button[type=submit]").await;
+    assert!(phone.text_with("freed").await.contains("Book this time"));
+    phone.click("label.govuk-radios__label").await;
+    phone.click("form[action$='/slots'] button[type=submit]").await;
+    phone.text_with("Your interview is booked").await;
+    phone.close().await;
+
+    // Organisers see every stand's.
+    let Some(desktop) = Browser::start(false).await else { return };
+    let organiser = crate::visitor::user(&app, "organiser").await;
+    desktop.goto(&app.url("/sign-in")).await;
+    desktop.type_into("#f-email", &organiser).await;
+    desktop.type_into("#f-password", PASSWORD).await;
+    desktop.click("form[action='/sign-in'] button[type=submit]").await;
+    desktop.text_with("Dashboard").await;
+    desktop.goto(&app.url(&format!("/manage/events/{}/interviews", fair.id))).await;
+    let text = desktop.text_with("Ada Lovelace").await;
+    assert!(text.contains("Alder Care, stand A1") && text.contains("3 interview slots"), "{text}");
+    desktop.screenshot("desktop-manage-interviews").await;
+    desktop.close().await;
 }
