@@ -183,8 +183,16 @@ pub struct HeldRegistration {
 }
 
 pub(crate) async fn registration_by_token<C: sea_orm::ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Registration> {
-    let token = registration_token::Entity::find_by_id(hash_token(token)).one(db).await?.ok_or(ServiceError::NotFound)?;
-    registration::Entity::find_by_id(token.registration_id).one(db).await?.ok_or(ServiceError::NotFound).map(Into::into)
+    // One query: the token's registration, joined.
+    let by_token =
+        registration::Entity::belongs_to(registration_token::Entity).from(registration::Column::Id).to(registration_token::Column::RegistrationId);
+    registration::Entity::find()
+        .join(sea_orm::JoinType::InnerJoin, by_token.into())
+        .filter(registration_token::Column::TokenHash.eq(hash_token(token)))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+        .map(Into::into)
 }
 
 /// The place in the waiting list: how many are still waiting who arrived no later.

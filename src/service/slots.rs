@@ -314,12 +314,17 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
         .one(&svc.db.read)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let stand = exhibitor::Entity::find_by_id(slot.exhibitor_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    if stand.status != ExhibitorStatus::Confirmed {
-        return Err(ServiceError::NotFound);
+    // A full slot is the common refusal in a rush: said after two reads (the list of slots,
+    // public, says as much).
+    if slot.booked >= slot.interviewers {
+        return Err(ServiceError::conflict("this slot is full"));
     }
     if slot.starts_at <= now {
         return Err(ServiceError::conflict("this slot has already begun"));
+    }
+    let stand = exhibitor::Entity::find_by_id(slot.exhibitor_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    if stand.status != ExhibitorStatus::Confirmed {
+        return Err(ServiceError::NotFound);
     }
     let already = slot_booking::Entity::find()
         .filter(slot_booking::Column::RegistrationId.eq(held.id))
@@ -329,10 +334,10 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     if already.is_some() {
         return Err(ServiceError::conflict("you already have an interview at this stand; free it first to choose another time"));
     }
-    if slot.booked >= slot.interviewers {
-        return Err(ServiceError::conflict("this slot is full"));
-    }
     let booking = slot_booking::Model { id: new_id(), slot_id: slot.id, exhibitor_id: stand.id, registration_id: held.id, created_at: now };
+    // The messages are made before the writer is taken, from rows this booking does not change.
+    let parts = Parts::known(svc, &svc.db.read, slot.clone(), stand, held.candidate_id).await?;
+    let messages = messages_of(svc, &parts, &booking, Method::Request, Some(token));
     let txn = svc.db.write.begin().await?;
     let taken = interview_slot::Entity::update_many()
         .col_expr(interview_slot::Column::Booked, Expr::col(interview_slot::Column::Booked).add(1))
@@ -351,8 +356,7 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
         }
         Err(err) => return Err(err.into()),
     };
-    // Only the winners get here: the messages are made in the transaction that books.
-    tell_both(svc, &txn, &booking, Method::Request, Some(token)).await?;
+    outbox::queue(&txn, messages).await?;
     txn.commit().await?;
     svc.mail_wake.notify_one();
     let mut found = bookings_where(svc, slot_booking::Column::Id.eq(booking.id)).await?;
@@ -481,9 +485,20 @@ impl Parts {
     async fn read<C: ConnectionTrait>(svc: &Services, db: &C, booking: &slot_booking::Model) -> ServiceResult<Self> {
         let slot = interview_slot::Entity::find_by_id(booking.slot_id).one(db).await?.ok_or(ServiceError::NotFound)?;
         let stand = exhibitor::Entity::find_by_id(booking.exhibitor_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-        let employer = employer::Entity::find_by_id(stand.employer_id).one(db).await?.ok_or(ServiceError::NotFound)?;
         let registration = registration::Entity::find_by_id(booking.registration_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-        let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+        Self::known(svc, db, slot, stand, registration.candidate_id).await
+    }
+
+    /// The parts, given the slot, its stand and the candidate's id already read.
+    async fn known<C: ConnectionTrait>(
+        svc: &Services,
+        db: &C,
+        slot: interview_slot::Model,
+        stand: exhibitor::Model,
+        candidate_id: Uuid,
+    ) -> ServiceResult<Self> {
+        let employer = employer::Entity::find_by_id(stand.employer_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+        let candidate = candidate::Entity::find_by_id(candidate_id).one(db).await?.ok_or(ServiceError::NotFound)?;
         let fair: Event = event::Entity::find_by_id(slot.event_id).one(db).await?.ok_or(ServiceError::NotFound)?.into();
         let shown = with_venues(svc, std::slice::from_ref(&fair)).await?.pop().ok_or(ServiceError::NotFound)?;
         Ok(Self { slot, stand, employer, candidate, shown })
