@@ -390,6 +390,27 @@ pub(crate) async fn release_all(svc: &Services, txn: &DatabaseTransaction, regis
     Ok(bookings.len())
 }
 
+/// Frees every interview at a stand that no longer stands (withdrawn, declined), or at a fair
+/// that is cancelled, in the caller's transaction; both sides of each are told.
+pub(crate) async fn release_stand(svc: &Services, txn: &DatabaseTransaction, exhibitor_id: Uuid) -> ServiceResult<usize> {
+    let bookings = slot_booking::Entity::find().filter(slot_booking::Column::ExhibitorId.eq(exhibitor_id)).all(txn).await?;
+    for booking in &bookings {
+        release(svc, txn, booking, None).await?;
+    }
+    Ok(bookings.len())
+}
+
+/// As [`release_stand`], for every stand of a fair.
+pub(crate) async fn release_fair(svc: &Services, txn: &DatabaseTransaction, event_id: Uuid) -> ServiceResult<usize> {
+    let stands: Vec<Uuid> =
+        exhibitor::Entity::find().filter(exhibitor::Column::EventId.eq(event_id)).all(txn).await?.iter().map(|x| x.id).collect();
+    let mut freed = 0;
+    for stand in stands {
+        freed += release_stand(svc, txn, stand).await?;
+    }
+    Ok(freed)
+}
+
 async fn release(svc: &Services, txn: &DatabaseTransaction, booking: &slot_booking::Model, token: Option<&str>) -> ServiceResult<()> {
     // Told first, while the booking can still be read.
     tell_both(svc, txn, booking, Method::Cancel, token).await?;

@@ -324,3 +324,38 @@ async fn interviews_in_the_employer_portal_the_booking_page_and_the_back_office_
     desktop.screenshot("desktop-manage-interviews").await;
     desktop.close().await;
 }
+
+#[tokio::test]
+async fn a_withdrawn_stand_and_a_cancelled_fair_free_their_interviews_for_both_sides() {
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app, 10).await;
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
+    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:30:00Z", 15, 1)).await;
+    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let ada = app.register(&fair.id, person("Ada Lovelace", "ada@example.org")).await;
+    let booked = app.post(&format!("/api/v1/registrations/{}/slots", manage_token(&ada.json)), None, json!({"slot_id": slot})).await;
+    booked.assert_status(StatusCode::CREATED);
+    let withdrawn = format!("/api/v1/events/{}/exhibitors/{}/withdraw", fair.id, fair.stand);
+    app.post(&withdrawn, Some(&fair.employer_user), json!({})).await.assert_status(StatusCode::OK);
+    for to in ["ada@example.org", fair.contact.as_str()] {
+        let cancels = wait_for_calendars(&app, to, "CANCEL", 1).await;
+        assert_eq!(property(&cancels[0], "UID"), format!("{}@127.0.0.1", id_of(&booked.json)), "{to}");
+    }
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 0);
+    assert_eq!(app.get(&format!("/api/v1/events/{}/slots", fair.id), None).await.json.as_array().map(Vec::len), Some(0));
+
+    // A second fair's interview goes when the fair is cancelled.
+    let other = fair_with_stand(&app, 10).await;
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", other.id, other.stand);
+    let made = app.post(&path, Some(&other.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:30:00Z", 15, 1)).await;
+    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let ben = app.register(&other.id, person("Ben Okri", "ben@example.org")).await;
+    app.post(&format!("/api/v1/registrations/{}/slots", manage_token(&ben.json)), None, json!({"slot_id": slot}))
+        .await
+        .assert_status(StatusCode::CREATED);
+    app.post(&format!("/api/v1/events/{}/cancel", other.id), Some(&other.organiser), json!({"reason": "Flooding"}))
+        .await
+        .assert_status(StatusCode::OK);
+    wait_for_calendars(&app, &other.contact, "CANCEL", 1).await;
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 0);
+}
