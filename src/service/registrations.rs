@@ -184,8 +184,9 @@ pub struct HeldRegistration {
 
 pub(crate) async fn registration_by_token<C: sea_orm::ConnectionTrait>(db: &C, token: &str) -> ServiceResult<Registration> {
     // One query: the token's registration, joined.
-    let by_token =
-        registration::Entity::belongs_to(registration_token::Entity).from(registration::Column::Id).to(registration_token::Column::RegistrationId);
+    let by_token = registration::Entity::belongs_to(registration_token::Entity)
+        .from(registration::Column::Id)
+        .to(registration_token::Column::RegistrationId);
     registration::Entity::find()
         .join(sea_orm::JoinType::InnerJoin, by_token.into())
         .filter(registration_token::Column::TokenHash.eq(hash_token(token)))

@@ -1,8 +1,10 @@
 //! The door page: organisers at `/manage/events/{id}/check-in`, volunteers with a door link at
 //! `/door/{token}`; below either, `/undo/{rid}` and `/walk-in` (and, for organisers only,
-//! `/person/{rid}` for someone found by name). Scan a ticket with the phone's camera (a script, where the browser lets
-//! it), type its code, or (organisers) find someone by name; the answer is one big line; undo;
-//! walk-ins. Every form works without a script, and every decision is `service::door`'s.
+//! `/person/{rid}` for someone found by name). Scan a ticket with the phone's camera (a script,
+//! where the browser lets it), type its code, or (organisers) find someone by name; the answer
+//! is one big line; undo; walk-ins. Also the organisers' door links and every stand's
+//! interviews at a fair. Every form works without a script, and every decision is
+//! `service::door`'s or `service::slots`'.
 
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
@@ -211,6 +213,36 @@ fn said_after_walk_in(event: &Event, form: &WalkInForm, outcome: Result<CheckedI
     }
 }
 
+/// What a door's form asks for.
+enum Action<'a> {
+    Code(&'a str),
+    Person(&'a str),
+    Undo(&'a str),
+    WalkIn(&'a WalkInForm),
+}
+
+/// Does what a door's form asks, through `service::door`, and shows the door with the answer.
+async fn act(svc: &Services, req: &Request, at: &At<'_>, event: &Event, keeper: &Doorkeeper, action: Action<'_>) -> Response {
+    let id = |rid: &str| Uuid::parse_str(rid).ok();
+    let said = match action {
+        Action::Code(code) => said_after(event, door::check_in(svc, keeper, event.id, Ticket::Code(code.to_owned())).await, false, code),
+        Action::Person(rid) => match (id(rid), at) {
+            // Finding someone by name is the organisers' alone.
+            (Some(rid), At::Staff(_)) => said_after(event, door::check_in(svc, keeper, event.id, Ticket::Id(rid)).await, false, ""),
+            _ => return not_found(),
+        },
+        Action::Undo(rid) => match id(rid) {
+            Some(rid) => said_after(event, door::undo(svc, keeper, event.id, rid).await, true, ""),
+            None => return not_found(),
+        },
+        Action::WalkIn(form) => said_after_walk_in(event, form, door::walk_in(svc, keeper, event.id, walk_in_input(form)).await),
+    };
+    match said {
+        Ok(said) => render(svc, req, at, event, keeper, None, said).await,
+        Err(response) => response,
+    }
+}
+
 // The organisers' door.
 
 async fn staff_door(req: &Request, svc: &Services, id: &str) -> Result<(Viewer, Event, Doorkeeper), Response> {
@@ -221,6 +253,16 @@ async fn staff_door(req: &Request, svc: &Services, id: &str) -> Result<(Viewer, 
     let event = super::manage::event_of(svc, &viewer, id).await?;
     let keeper = Doorkeeper::staff(&viewer.actor, &viewer.user.name);
     Ok((viewer, event, keeper))
+}
+
+/// An organiser's door form: signed in, the form's token, then the action.
+async fn staff_act(req: &Request, svc: &Services, id: &str, csrf: &str, action: Action<'_>) -> Response {
+    let (viewer, event, keeper) = match staff_door(req, svc, id).await {
+        Ok(door) => door,
+        Err(response) => return response,
+    };
+    check_csrf!(req, svc, csrf);
+    act(svc, req, &At::Staff(&viewer), &event, &keeper, action).await
 }
 
 /// `GET /manage/events/{id}/check-in`
@@ -236,16 +278,7 @@ pub async fn staff_page(req: &Request, svc: Data<&Services>, Path(id): Path<Stri
 /// `POST /manage/events/{id}/check-in`: a scanned or typed code.
 #[handler]
 pub async fn staff_code(req: &Request, svc: Data<&Services>, Path(id): Path<String>, Form(form): Form<CodeForm>) -> Response {
-    let (viewer, event, keeper) = match staff_door(req, &svc, &id).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    check_csrf!(req, &svc, &form.csrf);
-    let outcome = door::check_in(&svc, &keeper, event.id, Ticket::Code(form.code.clone())).await;
-    match said_after(&event, outcome, false, &form.code) {
-        Ok(said) => render(&svc, req, &At::Staff(&viewer), &event, &keeper, None, said).await,
-        Err(response) => response,
-    }
+    staff_act(req, &svc, &id, &form.csrf, Action::Code(&form.code)).await
 }
 
 /// `POST /manage/events/{id}/check-in/person/{rid}`: someone found by name.
@@ -256,17 +289,7 @@ pub async fn staff_person(
     Path((id, rid)): Path<(String, String)>,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let (viewer, event, keeper) = match staff_door(req, &svc, &id).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    check_csrf!(req, &svc, &form.csrf);
-    let Ok(rid) = Uuid::parse_str(&rid) else { return not_found() };
-    let outcome = door::check_in(&svc, &keeper, event.id, Ticket::Id(rid)).await;
-    match said_after(&event, outcome, false, "") {
-        Ok(said) => render(&svc, req, &At::Staff(&viewer), &event, &keeper, None, said).await,
-        Err(response) => response,
-    }
+    staff_act(req, &svc, &id, &form.csrf, Action::Person(&rid)).await
 }
 
 /// `POST /manage/events/{id}/check-in/undo/{rid}`
@@ -277,32 +300,13 @@ pub async fn staff_undo(
     Path((id, rid)): Path<(String, String)>,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let (viewer, event, keeper) = match staff_door(req, &svc, &id).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    check_csrf!(req, &svc, &form.csrf);
-    let Ok(rid) = Uuid::parse_str(&rid) else { return not_found() };
-    let outcome = door::undo(&svc, &keeper, event.id, rid).await;
-    match said_after(&event, outcome, true, "") {
-        Ok(said) => render(&svc, req, &At::Staff(&viewer), &event, &keeper, None, said).await,
-        Err(response) => response,
-    }
+    staff_act(req, &svc, &id, &form.csrf, Action::Undo(&rid)).await
 }
 
 /// `POST /manage/events/{id}/check-in/walk-in`
 #[handler]
 pub async fn staff_walk_in(req: &Request, svc: Data<&Services>, Path(id): Path<String>, Form(form): Form<WalkInForm>) -> Response {
-    let (viewer, event, keeper) = match staff_door(req, &svc, &id).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    check_csrf!(req, &svc, &form.csrf);
-    let outcome = door::walk_in(&svc, &keeper, event.id, walk_in_input(&form)).await;
-    match said_after_walk_in(&event, &form, outcome) {
-        Ok(said) => render(&svc, req, &At::Staff(&viewer), &event, &keeper, None, said).await,
-        Err(response) => response,
-    }
+    staff_act(req, &svc, &id, &form.csrf, Action::WalkIn(&form)).await
 }
 
 // A volunteer's door, by link.
@@ -324,6 +328,16 @@ async fn link_door(svc: &Services, token: &str) -> Result<(Event, Doorkeeper), R
     Ok((event, keeper))
 }
 
+/// A door link's form: a live link, the form's token, then the action.
+async fn link_act(req: &Request, svc: &Services, token: &str, csrf: &str, action: Action<'_>) -> Response {
+    let (event, keeper) = match link_door(svc, token).await {
+        Ok(door) => door,
+        Err(response) => return response,
+    };
+    check_csrf!(req, svc, csrf);
+    act(svc, req, &At::Link { token }, &event, &keeper, action).await
+}
+
 /// `GET /door/{token}`
 #[handler]
 pub async fn link_page(req: &Request, svc: Data<&Services>, Path(token): Path<String>) -> Response {
@@ -336,16 +350,7 @@ pub async fn link_page(req: &Request, svc: Data<&Services>, Path(token): Path<St
 /// `POST /door/{token}`: a scanned or typed code.
 #[handler]
 pub async fn link_code(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Form(form): Form<CodeForm>) -> Response {
-    let (event, keeper) = match link_door(&svc, &token).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    check_csrf!(req, &svc, &form.csrf);
-    let outcome = door::check_in(&svc, &keeper, event.id, Ticket::Code(form.code.clone())).await;
-    match said_after(&event, outcome, false, &form.code) {
-        Ok(said) => render(&svc, req, &At::Link { token: &token }, &event, &keeper, None, said).await,
-        Err(response) => response,
-    }
+    link_act(req, &svc, &token, &form.csrf, Action::Code(&form.code)).await
 }
 
 /// `POST /door/{token}/undo/{rid}`
@@ -356,32 +361,13 @@ pub async fn link_undo(
     Path((token, rid)): Path<(String, String)>,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let (event, keeper) = match link_door(&svc, &token).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    check_csrf!(req, &svc, &form.csrf);
-    let Ok(rid) = Uuid::parse_str(&rid) else { return not_found() };
-    let outcome = door::undo(&svc, &keeper, event.id, rid).await;
-    match said_after(&event, outcome, true, "") {
-        Ok(said) => render(&svc, req, &At::Link { token: &token }, &event, &keeper, None, said).await,
-        Err(response) => response,
-    }
+    link_act(req, &svc, &token, &form.csrf, Action::Undo(&rid)).await
 }
 
 /// `POST /door/{token}/walk-in`
 #[handler]
 pub async fn link_walk_in(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Form(form): Form<WalkInForm>) -> Response {
-    let (event, keeper) = match link_door(&svc, &token).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    check_csrf!(req, &svc, &form.csrf);
-    let outcome = door::walk_in(&svc, &keeper, event.id, walk_in_input(&form)).await;
-    match said_after_walk_in(&event, &form, outcome) {
-        Ok(said) => render(&svc, req, &At::Link { token: &token }, &event, &keeper, None, said).await,
-        Err(response) => response,
-    }
+    link_act(req, &svc, &token, &form.csrf, Action::WalkIn(&form)).await
 }
 
 // The organisers' door links.
