@@ -234,6 +234,7 @@ const WORDS: &[&str] = &[
     "upload",
     "walk-in",
     "person",
+    "counts",
     "ticket",
     "ticket.png",
 ];

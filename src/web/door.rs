@@ -370,6 +370,35 @@ pub async fn link_walk_in(req: &Request, svc: Data<&Services>, Path(token): Path
     link_act(req, &svc, &token, &form.csrf, Action::WalkIn(&form)).await
 }
 
+/// The door's figures as JSON, for the page's script to follow the other doors.
+fn counts_answer(counts: Result<Counts, ServiceError>) -> Response {
+    match counts {
+        Ok(c) => Response::builder()
+            .content_type("application/json")
+            .header(poem::http::header::CACHE_CONTROL, "no-store")
+            .body(counts_json(c).to_string()),
+        Err(err) => failed(&err),
+    }
+}
+
+/// `GET /manage/events/{id}/check-in/counts`
+#[handler]
+pub async fn staff_counts(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
+    match staff_door(req, &svc, &id).await {
+        Ok((_, event, keeper)) => counts_answer(door::counts(&svc, &keeper, event.id).await),
+        Err(response) => response,
+    }
+}
+
+/// `GET /door/{token}/counts`
+#[handler]
+pub async fn link_counts(svc: Data<&Services>, Path(token): Path<String>) -> Response {
+    match link_door(&svc, &token).await {
+        Ok((event, keeper)) => counts_answer(door::counts(&svc, &keeper, event.id).await),
+        Err(response) => response,
+    }
+}
+
 // The organisers' door links.
 
 #[derive(Deserialize)]

@@ -355,6 +355,23 @@ async fn the_door_page_of_a_link_checks_in_by_code_and_registers_walk_ins() {
     assert!(full.html.contains("The event is full"), "{}", full.html);
     assert_eq!(attended().await, 2);
 
+    // The figures the page's script reads to follow the other doors.
+    let figures: Value = app
+        .client
+        .get(app.url(&format!("{door}/counts")))
+        .send()
+        .await
+        .map(|r| r)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        (figures["arrived"].as_u64(), figures["expected"].as_u64(), figures["to_come"].as_u64()),
+        (Some(2), Some(2), Some(0)),
+        "{figures}"
+    );
+
     // An unknown link is a plain page, not a door.
     let gone = volunteer.get("/door/not-a-real-token").await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);

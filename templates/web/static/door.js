@@ -102,3 +102,25 @@ if (scanner && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     scan();
   }
 }
+
+// The figures follow the other doors: read again every 15 seconds while the page is shown.
+const counts = document.getElementById("counts");
+if (counts && window.fetch) {
+  const show = (id, value) => {
+    const el = document.getElementById(id);
+    if (el && el.textContent !== String(value)) el.textContent = String(value);
+  };
+  window.setInterval(async () => {
+    if (document.hidden) return;
+    try {
+      const answer = await fetch(counts.dataset.source, { credentials: "same-origin", headers: { accept: "application/json" } });
+      if (!answer.ok) return;
+      const figures = await answer.json();
+      show("count-arrived", figures.arrived);
+      show("count-to-come", figures.to_come);
+      show("count-expected", figures.expected);
+    } catch (e) {
+      // The page keeps the figures it has.
+    }
+  }, 15000);
+}
