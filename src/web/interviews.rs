@@ -35,23 +35,23 @@ pub(super) async fn context(svc: &Services, held: &HeldRegistration) -> Result<V
     }
     let now = svc.clock.now();
     let booked_stands: Vec<Uuid> = mine.iter().map(|b| b.slot.exhibitor_id).collect();
-    let mut stands: Vec<Value> = Vec::new();
-    let mut current: Option<(Uuid, Vec<Value>, String, Option<String>)> = None;
     let mut open: Vec<&Slot> =
         all.iter().filter(|s| s.free() > 0 && s.starts_at > now && !booked_stands.contains(&s.exhibitor_id)).collect();
     open.sort_by_key(|s| (s.employer_name.clone(), s.exhibitor_id, s.starts_at));
+    // One group a stand, in the order sorted: employers by name, each stand's times in order.
+    let mut stands: Vec<(Uuid, Value)> = Vec::new();
     for s in open {
-        if current.as_ref().is_some_and(|(id, ..)| *id != s.exhibitor_id) {
-            if let Some((_, times, name, label)) = current.take() {
-                stands.push(json!({"employer": name, "stand": label, "slots": times}));
+        let time = json!({"id": s.id, "time": clock(s), "free": s.free()});
+        match stands.last_mut() {
+            Some((id, group)) if *id == s.exhibitor_id => {
+                if let Some(times) = group["slots"].as_array_mut() {
+                    times.push(time);
+                }
             }
+            _ => stands.push((s.exhibitor_id, json!({"employer": s.employer_name, "stand": s.stand_label, "slots": [time]}))),
         }
-        let entry = current.get_or_insert_with(|| (s.exhibitor_id, Vec::new(), s.employer_name.clone(), s.stand_label.clone()));
-        entry.1.push(json!({"id": s.id, "time": clock(s), "free": s.free()}));
     }
-    if let Some((_, times, name, label)) = current {
-        stands.push(json!({"employer": name, "stand": label, "slots": times}));
-    }
+    let stands: Vec<Value> = stands.into_iter().map(|(_, group)| group).collect();
     let mine: Vec<Value> = mine
         .iter()
         .map(|b| json!({"slot_id": b.slot.id, "employer": b.slot.employer_name, "stand": b.slot.stand_label, "when": time(&b.slot)}))

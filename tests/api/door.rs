@@ -356,16 +356,8 @@ async fn the_door_page_of_a_link_checks_in_by_code_and_registers_walk_ins() {
     assert_eq!(attended().await, 2);
 
     // The figures the page's script reads to follow the other doors.
-    let figures: Value = app
-        .client
-        .get(app.url(&format!("{door}/counts")))
-        .send()
-        .await
-        .map(|r| r)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_default();
+    let figures: Value =
+        app.client.get(app.url(&format!("{door}/counts"))).send().await.unwrap_or_else(|e| panic!("{e}")).json().await.unwrap_or_default();
     assert_eq!(
         (figures["arrived"].as_u64(), figures["expected"].as_u64(), figures["to_come"].as_u64()),
         (Some(2), Some(2), Some(0)),
