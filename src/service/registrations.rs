@@ -473,7 +473,7 @@ fn with_candidate() -> sea_orm::RelationDef {
 }
 
 /// A registration as an export writes it: its own columns and its candidate's, read together.
-#[derive(Debug, sea_orm::FromQueryResult)]
+#[derive(Debug)]
 pub struct ExportRow {
     pub id: Uuid,
     pub candidate_id: Uuid,
@@ -535,13 +535,31 @@ pub async fn export_page(svc: &Services, event_id: Uuid, after: Option<ExportCur
         ]);
         query = query.filter(key.gt(Expr::tuple([Expr::value(after.created_at), Expr::value(after.id)])));
     }
-    Ok(query
+    // Read by position, not by name: a model reads each cell by formatting and looking up its
+    // column's name, which on 100,000 rows cost more than the database's own work.
+    type Cells = (Uuid, Uuid, String, String, Option<String>, Option<String>, String, DateTime<Utc>, Option<DateTime<Utc>>, bool);
+    let rows: Vec<Cells> = query
         .order_by_asc(registration::Column::CreatedAt)
         .order_by_asc(registration::Column::Id)
         .limit(limit)
-        .into_model::<ExportRow>()
+        .into_tuple()
         .all(&svc.db.read)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, candidate_id, name, email, phone, postcode, status, created_at, checked_in_at, consent_marketing)| ExportRow {
+            id,
+            candidate_id,
+            name,
+            email,
+            phone,
+            postcode,
+            status,
+            created_at,
+            checked_in_at,
+            consent_marketing,
+        })
+        .collect())
 }
 
 /// Everyone waiting for `event_id` with their place in the queue (1 is next).
