@@ -119,28 +119,26 @@ pub(crate) fn errors_by_field(errors: &ValidationErrors) -> HashMap<String, Stri
     by_field
 }
 
-/// The problems as the summary at the top of a form lists them: each with its field's label.
+/// The public forms' fields (booking, signup, RSVP), in the order the forms ask them.
+const PUBLIC_FIELDS: &[(&str, &str)] = &[
+    ("name", "Name"),
+    ("email", "Email address"),
+    ("phone", "Phone number"),
+    ("postcode", "Postcode"),
+    ("provider_type", "Kind of care"),
+    ("cqc_location_id", "CQC location id"),
+    ("address", "Address"),
+    ("website", "Website"),
+    ("contact_name", "Contact name"),
+    ("contact_email", "Contact email"),
+    ("user.name", "Your name"),
+    ("user.email", "Sign-in email"),
+    ("user.password", "Password"),
+];
+
+/// The problems as the summary at the top of a public form lists them, in the form's order.
 fn summary_of(errors: &HashMap<String, String>) -> Vec<Value> {
-    let label = |field: &str| match field {
-        "name" => "Name",
-        "email" => "Email address",
-        "phone" => "Phone number",
-        "postcode" => "Postcode",
-        "provider_type" => "Kind of care",
-        "cqc_location_id" => "CQC location id",
-        "address" => "Address",
-        "website" => "Website",
-        "contact_name" => "Contact name",
-        "contact_email" => "Contact email",
-        "user.name" => "Your name",
-        "user.email" => "Sign-in email",
-        "user.password" => "Password",
-        _ => "",
-    };
-    let mut items: Vec<Value> =
-        errors.iter().map(|(field, message)| json!({"field": field, "label": label(field), "message": message})).collect();
-    items.sort_by_key(|v| v["field"].as_str().unwrap_or_default().to_owned());
-    items
+    super::manage::events::summary(errors, PUBLIC_FIELDS)
 }
 
 /// Why `event` refused a booking, as its page says it: times in the event's own zone.
