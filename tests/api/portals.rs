@@ -458,4 +458,19 @@ async fn an_employer_and_a_careers_leader_work_in_their_portals_in_a_browser() {
     assert!(browser.text_with("By year group").await.contains("Willow Home Care"));
     browser.screenshot("school-encounters").await;
     browser.close().await;
+
+    // The same employer's pages on a desktop.
+    let Some(desktop) = crate::chromium::Browser::start(false).await else { return };
+    browser_sign_in(&desktop, &app, "sam.login@willow.example", "willow-password", "Sign out").await;
+    for (path, shot, holds) in [
+        ("/employer", "desktop-employer-home", "Willow Home Care"),
+        ("/employer/stands", "desktop-employer-stands", "Stands at fairs"),
+        ("/employer/schools", "desktop-employer-schools", "Witham Academy"),
+        ("/employer/profile", "desktop-employer-profile", "Willow Home Care"),
+    ] {
+        desktop.goto(&app.url(path)).await;
+        assert!(desktop.text_with(holds).await.contains(holds), "{path}");
+        desktop.screenshot(shot).await;
+    }
+    desktop.close().await;
 }
