@@ -219,6 +219,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/manage/events/:id/check-in/counts", get(web::door::staff_counts))
         .at("/manage/events/:id/door-links", get(web::door::links_list).post(web::door::links_create))
         .at("/manage/events/:id/interviews", get(web::door::interviews))
+        .at("/manage/events/:id/interviews/:xid", post(web::door::cut_slots))
         .at("/manage/events/:id/door-links/:lid/delete", post(web::door::links_delete))
         .at("/manage/events/:id/registrations/:rid/undo", post(web::manage::registrations::undo))
         .at("/manage/events/:id/registrations/:rid/cancel", post(web::manage::registrations::cancel))

@@ -490,22 +490,29 @@ pub async fn links_delete(
     }
 }
 
-/// `GET /manage/events/{id}/interviews`: every stand's booked interviews.
-#[handler]
-pub async fn interviews(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
-    let (viewer, event, _) = match staff_door(req, &svc, &id).await {
-        Ok(door) => door,
-        Err(response) => return response,
-    };
-    let slots = crate::service::slots::of_fair(&svc, event.id).await.unwrap_or_default();
-    let booked = match crate::service::slots::fair_schedule(&svc, &viewer.actor, event.id).await {
+/// The back office's interviews page: every stand's bookings, and a form per confirmed stand.
+async fn interviews_page(
+    svc: &Services,
+    viewer: &Viewer,
+    event: &Event,
+    status: StatusCode,
+    sent: Option<&crate::web::portal::interviews::Sent<'_>>,
+    problem: Option<String>,
+) -> Response {
+    use crate::web::portal::interviews::{stand_row, summary_of_rows};
+    let slots = crate::service::slots::of_fair(svc, event.id).await.unwrap_or_default();
+    let booked = match crate::service::slots::fair_schedule(svc, &viewer.actor, event.id).await {
         Ok(booked) => booked,
         Err(err) => return failed(&err),
     };
+    let stands = match crate::service::exhibitors::list(svc, Some(&viewer.actor), event.id).await {
+        Ok(stands) => stands,
+        Err(err) => return failed(&err),
+    };
     let tz = event.timezone.tz();
-    let mut stands: Vec<Uuid> = slots.iter().map(|s| s.exhibitor_id).collect();
-    stands.sort_unstable();
-    stands.dedup();
+    let mut with_slots: Vec<Uuid> = slots.iter().map(|s| s.exhibitor_id).collect();
+    with_slots.sort_unstable();
+    with_slots.dedup();
     let rows: Vec<Value> = booked
         .iter()
         .map(|b| {
@@ -515,9 +522,61 @@ pub async fn interviews(req: &Request, svc: Data<&Services>, Path(id): Path<Stri
             })
         })
         .collect();
+    let forms: Vec<Value> = stands
+        .iter()
+        .filter(|d| d.exhibitor.status == crate::domain::ExhibitorStatus::Confirmed)
+        .map(|d| {
+            let action = format!("/manage/events/{}/interviews/{}", event.id, d.exhibitor.id);
+            let mut row = stand_row(event, d.exhibitor.id, d.exhibitor.stand_label.as_deref(), &slots, sent, action);
+            row["employer"] = json!(d.employer.name);
+            row
+        })
+        .collect();
     let context = json!({
-        "event": {"id": event.id, "title": event.title, "when": when(&event)},
-        "slots": slots.len(), "stands": stands.len(), "booked": rows,
+        "event": {"id": event.id, "title": event.title, "when": when(event)},
+        "slots": slots.len(), "stands_with_slots": with_slots.len(), "booked": rows,
+        "stands": forms, "summary": summary_of_rows(&forms), "problem": problem,
     });
-    viewer.render(StatusCode::OK, "manage/interviews.html", context, "events")
+    viewer.render(status, "manage/interviews.html", context, "events")
+}
+
+/// `GET /manage/events/{id}/interviews`: every stand's booked interviews, and their slots.
+#[handler]
+pub async fn interviews(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
+    let (viewer, event, _) = match staff_door(req, &svc, &id).await {
+        Ok(door) => door,
+        Err(response) => return response,
+    };
+    interviews_page(&svc, &viewer, &event, StatusCode::OK, None, None).await
+}
+
+/// `POST /manage/events/{id}/interviews/{xid}`: an organiser cuts a stand's time into slots.
+#[handler]
+pub async fn cut_slots(
+    req: &Request,
+    svc: Data<&Services>,
+    Path((id, xid)): Path<(String, String)>,
+    Form(form): Form<crate::web::portal::interviews::CutForm>,
+) -> Response {
+    let (viewer, event, _) = match staff_door(req, &svc, &id).await {
+        Ok(door) => door,
+        Err(response) => return response,
+    };
+    check_csrf!(req, &svc, &form.csrf);
+    let Ok(xid) = Uuid::parse_str(&xid) else { return not_found() };
+    let outcome = match crate::web::portal::interviews::cut_input(&event, &form) {
+        Ok(input) => crate::service::slots::cut(&svc, &viewer.actor, event.id, xid, input).await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    match outcome {
+        Ok(()) => super::session::see_other(&format!("/manage/events/{}/interviews", event.id), None),
+        Err(ServiceError::Invalid(errors)) => {
+            let sent = crate::web::portal::interviews::Sent { exhibitor_id: xid, form: &form, errors: errors_by_field(&errors) };
+            interviews_page(&svc, &viewer, &event, StatusCode::UNPROCESSABLE_ENTITY, Some(&sent), None).await
+        }
+        Err(ServiceError::Conflict(text)) => {
+            interviews_page(&svc, &viewer, &event, StatusCode::CONFLICT, None, Some(capitalise(&text))).await
+        }
+        Err(err) => failed(&err),
+    }
 }

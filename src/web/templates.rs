@@ -58,6 +58,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/venue_form.html", include_str!("../../templates/web/manage/venue_form.html")),
     ("door.html", include_str!("../../templates/web/door.html")),
     ("employer/interviews.html", include_str!("../../templates/web/employer/interviews.html")),
+    ("interview_cut.html", include_str!("../../templates/web/interview_cut.html")),
     ("manage/interviews.html", include_str!("../../templates/web/manage/interviews.html")),
     ("manage/door_links.html", include_str!("../../templates/web/manage/door_links.html")),
     ("ticket.html", include_str!("../../templates/web/ticket.html")),

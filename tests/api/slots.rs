@@ -322,6 +322,20 @@ async fn interviews_in_the_employer_portal_the_booking_page_and_the_back_office_
     let text = desktop.text_with("Ada Lovelace").await;
     assert!(text.contains("Alder Care, stand A1") && text.contains("3 interview slots"), "{text}");
     desktop.screenshot("desktop-manage-interviews").await;
+    // An organiser adds times for the stand: a wrong number first, explained beside its field.
+    let field = |name: &str| format!("#f-{}-{name}", fair.stand);
+    for (name, value) in [("starts_at", "11:00"), ("ends_at", "11:30"), ("minutes", "a quarter")] {
+        desktop.find(&field(name)).await.clear().await.unwrap_or_else(|e| panic!("{e}"));
+        desktop.type_into(&field(name), value).await;
+    }
+    desktop.click("form[action$='/interviews/' i] button, form[action*='/interviews/'] button[type=submit]").await;
+    let text = desktop.text_with("There is a problem").await;
+    assert!(text.contains("Minutes each: must be a whole number"), "{text}");
+    desktop.screenshot("desktop-manage-interviews-error").await;
+    desktop.find(&field("minutes")).await.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    desktop.type_into(&field("minutes"), "15").await;
+    desktop.click("form[action*='/interviews/'] button[type=submit]").await;
+    assert!(desktop.text_with("5 interview slots").await.contains("11:15–11:30"));
     desktop.close().await;
 }
 

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::{flash_of, portal_viewer};
 use crate::domain::{ExhibitorStatus, Validation, describe_span, local_instant};
+use crate::service::events::Event;
 use crate::service::policy::Area;
-use crate::service::slots::{self, CutInput};
+use crate::service::slots::{self, CutInput, Slot};
 use crate::service::{ServiceError, Services, events, exhibitors};
 use crate::web::manage::check_csrf;
 use crate::web::manage::events::{capitalise, summary};
@@ -28,7 +29,7 @@ const FIELDS: &[(&str, &str)] = &[
 #[derive(Deserialize)]
 pub struct CutForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
     starts_at: String,
     #[serde(default)]
@@ -40,10 +41,75 @@ pub struct CutForm {
 }
 
 /// A stand's form as it was sent, with its problems, to show again.
-struct Sent<'a> {
-    exhibitor_id: Uuid,
-    form: &'a CutForm,
-    errors: std::collections::HashMap<String, String>,
+pub(crate) struct Sent<'a> {
+    pub exhibitor_id: Uuid,
+    pub form: &'a CutForm,
+    pub errors: std::collections::HashMap<String, String>,
+}
+
+/// What the form of one stand shows: its slots so far, and the form (as sent, with its
+/// problems, when it was this stand's), posting to `action`. Shared with the back office.
+pub(crate) fn stand_row(
+    fair: &Event,
+    stand_id: Uuid,
+    stand_label: Option<&str>,
+    fair_slots: &[Slot],
+    sent: Option<&Sent<'_>>,
+    action: String,
+) -> Value {
+    let tz = fair.timezone.tz();
+    let clock = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+    let mine: Vec<&Slot> = fair_slots.iter().filter(|s| s.exhibitor_id == stand_id).collect();
+    let (values, errors, summary_items) = match sent {
+        Some(s) if s.exhibitor_id == stand_id => (
+            json!({"starts_at": s.form.starts_at, "ends_at": s.form.ends_at, "minutes": s.form.minutes, "interviewers": s.form.interviewers}),
+            json!(s.errors),
+            summary(&s.errors, FIELDS),
+        ),
+        _ => (
+            json!({"starts_at": clock(fair.starts_at), "ends_at": clock(fair.ends_at), "minutes": "15", "interviewers": "1"}),
+            json!({}),
+            Vec::new(),
+        ),
+    };
+    json!({
+        "id": stand_id, "event_id": fair.id, "title": fair.title, "when": when(fair), "stand_label": stand_label, "action": action,
+        "slots": mine.iter().map(|s| json!({"time": format!("{}–{}", clock(s.starts_at), clock(s.ends_at)), "booked": s.booked, "interviewers": s.interviewers})).collect::<Vec<_>>(),
+        "booked": mine.iter().map(|s| s.booked).sum::<i32>(),
+        "values": values, "errors": errors, "summary": summary_items,
+    })
+}
+
+/// The error summary of the stands' forms: each problem linked to its stand's field.
+pub(crate) fn summary_of_rows(rows: &[Value]) -> Vec<Value> {
+    let mut all = Vec::new();
+    for row in rows {
+        if let Some(items) = row["summary"].as_array() {
+            all.extend(items.iter().map(|i| {
+                let mut i = i.clone();
+                i["field"] = json!(format!("{}-{}", row["id"].as_str().unwrap_or_default(), i["field"].as_str().unwrap_or_default()));
+                i
+            }));
+        }
+    }
+    all
+}
+
+/// The form's times, of the fair's own day in its time zone, and its numbers: the slots to cut,
+/// or the fields that are not what they must be.
+pub(crate) fn cut_input(fair: &Event, form: &CutForm) -> Result<CutInput, ServiceError> {
+    let tz = fair.timezone.tz();
+    let day = fair.starts_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    let mut v = Validation::new();
+    let starts_at = v.check("starts_at", local_instant(&day, &form.starts_at, tz));
+    let ends_at = v.check("ends_at", local_instant(&day, &form.ends_at, tz));
+    let minutes = v.check("minutes", form.minutes.trim().parse::<i64>().map_err(|_| "must be a whole number of minutes".to_owned()));
+    let interviewers = v.check("interviewers", form.interviewers.trim().parse::<i64>().map_err(|_| "must be a whole number".to_owned()));
+    v.finish()?;
+    match (minutes, interviewers) {
+        (Some(minutes), Some(interviewers)) => Ok(CutInput { starts_at, ends_at, minutes, interviewers }),
+        _ => Err(ServiceError::invalid("minutes", "must be a whole number of minutes")),
+    }
 }
 
 async fn page(
@@ -66,45 +132,15 @@ async fn page(
         if fair.ends_at <= now {
             continue;
         }
-        let tz = fair.timezone.tz();
-        let fair_slots: Vec<_> = match slots::of_fair(svc, fair.id).await {
-            Ok(all) => all.into_iter().filter(|s| s.exhibitor_id == stand.id).collect(),
-            Err(_) => Vec::new(),
-        };
-        let clock = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
-        let (values, errors, summary_items) = match &sent {
-            Some(s) if s.exhibitor_id == stand.id => (
-                json!({"starts_at": s.form.starts_at, "ends_at": s.form.ends_at, "minutes": s.form.minutes, "interviewers": s.form.interviewers}),
-                json!(s.errors),
-                summary(&s.errors, FIELDS),
-            ),
-            _ => (
-                json!({"starts_at": clock(fair.starts_at), "ends_at": clock(fair.ends_at), "minutes": "15", "interviewers": "1"}),
-                json!({}),
-                Vec::new(),
-            ),
-        };
-        rows.push(json!({
-            "id": stand.id, "event_id": fair.id, "title": fair.title, "when": when(&fair), "stand_label": stand.stand_label,
-            "slots": fair_slots.iter().map(|s| json!({"time": format!("{}–{}", clock(s.starts_at), clock(s.ends_at)), "booked": s.booked, "interviewers": s.interviewers})).collect::<Vec<_>>(),
-            "booked": fair_slots.iter().map(|s| s.booked).sum::<i32>(),
-            "values": values, "errors": errors, "summary": summary_items,
-        }));
+        let fair_slots = slots::of_fair(svc, fair.id).await.unwrap_or_default();
+        let action = format!("/employer/interviews/{}/{}", fair.id, stand.id);
+        rows.push(stand_row(&fair, stand.id, stand.stand_label.as_deref(), &fair_slots, sent.as_ref(), action));
     }
     let schedule = match slots::schedule(svc, &viewer.actor, employer_id).await {
         Ok(bookings) => bookings,
         Err(err) => return failed(&err),
     };
-    let mut all_summary: Vec<Value> = Vec::new();
-    for row in &rows {
-        if let Some(items) = row["summary"].as_array() {
-            all_summary.extend(items.iter().map(|i| {
-                let mut i = i.clone();
-                i["field"] = json!(format!("{}-{}", row["id"].as_str().unwrap_or_default(), i["field"].as_str().unwrap_or_default()));
-                i
-            }));
-        }
-    }
+    let all_summary = summary_of_rows(&rows);
     let mut tz_of = std::collections::HashMap::new();
     let mut booked: Vec<Value> = Vec::new();
     for b in schedule.iter().filter(|b| b.slot.ends_at > now) {
@@ -145,20 +181,9 @@ pub async fn cut(req: &Request, svc: Data<&Services>, Path((id, xid)): Path<(Str
         Ok(fair) => fair,
         Err(err) => return failed(&err),
     };
-    // The times are of the fair's own day, in its time zone.
-    let tz = fair.timezone.tz();
-    let day = fair.starts_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
-    let mut v = Validation::new();
-    let starts_at = v.check("starts_at", local_instant(&day, &form.starts_at, tz));
-    let ends_at = v.check("ends_at", local_instant(&day, &form.ends_at, tz));
-    let minutes = v.check("minutes", form.minutes.trim().parse::<i64>().map_err(|_| "must be a whole number of minutes".to_owned()));
-    let interviewers = v.check("interviewers", form.interviewers.trim().parse::<i64>().map_err(|_| "must be a whole number".to_owned()));
-    let outcome = match (v.finish(), minutes, interviewers) {
-        (Ok(()), Some(minutes), Some(interviewers)) => {
-            slots::cut(&svc, &viewer.actor, event_id, xid, CutInput { starts_at, ends_at, minutes, interviewers }).await.map(|_| ())
-        }
-        (Err(errors), ..) => Err(ServiceError::Invalid(errors)),
-        _ => Err(ServiceError::invalid("minutes", "must be a whole number of minutes")),
+    let outcome = match cut_input(&fair, &form) {
+        Ok(input) => slots::cut(&svc, &viewer.actor, event_id, xid, input).await.map(|_| ()),
+        Err(err) => Err(err),
     };
     match outcome {
         Ok(()) => see_other("/employer/interviews?done=cut", None),
