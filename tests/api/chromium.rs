@@ -177,6 +177,11 @@ impl Browser {
             std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap_or_else(|e| panic!("{e}"));
         }
         self.audit(name).await;
+        // Every page has a plain title of its own (a template that closed the wrong block once
+        // put a whole section into one).
+        let title: Value = self.client.execute("return document.title", vec![]).await.unwrap_or_else(|e| panic!("{e}"));
+        let title = title.as_str().unwrap_or_default();
+        assert!(!title.trim().is_empty() && !title.contains('<') && title.len() < 200, "the title of {name}: {title:?}");
     }
 
     /// Injects axe-core and runs it with the WCAG 2 A and AA rules (2.0 to 2.2); fails on any
