@@ -731,7 +731,8 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid, reason: Option<Text
     let holders = [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted];
     outbox::queue_to_registrants(&txn, svc.settings.public_url(), now, &updated, &holders, MessageKind::EventCancelled).await?;
     // Its interviews go with it, and both sides are told.
-    super::slots::release_fair(svc, &txn, id).await?;
+    let at_fair = super::slots::at_fair(&txn, id).await?;
+    super::slots::release_where(svc, &txn, at_fair).await?;
     commit_event_change(svc, txn).await?;
     svc.mail_wake.notify_one();
     Ok(updated.into())

@@ -295,7 +295,7 @@ pub async fn decide(svc: &Services, actor: &Actor, event_id: Uuid, id: Uuid, dec
     model.updated_at = Set(svc.clock.now());
     let saved = model.update(&txn).await?;
     // A stand that no longer stands holds no interviews: each is freed and both sides told.
-    super::slots::release_stand(svc, &txn, saved.id).await?;
+    super::slots::release_where(svc, &txn, crate::store::entity::slot_booking::Column::ExhibitorId.eq(saved.id)).await?;
     txn.commit().await?;
     Ok(StandDetail { exhibitor: saved.into(), employer: employer.into() })
 }

@@ -279,7 +279,7 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
     model.updated_at = Set(now);
     let cancelled = model.update(&txn).await?;
     // Its interviews are freed for others, and both sides told.
-    super::slots::release_all(svc, &txn, cancelled.id).await?;
+    super::slots::release_where(svc, &txn, crate::store::entity::slot_booking::Column::RegistrationId.eq(cancelled.id)).await?;
     // Manage links of a cancelled place keep working, so the holder can see it is cancelled.
     if let Some(candidate) = candidate::Entity::find_by_id(cancelled.candidate_id).one(&txn).await? {
         let payload = serde_json::json!({"registration_id": cancelled.id, "event_id": event.id});

@@ -269,14 +269,7 @@ async fn bookings_where(svc: &Services, filter: impl sea_orm::sea_query::IntoCon
 pub async fn schedule(svc: &Services, actor: &Actor, employer_id: Uuid) -> ServiceResult<Vec<Booking>> {
     super::policy::employer(actor, employer_id)?;
     employer::Entity::find_by_id(employer_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    let stands: Vec<Uuid> = exhibitor::Entity::find()
-        .filter(exhibitor::Column::EmployerId.eq(employer_id))
-        .all(&svc.db.read)
-        .await?
-        .iter()
-        .map(|x| x.id)
-        .collect();
-    bookings_where(svc, slot_booking::Column::ExhibitorId.is_in(stands)).await
+    bookings_where(svc, slot_booking::Column::ExhibitorId.is_in(stands_of(svc, employer_id).await?)).await
 }
 
 /// Every stand's booked interviews at a fair (organisers).
@@ -380,35 +373,26 @@ pub async fn free(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<(
     Ok(())
 }
 
-/// Frees every interview a registration holds, in the caller's transaction (its place is being
-/// cancelled); both sides of each are told.
-pub(crate) async fn release_all(svc: &Services, txn: &DatabaseTransaction, registration_id: Uuid) -> ServiceResult<usize> {
-    let bookings = slot_booking::Entity::find().filter(slot_booking::Column::RegistrationId.eq(registration_id)).all(txn).await?;
+/// Frees the interviews `filter` picks, in the caller's transaction, and tells both sides of
+/// each: a registration's when its place is cancelled, a stand's when it no longer stands
+/// (withdrawn, declined), a fair's stands' when it is cancelled.
+pub(crate) async fn release_where(
+    svc: &Services,
+    txn: &DatabaseTransaction,
+    filter: impl sea_orm::sea_query::IntoCondition,
+) -> ServiceResult<usize> {
+    let bookings = slot_booking::Entity::find().filter(filter).all(txn).await?;
     for booking in &bookings {
         release(svc, txn, booking, None).await?;
     }
     Ok(bookings.len())
 }
 
-/// Frees every interview at a stand that no longer stands (withdrawn, declined), or at a fair
-/// that is cancelled, in the caller's transaction; both sides of each are told.
-pub(crate) async fn release_stand(svc: &Services, txn: &DatabaseTransaction, exhibitor_id: Uuid) -> ServiceResult<usize> {
-    let bookings = slot_booking::Entity::find().filter(slot_booking::Column::ExhibitorId.eq(exhibitor_id)).all(txn).await?;
-    for booking in &bookings {
-        release(svc, txn, booking, None).await?;
-    }
-    Ok(bookings.len())
-}
-
-/// As [`release_stand`], for every stand of a fair.
-pub(crate) async fn release_fair(svc: &Services, txn: &DatabaseTransaction, event_id: Uuid) -> ServiceResult<usize> {
+/// The condition that picks every interview at `event_id`'s stands.
+pub(crate) async fn at_fair(txn: &DatabaseTransaction, event_id: Uuid) -> ServiceResult<sea_orm::Condition> {
     let stands: Vec<Uuid> =
         exhibitor::Entity::find().filter(exhibitor::Column::EventId.eq(event_id)).all(txn).await?.iter().map(|x| x.id).collect();
-    let mut freed = 0;
-    for stand in stands {
-        freed += release_stand(svc, txn, stand).await?;
-    }
-    Ok(freed)
+    Ok(sea_orm::Condition::all().add(slot_booking::Column::ExhibitorId.is_in(stands)))
 }
 
 async fn release(svc: &Services, txn: &DatabaseTransaction, booking: &slot_booking::Model, token: Option<&str>) -> ServiceResult<()> {
@@ -424,27 +408,32 @@ async fn release(svc: &Services, txn: &DatabaseTransaction, booking: &slot_booki
     Ok(())
 }
 
-/// The interview as a calendar entry: the booking's id as UID, the stand as LOCATION.
+/// Where an interview is: the stand's label, then the fair's place.
+fn stand_location(shown: &CalendarEvent, stand_label: Option<&str>) -> String {
+    let stand = stand_label.map(|l| format!("Stand {l}")).unwrap_or_else(|| "The employer's stand".to_owned());
+    match &shown.location {
+        Some(place) => format!("{stand}, {place}"),
+        None => stand,
+    }
+}
+
+/// An interview as a calendar entry under `booking_id` (its UID), the stand as LOCATION.
 fn interview_entry(
     shown: &CalendarEvent,
-    slot: &interview_slot::Model,
-    stand: &exhibitor::Model,
+    booking_id: Uuid,
+    slot: (DateTime<Utc>, DateTime<Utc>),
+    stand_label: Option<&str>,
     title: String,
     sequence: i32,
 ) -> CalendarEvent {
-    let stand_label = stand.stand_label.as_deref().map(|l| format!("Stand {l}")).unwrap_or_else(|| "The employer's stand".to_owned());
-    let location = match &shown.location {
-        Some(place) => format!("{stand_label}, {place}"),
-        None => stand_label,
-    };
     CalendarEvent {
-        id: Uuid::nil(),
+        id: booking_id,
         title,
         description: format!("An interview at {}.", shown.title),
-        starts_at: slot.starts_at,
-        ends_at: slot.ends_at,
+        starts_at: slot.0,
+        ends_at: slot.1,
         timezone: shown.timezone,
-        location: Some(location),
+        location: Some(stand_location(shown, stand_label)),
         url: shown.url.clone(),
         sequence,
         cancelled: false,
@@ -469,22 +458,33 @@ pub async fn candidate_file(svc: &Services, token: &str, slot_id: Uuid) -> Servi
 
 /// An employer's booked interviews as calendar entries, for its feed.
 pub(crate) async fn employer_entries(svc: &Services, employer_id: Uuid) -> ServiceResult<Vec<CalendarEvent>> {
-    let stands: Vec<Uuid> = exhibitor::Entity::find()
+    // The schedule's bookings (of confirmed stands only), and each fair read once.
+    let bookings = bookings_where(svc, slot_booking::Column::ExhibitorId.is_in(stands_of(svc, employer_id).await?)).await?;
+    let mut fair_ids: Vec<Uuid> = bookings.iter().map(|b| b.slot.event_id).collect();
+    fair_ids.sort_unstable();
+    fair_ids.dedup();
+    let fairs: Vec<Event> =
+        event::Entity::find().filter(event::Column::Id.is_in(fair_ids)).all(&svc.db.read).await?.into_iter().map(Event::from).collect();
+    let shown: HashMap<Uuid, CalendarEvent> = with_venues(svc, &fairs).await?.into_iter().map(|c| (c.id, c)).collect();
+    Ok(bookings
+        .iter()
+        .filter_map(|b| {
+            let fair = shown.get(&b.slot.event_id).filter(|f| !f.cancelled)?;
+            let title = format!("Interview: {}", b.candidate_name);
+            Some(interview_entry(fair, b.id, (b.slot.starts_at, b.slot.ends_at), b.slot.stand_label.as_deref(), title, 0))
+        })
+        .collect())
+}
+
+/// The ids of an employer's stands, at every fair.
+async fn stands_of(svc: &Services, employer_id: Uuid) -> ServiceResult<Vec<Uuid>> {
+    Ok(exhibitor::Entity::find()
         .filter(exhibitor::Column::EmployerId.eq(employer_id))
         .all(&svc.db.read)
         .await?
         .iter()
         .map(|x| x.id)
-        .collect();
-    let bookings = slot_booking::Entity::find().filter(slot_booking::Column::ExhibitorId.is_in(stands)).all(&svc.db.read).await?;
-    let mut entries = Vec::with_capacity(bookings.len());
-    for booking in &bookings {
-        let parts = Parts::read(svc, &svc.db.read, booking).await?;
-        if parts.stand.status == ExhibitorStatus::Confirmed && !parts.shown.cancelled {
-            entries.push(parts.entry(booking, Audience::Employer, 0));
-        }
-    }
-    Ok(entries)
+        .collect())
 }
 
 /// Everything both messages about a booking show.
@@ -530,7 +530,14 @@ impl Parts {
             Audience::Candidate => format!("Interview with {}", self.employer.name),
             Audience::Employer => format!("Interview: {}", self.candidate.name),
         };
-        CalendarEvent { id: booking.id, ..interview_entry(&self.shown, &self.slot, &self.stand, title, sequence) }
+        interview_entry(
+            &self.shown,
+            booking.id,
+            (self.slot.starts_at, self.slot.ends_at),
+            self.stand.stand_label.as_deref(),
+            title,
+            sequence,
+        )
     }
 
     fn candidate_person(&self) -> Person {
@@ -566,7 +573,7 @@ fn messages_of(
         _ => (MessageKind::InterviewBooked, 0),
     };
     let when = describe_span(parts.slot.starts_at, parts.slot.ends_at, parts.shown.timezone);
-    let location = interview_entry(&parts.shown, &parts.slot, &parts.stand, String::new(), 0).location;
+    let location = stand_location(&parts.shown, parts.stand.stand_label.as_deref());
     let mut messages = Vec::new();
     let recipients = [
         (Audience::Candidate, parts.candidate.name.clone(), parts.candidate.email.clone()),

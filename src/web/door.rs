@@ -226,10 +226,9 @@ async fn act(svc: &Services, req: &Request, at: &At<'_>, event: &Event, keeper: 
     let id = |rid: &str| Uuid::parse_str(rid).ok();
     let said = match action {
         Action::Code(code) => said_after(event, door::check_in(svc, keeper, event.id, Ticket::Code(code.to_owned())).await, false, code),
-        Action::Person(rid) => match (id(rid), at) {
-            // Finding someone by name is the organisers' alone.
-            (Some(rid), At::Staff(_)) => said_after(event, door::check_in(svc, keeper, event.id, Ticket::Id(rid)).await, false, ""),
-            _ => return not_found(),
+        Action::Person(rid) => match id(rid) {
+            Some(rid) => said_after(event, door::check_in(svc, keeper, event.id, Ticket::Id(rid)).await, false, ""),
+            None => return not_found(),
         },
         Action::Undo(rid) => match id(rid) {
             Some(rid) => said_after(event, door::undo(svc, keeper, event.id, rid).await, true, ""),

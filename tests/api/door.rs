@@ -476,5 +476,9 @@ async fn the_door_page_and_the_ticket_in_chromium_on_a_phone() {
     desktop.goto(&app.url(&format!("/manage/events/{event}/door-links"))).await;
     assert!(desktop.text_with("Door links").await.contains("Front door"));
     desktop.screenshot("desktop-door-links").await;
+    desktop.type_into("#f-label", "Side door").await;
+    desktop.click("form[action$='/door-links'] button[type=submit]").await;
+    assert!(desktop.text_with("shown this once").await.contains("Door link for Side door"));
+    desktop.screenshot("desktop-door-link-made").await;
     desktop.close().await;
 }
