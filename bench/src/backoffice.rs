@@ -125,7 +125,10 @@ fn timed(address: SocketAddr, o: &Options, path: String, cookie: &Arc<str>) -> a
 }
 
 async fn run_on(o: &Options, database: Option<&str>) -> anyhow::Result<()> {
-    let server = Server::start(database)?;
+    // The mail worker is off: the setup's registrations queue a confirmation each (110,000 of
+    // them, each with its calendar and QR code), and rendering them beside the timed pages would
+    // time the pages against the setup's mail instead of against the server.
+    let server = Server::start_with(database, &[("CAREFAIR__MAIL__RUN_WORKER", "false".into())])?;
     let base = server.base.clone();
     let address: SocketAddr = base.trim_start_matches("http://").parse().context("the server's address")?;
     let client = reqwest::Client::new();

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 
-use super::registrations::{ExportCursor, ExportRow, RegistrationDetail};
+use super::registrations::{ExportReader, ExportRow, RegistrationDetail};
 use super::{ServiceResult, Services};
 use crate::domain::Actor;
 
@@ -138,62 +138,58 @@ pub fn registrations(items: &[RegistrationDetail]) -> String {
 /// How many registrations one read of a streamed CSV takes.
 const STREAM_PAGE: u64 = 2_000;
 
+/// Pages written ahead of the client: the next page is read while the one before is sent.
+const PAGES_AHEAD: usize = 2;
+
 /// An event's registrations as CSV, written as they are read, a page at a time: the first
-/// bytes leave before the last rows are read, and the server holds one page, not the list.
-/// Who may read it, and whether the event exists, is decided before the first byte (an error
-/// after it could only cut the file short).
+/// bytes leave before the last rows are read, and the server holds a few pages, not the list.
+/// A task of its own reads and formats the pages while the answer's task sends the ones
+/// before, so the database, the formatting and the socket work at once. Who may read it, and
+/// whether the event exists, is decided before the first byte (an error after it could only
+/// cut the file short).
 pub async fn registrations_csv(
     svc: &Services,
     actor: &Actor,
     event_id: Uuid,
 ) -> ServiceResult<impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static> {
     super::registrations::may_export(svc, actor, event_id).await?;
+    let (pages, received) = tokio::sync::mpsc::channel(PAGES_AHEAD);
     let svc = svc.clone();
-    let mut header = String::new();
-    row(&mut header, REGISTRATION_COLUMNS);
-    let first = futures::stream::once(async move { Ok(bytes::Bytes::from(header)) });
-    // The queue's positions are read once, with the first page, after the header has gone.
-    let start = Stream::Next { after: None, positions: None };
-    let pages = futures::stream::unfold(start, move |state| {
-        let svc = svc.clone();
-        async move {
-            let Stream::Next { after, positions } = state else { return None };
-            let page = async {
-                let positions = match positions {
-                    Some(positions) => positions,
-                    None => std::sync::Arc::new(super::registrations::waiting_positions(&svc, event_id).await?),
-                };
-                let rows = super::registrations::export_page(&svc, event_id, after, STREAM_PAGE).await?;
-                Ok::<_, super::ServiceError>((rows, positions))
-            };
-            match page.await {
-                Ok((rows, _)) if rows.is_empty() => None,
-                Ok((rows, positions)) => {
-                    let mut out = String::with_capacity(rows.len() * 160);
-                    for r in &rows {
-                        export_row(&mut out, r, positions.get(&r.id).copied());
-                    }
-                    let next = if rows.len() as u64 == STREAM_PAGE {
-                        Stream::Next { after: rows.last().map(ExportRow::cursor), positions: Some(positions) }
-                    } else {
-                        Stream::Done
-                    };
-                    Some((Ok(bytes::Bytes::from(out)), next))
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "a streamed CSV stopped");
-                    Some((Err(std::io::Error::other("the export stopped")), Stream::Done))
-                }
-            }
+    tokio::spawn(async move {
+        if let Err(err) = write_registrations(&svc, event_id, &pages).await {
+            tracing::error!(error = %err, "a streamed CSV stopped");
+            let _ = pages.send(Err(std::io::Error::other("the export stopped"))).await;
         }
     });
-    Ok(futures::StreamExt::chain(first, pages))
+    Ok(futures::stream::unfold(received, |mut received| async move { received.recv().await.map(|page| (page, received)) }))
 }
 
-/// Where a streamed export is.
-enum Stream {
-    Next { after: Option<ExportCursor>, positions: Option<std::sync::Arc<std::collections::HashMap<Uuid, i64>>> },
-    Done,
+type Pages = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>;
+
+/// Sends the header, then a page at a time until the rows or the client run out.
+async fn write_registrations(svc: &Services, event_id: Uuid, pages: &Pages) -> ServiceResult<()> {
+    let mut header = String::new();
+    row(&mut header, REGISTRATION_COLUMNS);
+    if pages.send(Ok(bytes::Bytes::from(header))).await.is_err() {
+        return Ok(());
+    }
+    // The queue's positions are read once, after the header has gone.
+    let positions = super::registrations::waiting_positions(svc, event_id).await?;
+    let mut reader = ExportReader::open(svc, event_id).await?;
+    loop {
+        let rows = reader.next_page(STREAM_PAGE).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut out = String::with_capacity(rows.len() * 170);
+        for r in &rows {
+            export_row(&mut out, r, positions.get(&r.id).copied());
+        }
+        // A client that went away ends the export.
+        if pages.send(Ok(bytes::Bytes::from(out))).await.is_err() {
+            return Ok(());
+        }
+    }
 }
 
 /// A school's record of encounters: one line per engagement, employer and year group, with

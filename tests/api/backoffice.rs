@@ -482,6 +482,35 @@ async fn the_registrations_csv_is_streamed_in_pages_and_holds_everyone_once() {
 }
 
 #[tokio::test]
+async fn a_search_finds_this_events_people_by_name_or_email_with_the_status_filter() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let fair = id_of(&app.create_published_event(&token, json!({"capacity": 1})).await);
+    let other = id_of(&app.create_published_event(&token, json!({"capacity": 10})).await);
+    let person = |name: &str, email: &str| json!({"name": name, "email": email, "consent_marketing": false});
+    app.register(&fair, person("Dana Scully", "dana@example.org")).await;
+    app.register(&fair, person("Fox Mulder", "fox.scully@example.org")).await;
+    app.register(&fair, person("Walter Skinner", "walter@example.org")).await;
+    app.register(&other, person("Margaret Scully", "maggie@example.org")).await;
+    app.register(&other, person("Dana Scully", "dana@example.org")).await;
+    let names = |answer: &crate::helpers::Answer| {
+        let mut names: Vec<String> =
+            answer.json["items"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect();
+        names.sort();
+        (answer.json["total"].as_u64(), names)
+    };
+    let search = |event: &str, query: &str| format!("/api/v1/events/{event}/registrations?{query}");
+    let found = app.get(&search(&fair, "q=SCULLY"), Some(&token)).await;
+    assert_eq!(names(&found), (Some(2), vec!["Dana Scully".to_owned(), "Fox Mulder".to_owned()]), "by name or email, this event's only");
+    let waiting = app.get(&search(&fair, "q=scully&status=waitlisted"), Some(&token)).await;
+    assert_eq!(names(&waiting), (Some(1), vec!["Fox Mulder".to_owned()]));
+    let there = app.get(&search(&other, "q=scully"), Some(&token)).await;
+    assert_eq!(names(&there), (Some(2), vec!["Dana Scully".to_owned(), "Margaret Scully".to_owned()]));
+    let wildcard = app.get(&search(&fair, "q=%25"), Some(&token)).await;
+    assert_eq!(names(&wildcard), (Some(0), vec![]), "a % is a character, not a wildcard");
+}
+
+#[tokio::test]
 async fn organisers_keep_campaigns_and_venues_with_the_apis_rules() {
     let app = TestApp::spawn().await;
     let email = user(&app, "organiser").await;
