@@ -124,6 +124,8 @@ async fn checkin_on(o: &CheckinOptions, database: Option<&str>) -> anyhow::Resul
             .await?;
         doors.push(link["token"].as_str().context("no door link token")?.into());
     }
+    // The setup's confirmations (a QR code each) are sent before the doors open, not during.
+    server.mail_sent(&client, &token).await?;
     let health_p99 = health(address, o.doors, 2_000)?;
     let doors = Arc::new(doors);
     let path = format!("/api/v1/events/{event}/check-ins");
@@ -224,6 +226,8 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
         bail!("{} slots were made, not {}: {made}", slot_ids.len(), o.slots);
     }
 
+    // The setup's confirmations (a QR code each) are sent before the race, not during it.
+    server.mail_sent(&client, &token).await?;
     let health_p99 = health(address, o.clients.min(16), 2_000)?;
     let (n, tries) = (tokens.len(), o.tries);
     let total = n * tries;

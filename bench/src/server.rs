@@ -124,6 +124,33 @@ impl Server {
         Ok(login["token"].as_str().context("no token in the login answer")?.to_owned())
     }
 
+    /// Waits until the mail worker has sent everything queued so far (none pending or being
+    /// sent), so that what is timed next does not share the cores with the setup's mail.
+    pub async fn mail_sent(&self, client: &reqwest::Client, token: &str) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        loop {
+            let mut waiting = 0;
+            for status in ["pending", "sending"] {
+                let list: serde_json::Value = client
+                    .get(format!("{}/api/v1/outbox?status={status}&limit=1", self.base))
+                    .bearer_auth(token)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                waiting += list["total"].as_u64().context("no total in the outbox list")?;
+            }
+            if waiting == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > std::time::Duration::from_secs(300) {
+                anyhow::bail!("{waiting} messages still waiting after five minutes");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// CPU seconds the server has used so far (user + system), from /proc.
     pub fn cpu_seconds(&self) -> f64 {
         cpu_seconds_of(&format!("/proc/{}/stat", self.child.id()))
