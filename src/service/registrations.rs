@@ -379,7 +379,7 @@ pub async fn list(
     super::policy::organiser(actor)?;
     event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let search = q.map(str::trim).filter(|q| !q.is_empty());
-    let sqlite = svc.db.read.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let sqlite = svc.db.is_sqlite();
     let mut query = registration::Entity::find();
     query = match search {
         // SQLite would walk the event's registrations by its index and look up each one's
