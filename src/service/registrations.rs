@@ -393,13 +393,16 @@ pub async fn list(
         query = query.filter(registration::Column::Status.eq(status.as_str()));
     }
     if let Some(q) = search {
-        use sea_orm::sea_query::{ExprTrait, Func, LikeExpr};
-        // SQLite's LIKE already ignores ASCII case (and its LOWER knows no other), so only
-        // PostgreSQL lowers the columns first.
-        let pattern = crate::store::like_containing(&q.to_lowercase());
+        use sea_orm::sea_query::{ExprTrait, LikeExpr};
+        // Case is ignored for ASCII letters only, the same on both databases: SQLite's LIKE
+        // ignores ASCII case and knows no other, and PostgreSQL lowers the columns in the "C"
+        // collation, which lowers ASCII alone at half the cost of the database's own (timed in
+        // psql: 54 ms against 105 ms for 200,000 people). So the pattern is lowered the same
+        // way, and "Élodie" finds "Élodie" on both.
+        let pattern = crate::store::like_containing(&q.to_ascii_lowercase());
         let column = |c: candidate::Column| -> Expr {
             let col = Expr::col((candidate::Entity, c));
-            if sqlite { col } else { Func::lower(col).into() }
+            if sqlite { col } else { Expr::cust_with_expr(r#"lower($1 COLLATE "C")"#, col) }
         };
         let people = candidate::Entity::find().select_only().column(candidate::Column::Id).filter(
             sea_orm::Condition::any()

@@ -491,6 +491,7 @@ async fn a_search_finds_this_events_people_by_name_or_email_with_the_status_filt
     app.register(&fair, person("Dana Scully", "dana@example.org")).await;
     app.register(&fair, person("Fox Mulder", "fox.scully@example.org")).await;
     app.register(&fair, person("Walter Skinner", "walter@example.org")).await;
+    app.register(&fair, person("Élodie Martin", "elodie@example.org")).await;
     app.register(&other, person("Margaret Scully", "maggie@example.org")).await;
     app.register(&other, person("Dana Scully", "dana@example.org")).await;
     let names = |answer: &crate::helpers::Answer| {
@@ -506,6 +507,10 @@ async fn a_search_finds_this_events_people_by_name_or_email_with_the_status_filt
     assert_eq!(names(&waiting), (Some(1), vec!["Fox Mulder".to_owned()]));
     let there = app.get(&search(&other, "q=scully"), Some(&token)).await;
     assert_eq!(names(&there), (Some(2), vec!["Dana Scully".to_owned(), "Margaret Scully".to_owned()]));
+    // Case is ignored for ASCII letters, the same on both databases; an accented letter is
+    // matched as it is written.
+    let accented = app.get(&search(&fair, "q=%C3%89lodie%20MARTIN"), Some(&token)).await;
+    assert_eq!(names(&accented), (Some(1), vec!["Élodie Martin".to_owned()]));
     let wildcard = app.get(&search(&fair, "q=%25"), Some(&token)).await;
     assert_eq!(names(&wildcard), (Some(0), vec![]), "a % is a character, not a wildcard");
 }
