@@ -3,11 +3,9 @@
 
 use uuid::Uuid;
 
-use chrono::{DateTime, Utc};
-
-use super::registrations::{ExportReader, ExportRow, RegistrationDetail};
+use super::registrations::{ExportLine, ExportReader, RegistrationDetail};
 use super::{ServiceResult, Services};
-use crate::domain::Actor;
+use crate::domain::{Actor, RegistrationStatus};
 
 /// A cell quoted when needed, and neutralised when a spreadsheet would run it as a formula:
 /// a leading `=`, `+`, `-`, `@`, tab or carriage return gets a `'` in front (OWASP's advice).
@@ -56,76 +54,43 @@ const REGISTRATION_COLUMNS: &[&str] =
 fn registration_rows(out: &mut String, items: &[RegistrationDetail]) {
     for d in items {
         let (r, c) = (&d.registration, &d.candidate);
-        let cells = Cells {
-            id: r.id,
-            candidate_id: c.id,
+        let (mut id, mut candidate_id) = (Uuid::encode_buffer(), Uuid::encode_buffer());
+        let (created_at, checked_in_at) = (r.created_at.to_rfc3339(), r.checked_in_at.map(|t| t.to_rfc3339()));
+        let line = ExportLine {
+            id: r.id.hyphenated().encode_lower(&mut id),
+            candidate_id: c.id.hyphenated().encode_lower(&mut candidate_id),
             name: &c.name,
-            email: super::door::shown_email(&c.email),
-            phone: c.phone.as_deref(),
-            postcode: c.postcode.as_deref(),
+            email: &c.email,
+            phone: c.phone.as_deref().unwrap_or(""),
+            postcode: c.postcode.as_deref().unwrap_or(""),
             status: r.status.as_str(),
-            position: d.position,
-            created_at: r.created_at,
-            checked_in_at: r.checked_in_at,
+            created_at: &created_at,
+            checked_in_at: checked_in_at.as_deref().unwrap_or(""),
             consent_marketing: c.consent_marketing,
         };
-        cells.write(out);
+        export_line(out, &line, d.position);
     }
-}
-
-fn export_row(out: &mut String, r: &ExportRow, position: Option<i64>) {
-    let cells = Cells {
-        id: r.id,
-        candidate_id: r.candidate_id,
-        name: &r.name,
-        email: super::door::shown_email(&r.email),
-        phone: r.phone.as_deref(),
-        postcode: r.postcode.as_deref(),
-        status: &r.status,
-        position,
-        created_at: r.created_at,
-        checked_in_at: r.checked_in_at,
-        consent_marketing: r.consent_marketing,
-    };
-    cells.write(out);
 }
 
 /// One line of the registrations CSV, in [`REGISTRATION_COLUMNS`]' order.
-struct Cells<'a> {
-    id: Uuid,
-    candidate_id: Uuid,
-    name: &'a str,
-    email: &'a str,
-    phone: Option<&'a str>,
-    postcode: Option<&'a str>,
-    status: &'a str,
-    position: Option<i64>,
-    created_at: DateTime<Utc>,
-    checked_in_at: Option<DateTime<Utc>>,
-    consent_marketing: bool,
-}
-
-impl Cells<'_> {
-    fn write(&self, out: &mut String) {
-        let position = self.position.map(|p| p.to_string()).unwrap_or_default();
-        let checked_in_at = self.checked_in_at.map(|t| t.to_rfc3339()).unwrap_or_default();
-        row(
-            out,
-            &[
-                &self.id.to_string(),
-                &self.candidate_id.to_string(),
-                self.name,
-                self.email,
-                self.phone.unwrap_or(""),
-                self.postcode.unwrap_or(""),
-                self.status,
-                &position,
-                &self.created_at.to_rfc3339(),
-                &checked_in_at,
-                if self.consent_marketing { "yes" } else { "no" },
-            ],
-        );
-    }
+fn export_line(out: &mut String, l: &ExportLine<'_>, position: Option<i64>) {
+    let position = position.map(|p| p.to_string()).unwrap_or_default();
+    row(
+        out,
+        &[
+            l.id,
+            l.candidate_id,
+            l.name,
+            super::door::shown_email(l.email),
+            l.phone,
+            l.postcode,
+            l.status,
+            &position,
+            l.created_at,
+            l.checked_in_at,
+            if l.consent_marketing { "yes" } else { "no" },
+        ],
+    );
 }
 
 pub fn registrations(items: &[RegistrationDetail]) -> String {
@@ -177,13 +142,18 @@ async fn write_registrations(svc: &Services, event_id: Uuid, pages: &Pages) -> S
     let positions = super::registrations::waiting_positions(svc, event_id).await?;
     let mut reader = ExportReader::open(svc, event_id).await?;
     loop {
-        let rows = reader.next_page(STREAM_PAGE).await?;
-        if rows.is_empty() {
+        let mut out = String::with_capacity(STREAM_PAGE as usize * 170);
+        let waitlisted = RegistrationStatus::Waitlisted.as_str();
+        let read = reader
+            .next_page(STREAM_PAGE, |line| {
+                // Only a waiting place has a position; the others need no lookup.
+                let position =
+                    (line.status == waitlisted).then(|| Uuid::try_parse(line.id).ok().and_then(|id| positions.get(&id).copied())).flatten();
+                export_line(&mut out, line, position);
+            })
+            .await?;
+        if read == 0 {
             return Ok(());
-        }
-        let mut out = String::with_capacity(rows.len() * 170);
-        for r in &rows {
-            export_row(&mut out, r, positions.get(&r.id).copied());
         }
         // A client that went away ends the export.
         if pages.send(Ok(bytes::Bytes::from(out))).await.is_err() {

@@ -483,32 +483,21 @@ fn with_candidate() -> sea_orm::RelationDef {
     registration::Entity::belongs_to(candidate::Entity).from(registration::Column::CandidateId).to(candidate::Column::Id).into()
 }
 
-/// A registration as an export writes it: its own columns and its candidate's, read together.
+/// One registration as an export writes it, its own cells and its candidate's, as text.
 #[derive(Debug)]
-pub struct ExportRow {
-    pub id: Uuid,
-    pub candidate_id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub phone: Option<String>,
-    pub postcode: Option<String>,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub checked_in_at: Option<DateTime<Utc>>,
+pub struct ExportLine<'a> {
+    /// The registration's id, hyphenated in lower case.
+    pub id: &'a str,
+    pub candidate_id: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+    pub postcode: &'a str,
+    pub status: &'a str,
+    /// RFC 3339.
+    pub created_at: &'a str,
+    pub checked_in_at: &'a str,
     pub consent_marketing: bool,
-}
-
-/// Where an export's next page starts: after this registration, in the order they were made.
-#[derive(Debug, Clone, Copy)]
-struct ExportCursor {
-    created_at: DateTime<Utc>,
-    id: Uuid,
-}
-
-impl ExportRow {
-    fn cursor(&self) -> ExportCursor {
-        ExportCursor { created_at: self.created_at, id: self.id }
-    }
 }
 
 /// Who may export `event_id`'s registrations: organisers, of an event that exists.
@@ -521,20 +510,23 @@ pub async fn may_export(svc: &Services, actor: &Actor, event_id: Uuid) -> Servic
 /// An event's registrations read for an export, a page at a time, in the order they were made.
 /// The caller has asked [`may_export`].
 ///
-/// On SQLite each page is one indexed read after the last row's `(created_at, id)`
-/// (`idx_registrations_event_created`), so a page costs the same wherever it is. On PostgreSQL
-/// the export is one cursor in a read-only transaction: a cursor is planned to give its first
-/// rows soon, so it walks the same index in order whatever the statistics say. Keyset pages
-/// were planned each time, and for a new event whose rows the statistics did not hold yet the
-/// planner expected a hundred rows, so every page read, joined and sorted the whole rest of
-/// the event (30 to 120 ms a page of 2,000 for 100,000 registrations).
+/// On SQLite a page is one indexed read after the last row's `(created_at, id)`
+/// (`idx_registrations_event_created`), so a page costs the same wherever it is, and SQLite
+/// hands the whole page over as one text ([`packed`]): the driver copies each value it hands
+/// over and passes it between threads, which cost more than SQLite's own work when each of a
+/// page's cells was a value. On PostgreSQL the export is one cursor in a read-only
+/// transaction: a cursor is planned to give its first rows soon, so it walks the same index in
+/// order whatever the statistics say. Keyset pages were planned each time, and for a new event
+/// whose rows the statistics did not hold yet the planner expected a hundred rows, so every
+/// page read, joined and sorted the whole rest of the event (30 to 120 ms a page of 2,000 for
+/// 100,000 registrations).
 pub struct ExportReader {
     event_id: Uuid,
     read: Read,
 }
 
 enum Read {
-    Keyset { db: sea_orm::DatabaseConnection, after: Option<ExportCursor> },
+    Packed { db: sea_orm::DatabaseConnection, after: Option<(String, Uuid)> },
     Cursor { txn: DatabaseTransaction },
     Done,
 }
@@ -545,7 +537,7 @@ const EXPORT_CURSOR: &str = "carefair_export";
 impl ExportReader {
     pub async fn open(svc: &Services, event_id: Uuid) -> ServiceResult<Self> {
         let read = if svc.db.is_sqlite() {
-            Read::Keyset { db: svc.db.read.clone(), after: None }
+            Read::Packed { db: svc.db.read.clone(), after: None }
         } else {
             let txn = svc.db.read.begin_with_config(None, Some(sea_orm::AccessMode::ReadOnly)).await?;
             let mut declare = sea_orm::QueryTrait::build(&export_query(event_id), sea_orm::DbBackend::Postgres);
@@ -556,54 +548,67 @@ impl ExportReader {
         Ok(Self { event_id, read })
     }
 
-    /// The next `limit` rows; none once every row has been read.
-    pub async fn next_page(&mut self, limit: u64) -> ServiceResult<Vec<ExportRow>> {
-        use sea_orm::sea_query::ExprTrait;
-        let rows: Vec<ExportCells> = match &mut self.read {
-            Read::Done => return Ok(Vec::new()),
-            Read::Keyset { db, after } => {
-                let mut query = export_query(self.event_id);
-                if let Some(after) = after {
-                    // A row value, which SQLite reads as a range of the index.
-                    let key = Expr::tuple([
-                        Expr::col((registration::Entity, registration::Column::CreatedAt)),
-                        Expr::col((registration::Entity, registration::Column::Id)),
-                    ]);
-                    query = query.filter(key.gt(Expr::tuple([Expr::value(after.created_at), Expr::value(after.id)])));
+    /// Hands the next `limit` rows to `each`, in order; how many there were (none once every
+    /// row has been read).
+    pub async fn next_page(&mut self, limit: u64, mut each: impl FnMut(&ExportLine<'_>)) -> ServiceResult<u64> {
+        let count = match &mut self.read {
+            Read::Done => 0,
+            Read::Packed { db, after } => {
+                let page = packed::page(db, self.event_id, after.as_ref(), limit).await?;
+                let mut lines = packed::lines(&page).collect::<ServiceResult<Vec<_>>>()?;
+                // SQLite hands an aggregate its rows in the subquery's order, but does not
+                // promise it; asking it to sort them again cost a fifth of the export. So the
+                // order is checked here (hex digits sort as the bytes do) and mended if need be.
+                if !lines.is_sorted_by_key(packed::Line::order) {
+                    lines.sort_by_key(packed::Line::order);
                 }
-                query.limit(limit).into_tuple::<ExportCells>().all(&*db).await?
+                for line in &lines {
+                    each(&line.cells());
+                }
+                if let Some(line) = lines.last() {
+                    *after = Some(line.key()?);
+                }
+                lines.len() as u64
             }
             Read::Cursor { txn } => {
                 let fetch = sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, format!("FETCH {limit} FROM {EXPORT_CURSOR}"));
                 let found = sea_orm::ConnectionTrait::query_all_raw(&*txn, fetch).await?;
-                found.iter().map(|row| row.try_get_many_by_index::<ExportCells>()).collect::<Result<_, _>>()?
+                for row in &found {
+                    let (id, candidate_id, name, email, phone, postcode, status, created_at, checked_in_at, consent_marketing) =
+                        row.try_get_many_by_index::<ExportCells>()?;
+                    let (mut id_text, mut candidate_text) = (Uuid::encode_buffer(), Uuid::encode_buffer());
+                    let (created_at, checked_in_at) = (created_at.to_rfc3339(), checked_in_at.map(|t| t.to_rfc3339()));
+                    each(&ExportLine {
+                        id: id.hyphenated().encode_lower(&mut id_text),
+                        candidate_id: candidate_id.hyphenated().encode_lower(&mut candidate_text),
+                        name: &name,
+                        email: &email,
+                        phone: phone.as_deref().unwrap_or(""),
+                        postcode: postcode.as_deref().unwrap_or(""),
+                        status: &status,
+                        created_at: &created_at,
+                        checked_in_at: checked_in_at.as_deref().unwrap_or(""),
+                        consent_marketing,
+                    });
+                }
+                found.len() as u64
             }
         };
-        let rows: Vec<ExportRow> = rows.into_iter().map(ExportRow::from).collect();
-        let last_page = (rows.len() as u64) < limit;
-        match &mut self.read {
-            Read::Keyset { after, .. } if !last_page => *after = rows.last().map(ExportRow::cursor),
-            _ if last_page => {
-                if let Read::Cursor { txn } = std::mem::replace(&mut self.read, Read::Done) {
-                    txn.commit().await?;
-                }
-            }
-            _ => {}
+        if count < limit
+            && let Read::Cursor { txn } = std::mem::replace(&mut self.read, Read::Done)
+        {
+            txn.commit().await?;
+        } else if count < limit {
+            self.read = Read::Done;
         }
-        Ok(rows)
+        Ok(count)
     }
 }
 
-/// An export's cells, read by position, not by name: a model reads each cell by formatting
-/// and looking up its column's name, which on 100,000 rows cost more than the database's work.
+/// An export's cells on PostgreSQL, read by position, not by name: a model reads each cell by
+/// formatting and looking up its column's name, which on 100,000 rows cost more than the
+/// database's work.
 type ExportCells = (Uuid, Uuid, String, String, Option<String>, Option<String>, String, DateTime<Utc>, Option<DateTime<Utc>>, bool);
-
-impl From<ExportCells> for ExportRow {
-    fn from(cells: ExportCells) -> Self {
-        let (id, candidate_id, name, email, phone, postcode, status, created_at, checked_in_at, consent_marketing) = cells;
-        Self { id, candidate_id, name, email, phone, postcode, status, created_at, checked_in_at, consent_marketing }
-    }
-}
 
 /// Every registration of `event_id` with its person's columns, in the order they were made.
 fn export_query(event_id: Uuid) -> sea_orm::Select<registration::Entity> {
@@ -623,6 +628,160 @@ fn export_query(event_id: Uuid) -> sea_orm::Select<registration::Entity> {
         .filter(registration::Column::EventId.eq(event_id))
         .order_by_asc(registration::Column::CreatedAt)
         .order_by_asc(registration::Column::Id)
+}
+
+/// A page of the export as SQLite packs it: for each registration its id and its candidate's
+/// (32 hex digits each, upper case), then name, email, phone, postcode, status, created_at and
+/// checked_in_at each as `{bytes}:{text}` (a length, so that nothing a person typed can be
+/// taken for the next cell), then consent as one digit.
+mod packed {
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+    use uuid::Uuid;
+
+    use super::ExportLine;
+    use crate::service::{ServiceError, ServiceResult};
+
+    const CELL: &str = "length(CAST(x AS BLOB)) || ':' || x";
+
+    fn sql(after: bool) -> String {
+        let cell = |column: &str| CELL.replace('x', column);
+        let record = [
+            "hex(r.id)".to_owned(),
+            "hex(r.candidate_id)".to_owned(),
+            cell("c.name"),
+            cell("c.email"),
+            cell("ifnull(c.phone, '')"),
+            cell("ifnull(c.postcode, '')"),
+            cell("r.status"),
+            cell("r.created_at"),
+            cell("ifnull(r.checked_in_at, '')"),
+            // Stored as the integer 0 or 1.
+            "c.consent_marketing".to_owned(),
+        ]
+        .join(" || ");
+        let after = if after { "AND (r.created_at, r.id) > (?, ?)" } else { "" };
+        format!(
+            "SELECT group_concat(rec, '') FROM (SELECT {record} AS rec \
+             FROM registrations r JOIN candidates c ON c.id = r.candidate_id \
+             WHERE r.event_id = ? {after} ORDER BY r.created_at, r.id LIMIT ?)"
+        )
+    }
+
+    pub(super) async fn page(db: &DatabaseConnection, event_id: Uuid, after: Option<&(String, Uuid)>, limit: u64) -> ServiceResult<String> {
+        let mut values: Vec<Value> = vec![event_id.into()];
+        if let Some((at, id)) = after {
+            values.push(at.clone().into());
+            values.push((*id).into());
+        }
+        values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+        let found = db.query_one_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql(after.is_some()), values)).await?;
+        Ok(found.map(|row| row.try_get_by_index::<Option<String>>(0)).transpose()?.flatten().unwrap_or_default())
+    }
+
+    /// One registration's cells, as packed.
+    pub(super) struct Line<'a> {
+        id: &'a str,
+        text: [&'a str; 7],
+        consent: bool,
+        ids: [[u8; 36]; 2],
+    }
+
+    impl<'a> Line<'a> {
+        pub(super) fn cells(&self) -> ExportLine<'_> {
+            let [name, email, phone, postcode, status, created_at, checked_in_at] = self.text;
+            fn hyphenated(bytes: &[u8; 36]) -> &str {
+                std::str::from_utf8(bytes).unwrap_or_default()
+            }
+            ExportLine {
+                id: hyphenated(&self.ids[0]),
+                candidate_id: hyphenated(&self.ids[1]),
+                name,
+                email,
+                phone,
+                postcode,
+                status,
+                created_at,
+                checked_in_at,
+                consent_marketing: self.consent,
+            }
+        }
+
+        /// The export's order: `(created_at, id)`.
+        pub(super) fn order(&self) -> (&'a str, &'a str) {
+            (self.text[5], self.id)
+        }
+
+        /// Where the next page starts: after this row's `(created_at, id)`.
+        pub(super) fn key(&self) -> ServiceResult<(String, Uuid)> {
+            let id = Uuid::try_parse(self.id).map_err(|_| broken())?;
+            Ok((self.text[5].to_owned(), id))
+        }
+    }
+
+    fn broken() -> ServiceError {
+        ServiceError::Internal(anyhow::anyhow!("a packed export page could not be read"))
+    }
+
+    /// The lines of a page, in order.
+    pub(super) fn lines(page: &str) -> impl Iterator<Item = ServiceResult<Line<'_>>> {
+        let mut rest = page;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let line = next_line(&mut rest);
+            if line.is_err() {
+                rest = "";
+            }
+            Some(line)
+        })
+    }
+
+    fn next_line<'a>(rest: &mut &'a str) -> ServiceResult<Line<'a>> {
+        let id = fixed(rest, 32)?;
+        let candidate_id = fixed(rest, 32)?;
+        let mut text = [""; 7];
+        for cell in &mut text {
+            *cell = counted(rest)?;
+        }
+        let consent = match fixed(rest, 1)? {
+            "1" => true,
+            "0" => false,
+            _ => return Err(broken()),
+        };
+        Ok(Line { id, text, consent, ids: [hyphenate(id)?, hyphenate(candidate_id)?] })
+    }
+
+    fn fixed<'a>(rest: &mut &'a str, n: usize) -> ServiceResult<&'a str> {
+        let cell = rest.get(..n).ok_or_else(broken)?;
+        *rest = &rest[n..];
+        Ok(cell)
+    }
+
+    fn counted<'a>(rest: &mut &'a str) -> ServiceResult<&'a str> {
+        let (length, after) = rest.split_once(':').ok_or_else(broken)?;
+        let length: usize = length.parse().map_err(|_| broken())?;
+        let cell = after.get(..length).ok_or_else(broken)?;
+        *rest = &after[length..];
+        Ok(cell)
+    }
+
+    /// 32 hex digits as a hyphenated UUID in lower case (8-4-4-4-12).
+    fn hyphenate(hex: &str) -> ServiceResult<[u8; 36]> {
+        let mut out = [b'-'; 36];
+        let mut at = 0;
+        for (i, b) in hex.bytes().enumerate() {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                at += 1;
+            }
+            if !b.is_ascii_hexdigit() {
+                return Err(broken());
+            }
+            *out.get_mut(at).ok_or_else(broken)? = b.to_ascii_lowercase();
+            at += 1;
+        }
+        Ok(out)
+    }
 }
 
 /// Everyone waiting for `event_id` with their place in the queue (1 is next).

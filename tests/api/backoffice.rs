@@ -482,6 +482,35 @@ async fn the_registrations_csv_is_streamed_in_pages_and_holds_everyone_once() {
 }
 
 #[tokio::test]
+async fn the_streamed_csv_says_what_the_apis_csv_says_whatever_people_typed() {
+    let app = TestApp::spawn().await;
+    let token = app.organiser_token().await;
+    let fair = id_of(&app.create_published_event(&token, json!({"capacity": 2})).await);
+    let people = [
+        ("=HYPERLINK(\"x\")", "formula@example.org", "+44 1245 000000"),
+        ("Doe, \"Jane\" 12:34", "jane@example.org", "01245 000001"),
+        ("Zoë Ashby;:1:", "zoe@example.org", "+44 1245 000002"),
+        ("-Ann Lee", "ann@example.org", "01245 000003"),
+    ];
+    for (name, email, phone) in people {
+        let answer = app.register(&fair, json!({"name": name, "email": email, "phone": phone, "consent_marketing": true})).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    }
+    let email = user(&app, "organiser").await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let streamed = visitor.get(&format!("/manage/events/{fair}/registrations.csv")).await;
+    let whole = app.get(&format!("/api/v1/events/{fair}/registrations.csv"), Some(&token)).await;
+    assert_eq!((streamed.status, whole.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(streamed.html, whole.text, "the two exports are read by different code and must agree");
+    assert!(streamed.html.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{}", streamed.html);
+    assert!(
+        streamed.html.contains("\"Doe, \"\"Jane\"\" 12:34\"") && streamed.html.contains("Zoë Ashby;:1:,zoe@example.org,'+44 1245 000002")
+    );
+    assert!(streamed.html.contains("'-Ann Lee,ann@example.org,01245 000003"));
+}
+
+#[tokio::test]
 async fn a_search_finds_this_events_people_by_name_or_email_with_the_status_filter() {
     let app = TestApp::spawn().await;
     let token = app.organiser_token().await;
