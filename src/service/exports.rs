@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::registrations::{ExportLine, ExportReader, RegistrationDetail};
+use super::registrations::{ExportLine, ExportReader, RegistrationDetail, TypedLine};
 use super::{ServiceResult, Services};
 use crate::domain::{Actor, RegistrationStatus};
 
@@ -54,21 +54,19 @@ const REGISTRATION_COLUMNS: &[&str] =
 fn registration_rows(out: &mut String, items: &[RegistrationDetail]) {
     for d in items {
         let (r, c) = (&d.registration, &d.candidate);
-        let (mut id, mut candidate_id) = (Uuid::encode_buffer(), Uuid::encode_buffer());
-        let (created_at, checked_in_at) = (r.created_at.to_rfc3339(), r.checked_in_at.map(|t| t.to_rfc3339()));
-        let line = ExportLine {
-            id: r.id.hyphenated().encode_lower(&mut id),
-            candidate_id: c.id.hyphenated().encode_lower(&mut candidate_id),
+        let typed = TypedLine {
+            id: r.id,
+            candidate_id: c.id,
             name: &c.name,
             email: &c.email,
-            phone: c.phone.as_deref().unwrap_or(""),
-            postcode: c.postcode.as_deref().unwrap_or(""),
+            phone: c.phone.as_deref(),
+            postcode: c.postcode.as_deref(),
             status: r.status.as_str(),
-            created_at: &created_at,
-            checked_in_at: checked_in_at.as_deref().unwrap_or(""),
+            created_at: r.created_at,
+            checked_in_at: r.checked_in_at,
             consent_marketing: c.consent_marketing,
         };
-        export_line(out, &line, d.position);
+        typed.as_text(|line| export_line(out, line, d.position));
     }
 }
 
@@ -141,9 +139,9 @@ async fn write_registrations(svc: &Services, event_id: Uuid, pages: &Pages) -> S
     // The queue's positions are read once, after the header has gone.
     let positions = super::registrations::waiting_positions(svc, event_id).await?;
     let mut reader = ExportReader::open(svc, event_id).await?;
+    let waitlisted = RegistrationStatus::Waitlisted.as_str();
     loop {
         let mut out = String::with_capacity(STREAM_PAGE as usize * 170);
-        let waitlisted = RegistrationStatus::Waitlisted.as_str();
         let read = reader
             .next_page(STREAM_PAGE, |line| {
                 // Only a waiting place has a position; the others need no lookup.

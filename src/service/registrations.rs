@@ -500,6 +500,40 @@ pub struct ExportLine<'a> {
     pub consent_marketing: bool,
 }
 
+/// One registration's cells as the database types them, before they are text.
+pub struct TypedLine<'a> {
+    pub id: Uuid,
+    pub candidate_id: Uuid,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: Option<&'a str>,
+    pub postcode: Option<&'a str>,
+    pub status: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    pub consent_marketing: bool,
+}
+
+impl TypedLine<'_> {
+    /// Hands the cells as text to `each` (the ids are written on the stack).
+    pub fn as_text(&self, each: impl FnOnce(&ExportLine<'_>)) {
+        let (mut id, mut candidate_id) = (Uuid::encode_buffer(), Uuid::encode_buffer());
+        let (created_at, checked_in_at) = (self.created_at.to_rfc3339(), self.checked_in_at.map(|t| t.to_rfc3339()));
+        each(&ExportLine {
+            id: self.id.hyphenated().encode_lower(&mut id),
+            candidate_id: self.candidate_id.hyphenated().encode_lower(&mut candidate_id),
+            name: self.name,
+            email: self.email,
+            phone: self.phone.unwrap_or(""),
+            postcode: self.postcode.unwrap_or(""),
+            status: self.status,
+            created_at: &created_at,
+            checked_in_at: checked_in_at.as_deref().unwrap_or(""),
+            consent_marketing: self.consent_marketing,
+        });
+    }
+}
+
 /// Who may export `event_id`'s registrations: organisers, of an event that exists.
 pub async fn may_export(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResult<()> {
     super::policy::organiser(actor)?;
@@ -576,30 +610,28 @@ impl ExportReader {
                 for row in &found {
                     let (id, candidate_id, name, email, phone, postcode, status, created_at, checked_in_at, consent_marketing) =
                         row.try_get_many_by_index::<ExportCells>()?;
-                    let (mut id_text, mut candidate_text) = (Uuid::encode_buffer(), Uuid::encode_buffer());
-                    let (created_at, checked_in_at) = (created_at.to_rfc3339(), checked_in_at.map(|t| t.to_rfc3339()));
-                    each(&ExportLine {
-                        id: id.hyphenated().encode_lower(&mut id_text),
-                        candidate_id: candidate_id.hyphenated().encode_lower(&mut candidate_text),
+                    let typed = TypedLine {
+                        id,
+                        candidate_id,
                         name: &name,
                         email: &email,
-                        phone: phone.as_deref().unwrap_or(""),
-                        postcode: postcode.as_deref().unwrap_or(""),
+                        phone: phone.as_deref(),
+                        postcode: postcode.as_deref(),
                         status: &status,
-                        created_at: &created_at,
-                        checked_in_at: checked_in_at.as_deref().unwrap_or(""),
+                        created_at,
+                        checked_in_at,
                         consent_marketing,
-                    });
+                    };
+                    typed.as_text(&mut each);
                 }
                 found.len() as u64
             }
         };
+        // A short page is the last: the reader is done, and a cursor's transaction ends.
         if count < limit
             && let Read::Cursor { txn } = std::mem::replace(&mut self.read, Read::Done)
         {
             txn.commit().await?;
-        } else if count < limit {
-            self.read = Read::Done;
         }
         Ok(count)
     }
