@@ -109,10 +109,11 @@ fn main() -> ExitCode {
 /// SQLite driver's thread per connection and the runtime's workers, passing rows and pages
 /// between them, made an export of 100,000 registrations grow the server by 25–28 MiB. With an
 /// arena a core it grew by none, and ran no slower (bench/README.md, the back office). Set
-/// before the runtime starts any thread, so every thread sees it.
+/// before the runtime starts any thread, so every thread sees it. glibc's own
+/// `MALLOC_ARENA_MAX`, when set, is left to decide.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt only sets an allocator option; it is called before any other thread
