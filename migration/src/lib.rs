@@ -13,6 +13,7 @@ mod m20261203_000006_registration_order;
 mod m20261203_000007_postcodes;
 mod m20261203_000008_outcome_notes;
 mod m20261204_000009_fair_day;
+mod m20261206_000010_questions;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_postcodes::Migration),
             Box::new(m20261203_000008_outcome_notes::Migration),
             Box::new(m20261204_000009_fair_day::Migration),
+            Box::new(m20261206_000010_questions::Migration),
         ]
     }
 }

@@ -45,8 +45,25 @@ pub struct ExportedRegistration {
     pub event_title: Option<String>,
     pub event_starts_at: Option<DateTime<Utc>>,
     pub status: String,
+    /// What they answered to the event's questions, in form order.
+    pub answers: Vec<AnswerView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An answer to one of an event's registration questions.
+#[derive(Object)]
+pub struct AnswerView {
+    pub question_id: Uuid,
+    /// The question as it was asked.
+    pub question: String,
+    pub value: String,
+}
+
+impl From<crate::service::questions::Answered> for AnswerView {
+    fn from(a: crate::service::questions::Answered) -> Self {
+        Self { question_id: a.question_id, question: a.label, value: a.value }
+    }
 }
 
 /// A message sent or queued to the candidate.
@@ -60,7 +77,7 @@ pub struct ExportedMessage {
 }
 
 impl From<CandidateExport> for CandidateExportView {
-    fn from(x: CandidateExport) -> Self {
+    fn from(mut x: CandidateExport) -> Self {
         let c = x.candidate;
         Self {
             id: c.id,
@@ -84,6 +101,7 @@ impl From<CandidateExport> for CandidateExportView {
                     event_title: e.as_ref().map(|e| e.title.clone()),
                     event_starts_at: e.map(|e| e.starts_at),
                     status: r.status.as_str().to_owned(),
+                    answers: x.answers.remove(&r.id).unwrap_or_default().into_iter().map(AnswerView::from).collect(),
                     created_at: r.created_at,
                     updated_at: r.updated_at,
                 })

@@ -3,7 +3,7 @@
 
 mod auth;
 mod campaigns;
-mod candidates;
+pub(crate) mod candidates;
 mod common;
 mod door;
 pub(crate) mod employers;
@@ -14,6 +14,7 @@ mod invitations;
 mod json;
 mod outbox;
 pub mod problem;
+mod questions;
 pub(crate) mod registrations;
 mod reports;
 mod school_links;
@@ -33,7 +34,7 @@ pub type Apis = (
     campaigns::CampaignsApi,
     venues::VenuesApi,
     events::EventsApi,
-    registrations::RegistrationsApi,
+    (registrations::RegistrationsApi, questions::QuestionsApi),
     // A tuple holds at most 16: the fair day's two share a place.
     (door::DoorApi, slots::SlotsApi),
     candidates::CandidatesApi,
@@ -56,7 +57,7 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         campaigns::CampaignsApi { svc: svc.clone() },
         venues::VenuesApi { svc: svc.clone() },
         events::EventsApi { svc: svc.clone() },
-        registrations::RegistrationsApi { svc: svc.clone() },
+        (registrations::RegistrationsApi { svc: svc.clone() }, questions::QuestionsApi { svc: svc.clone() }),
         (door::DoorApi { svc: svc.clone() }, slots::SlotsApi { svc: svc.clone() }),
         candidates::CandidatesApi { svc: svc.clone() },
         invitations::InvitationsApi { svc: svc.clone() },

@@ -19,6 +19,7 @@ use super::security::BearerAuth;
 use crate::domain::{RegistrationStatus, ValidationErrors};
 use crate::service::Services;
 use crate::service::door::{self, Doorkeeper, Ticket};
+use crate::service::questions::Given;
 use crate::service::registrar::{IdempotencyKey, Person, PersonInput, RegisterRequest, Registered};
 use crate::service::registrations::{self, HeldRegistration, RegistrationDetail};
 
@@ -41,6 +42,22 @@ pub struct RegistrationCreate {
     pub consent_marketing: bool,
     /// How they heard about the event.
     pub source: Option<String>,
+    /// Answers to the event's questions (`GET /events/{id}/questions`), by question id: text
+    /// for a text question, one of the options for a choice, `true`/`false` (or `"yes"`/`"no"`)
+    /// for a yes/no question. A required one left out, an unknown question or a choice not
+    /// offered is a 422 naming `answers.{question_id}`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[oai(default)]
+    pub answers: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// An answer as the JSON body held it.
+pub(crate) fn given(value: &serde_json::Value) -> Given {
+    match value {
+        serde_json::Value::String(s) => Given::Text(s.clone()),
+        serde_json::Value::Bool(b) => Given::Bool(*b),
+        _ => Given::Other,
+    }
 }
 
 impl TryFrom<RegistrationCreate> for Person {
@@ -102,6 +119,8 @@ pub struct RegistrationItem {
     pub checked_in_at: Option<DateTime<Utc>>,
     /// The door that checked the person in.
     pub checked_in_by: Option<String>,
+    /// What they answered to the event's questions, in form order.
+    pub answers: Vec<super::candidates::AnswerView>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -117,6 +136,7 @@ impl From<RegistrationDetail> for RegistrationItem {
             ticket_code: d.registration.ticket_code.to_string(),
             checked_in_at: d.registration.checked_in_at,
             checked_in_by: d.registration.checked_in_by,
+            answers: d.answers.into_iter().map(Into::into).collect(),
             created_at: d.registration.created_at,
         }
     }
@@ -233,9 +253,11 @@ impl RegistrationsApi {
         body: JsonBody<RegistrationCreate>,
     ) -> Result<RegisterAnswer, Refused<{ INPUT | NOT_FOUND | CONFLICT | TOO_MANY }>> {
         let idempotency = idempotency_key(key.0, &body.0)?;
+        let answers = body.0.answers.iter().map(|(k, v)| (k.clone(), given(v))).collect();
         let person = Person::try_from(body.0)?;
         let client = req.data::<ClientAddress>().and_then(|c| c.0);
-        let registered = registrations::register(&self.svc, client, RegisterRequest { event_id: id.0, person, idempotency }).await?;
+        let request = RegisterRequest { event_id: id.0, person, idempotency, answers: Vec::new() };
+        let registered = registrations::register(&self.svc, client, request, &answers).await?;
         Ok(RegisterAnswer::Created(Json(registered.into())))
     }
 

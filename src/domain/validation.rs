@@ -60,6 +60,11 @@ impl Validation {
         self.errors.push(FieldError { field: field.to_owned(), message: message.into() });
     }
 
+    /// Whether `field` has failed already.
+    pub fn has(&self, field: &str) -> bool {
+        self.errors.iter().any(|e| e.field == field)
+    }
+
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
     }

@@ -9,12 +9,14 @@ use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::Actor;
 use crate::store::Json;
-use crate::store::entity::{candidate, event, idempotency_key, invitation, outbox, registration, registration_token};
+use crate::store::entity::{candidate, event, idempotency_key, invitation, outbox, registration, registration_answer, registration_token};
 
 /// Everything held about one candidate.
 pub struct CandidateExport {
     pub candidate: Candidate,
     pub registrations: Vec<(Registration, Option<Event>)>,
+    /// What they answered to events' questions, by registration.
+    pub answers: std::collections::HashMap<Uuid, Vec<super::questions::Answered>>,
     pub messages: Vec<OutboxMessage>,
 }
 
@@ -28,6 +30,8 @@ pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Ca
         .await?;
     let events = event::Entity::find().filter(event::Column::Id.is_in(registrations.iter().map(|r| r.event_id))).all(&svc.db.read).await?;
     let events: Vec<Event> = events.into_iter().map(Event::from).collect();
+    let ids: Vec<Uuid> = registrations.iter().map(|r| r.id).collect();
+    let answers = super::questions::answers_of(&svc.db.read, &ids).await?;
     let registrations = registrations
         .into_iter()
         .map(|r| {
@@ -43,7 +47,7 @@ pub async fn export(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Ca
         .into_iter()
         .map(OutboxMessage::from)
         .collect();
-    Ok(CandidateExport { candidate: candidate.into(), registrations, messages })
+    Ok(CandidateExport { candidate: candidate.into(), registrations, answers, messages })
 }
 
 /// Erases a candidate's personal data. Their registrations stay, without anything that says
@@ -71,6 +75,11 @@ pub async fn erase(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()>
         }
         idempotency_key::Entity::delete_many().filter(any).exec(&txn).await?;
     }
+    // What they answered can say who they are (access needs, their circumstances).
+    registration_answer::Entity::delete_many()
+        .filter(registration_answer::Column::RegistrationId.is_in(registration_ids.iter().copied()))
+        .exec(&txn)
+        .await?;
     registration_token::Entity::delete_many().filter(registration_token::Column::RegistrationId.is_in(registration_ids)).exec(&txn).await?;
     let mut model: candidate::ActiveModel = current.into();
     // The email column is unique and required: an address that cannot be anyone's keeps both.

@@ -241,7 +241,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
                 consent_marketing: n % 3 == 0,
                 source: Some(text("demo")?),
             };
-            svc.registrar.register(RegisterRequest { event_id: fair.id, person, idempotency: None }).await?;
+            svc.registrar.register(RegisterRequest { event_id: fair.id, person, idempotency: None, answers: Vec::new() }).await?;
         }
     }
 

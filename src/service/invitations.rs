@@ -227,7 +227,11 @@ pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<st
                 consent_marketing: false,
                 source: Text::one_line("invitation", 1, 200).ok(),
             };
-            Some(svc.registrar.register(RegisterRequest { event_id: found.event_id, person, idempotency: None }).await?)
+            Some(
+                svc.registrar
+                    .register(RegisterRequest { event_id: found.event_id, person, idempotency: None, answers: Vec::new() })
+                    .await?,
+            )
         }
     };
     // Only the first answer is written; a concurrent second one finds the row answered.

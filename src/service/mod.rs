@@ -22,6 +22,7 @@ pub mod mail_worker;
 pub mod outbox;
 pub mod policy;
 pub mod postcodes;
+pub mod questions;
 pub mod registrar;
 pub mod registrations;
 pub mod reminders;

@@ -95,13 +95,17 @@ pub fn manage_url(public_url: &str, token: &str) -> String {
 }
 
 /// A registration from the public (the API or a page), from `client`: limited per client
-/// address, then taken by the registration writer.
+/// address, its answers checked against the event's questions (`given`, by question id), then
+/// taken by the registration writer.
 pub async fn register(
     svc: &Services,
     client: Option<std::net::IpAddr>,
-    request: super::registrar::RegisterRequest,
+    mut request: super::registrar::RegisterRequest,
+    given: &std::collections::BTreeMap<String, super::questions::Given>,
 ) -> ServiceResult<super::registrar::Registered> {
     super::admit_public_write(svc, client)?;
+    let asked = super::questions::of_event(&svc.db.read, request.event_id, false).await?;
+    request.answers = super::questions::check_answers(&asked, given)?;
     svc.registrar.register(request).await
 }
 
@@ -174,6 +178,8 @@ pub struct RegistrationDetail {
     pub registration: Registration,
     pub candidate: Candidate,
     pub position: Option<i64>,
+    /// What they answered to the event's questions, in form order.
+    pub answers: Vec<super::questions::Answered>,
 }
 
 /// Everything the holder of a manage link sees.
@@ -225,7 +231,8 @@ pub async fn detail(svc: &Services, event_id: Uuid, registration_id: Uuid) -> Se
 async fn detail_of(svc: &Services, registration: Registration) -> ServiceResult<RegistrationDetail> {
     let candidate = candidate::Entity::find_by_id(registration.candidate_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
     let position = position_of(&svc.db.read, &registration).await?;
-    Ok(RegistrationDetail { registration, candidate: candidate.into(), position })
+    let answers = super::questions::answers_of(&svc.db.read, &[registration.id]).await?.remove(&registration.id).unwrap_or_default();
+    Ok(RegistrationDetail { registration, candidate: candidate.into(), position, answers })
 }
 
 /// The registration a manage token belongs to.
@@ -466,12 +473,15 @@ pub async fn list(
         positions = between.into_iter().zip(ahead + 1..).collect();
     }
 
+    let ids: Vec<Uuid> = registrations.iter().map(|r| r.id).collect();
+    let mut answers = super::questions::answers_of(&svc.db.read, &ids).await?;
     let items = registrations
         .into_iter()
         .filter_map(|r| {
             let candidate = candidates.get(&r.candidate_id).cloned()?;
             let position = positions.get(&r.id).copied();
-            Some(RegistrationDetail { registration: r.into(), candidate, position })
+            let answers = answers.remove(&r.id).unwrap_or_default();
+            Some(RegistrationDetail { registration: r.into(), candidate, position, answers })
         })
         .collect();
     let (limit, offset) = page.map_or((total, 0), |p| (p.limit, p.offset));

@@ -2,7 +2,7 @@
 //! manage page behind a registration's link, a campaign, and the employer signup form. Each
 //! handler reads the form, makes the same service call the API makes, and renders the outcome.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Form, Path, Query};
@@ -16,6 +16,7 @@ use super::templates::{STATIC_FILES, render};
 use crate::domain::{Answer, EventKind, EventStatus, ProviderType, ValidationErrors, describe_span};
 use crate::service::employers::{EmployerInput, SignupInput};
 use crate::service::events::{Event, EventFilter};
+use crate::service::questions::{self, Given};
 use crate::service::registrar::{Person, PersonInput, RegisterRequest};
 use crate::service::registrations::{Closed, HeldRegistration, check_open};
 use crate::service::{PageRequest, ServiceError, Services, campaigns, employers, events, exhibitors, invitations, registrations, venues};
@@ -267,11 +268,32 @@ async fn event_page(svc: &Services, req: &Request, id: Uuid, status: StatusCode,
         Ok(context) => context,
         Err(err) => return failed(&err),
     };
+    let asked = match questions::list(svc, None, id, false).await {
+        Ok(asked) => asked,
+        Err(err) => return failed(&err),
+    };
     let csrf = csrf::token(req, secure(svc));
     context["csrf"] = json!(csrf.token);
     if let Some(errors) = form.get("errors").and_then(|e| serde_json::from_value::<HashMap<String, String>>(e.clone()).ok()) {
-        context["summary"] = json!(summary_of(&errors));
+        let mut summary = summary_of(&errors);
+        // A question's problem is summed up under the question's own words.
+        for item in &mut summary {
+            let field = item["field"].as_str().unwrap_or_default();
+            if let Some(q) = asked.iter().find(|q| field.strip_prefix(ANSWER_FIELD) == Some(q.id.to_string().as_str())) {
+                item["label"] = json!(q.label);
+            }
+        }
+        context["summary"] = json!(summary);
     }
+    context["questions"] = json!(
+        asked
+            .iter()
+            .map(|q| json!({
+                "id": q.id, "label": q.label, "kind": q.kind.as_str(), "required": q.required, "purpose": q.purpose,
+                "choices": q.options.iter().map(|o| json!({"value": o, "label": o})).collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>()
+    );
     context["form"] = form;
     page(status, "event.html", context, csrf.set_cookie)
 }
@@ -296,7 +318,13 @@ pub struct RegisterForm {
     #[serde(default)]
     postcode: String,
     consent_marketing: Option<String>,
+    /// The answers to the event's questions, each named `answers_{question id}`.
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
 }
+
+/// The form's name for a question's answer (a dot would not survive the field macro).
+const ANSWER_FIELD: &str = "answers_";
 
 fn optional(s: &str) -> Option<String> {
     Some(s.trim().to_owned()).filter(|s| !s.is_empty())
@@ -309,7 +337,14 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
     if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
-    let values = json!({"name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode, "consent_marketing": form.consent_marketing.is_some()});
+    let mut values = json!({"name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode, "consent_marketing": form.consent_marketing.is_some()});
+    let mut given = BTreeMap::new();
+    for (name, value) in &form.rest {
+        if let Some(id) = name.strip_prefix(ANSWER_FIELD) {
+            values[name.as_str()] = json!(value);
+            given.insert(id.to_owned(), Given::Text(value.clone()));
+        }
+    }
     let input = PersonInput {
         name: form.name.clone(),
         email: form.email.clone(),
@@ -326,7 +361,8 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
             return event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, form).await;
         }
     };
-    match registrations::register(&svc, client(req), RegisterRequest { event_id: id, person, idempotency: None }).await {
+    let request = RegisterRequest { event_id: id, person, idempotency: None, answers: Vec::new() };
+    match registrations::register(&svc, client(req), request, &given).await {
         Ok(registered) => {
             let event = match events::get(&svc, None, id).await {
                 Ok(event) => event,
@@ -347,7 +383,15 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
             event_page(&svc, req, id, StatusCode::CONFLICT, json!({"values": values, "errors": {}, "problem": problem})).await
         }
         Err(ServiceError::Invalid(errors)) => {
-            event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, json!({"values": values, "errors": errors_by_field(&errors)})).await
+            // The service names an answer `answers.{id}`; the form's field is `answers_{id}`.
+            let errors: HashMap<String, String> = errors_by_field(&errors)
+                .into_iter()
+                .map(|(field, message)| match field.strip_prefix("answers.") {
+                    Some(id) => (format!("{ANSWER_FIELD}{id}"), message),
+                    None => (field, message),
+                })
+                .collect();
+            event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, json!({"values": values, "errors": errors})).await
         }
         Err(err) => failed(&err),
     }

@@ -23,6 +23,7 @@ mod organisations;
 mod portals;
 mod privacy;
 mod process;
+mod questions;
 mod registrations;
 mod rush;
 mod safety;

@@ -14,6 +14,7 @@ use super::steps::Steps;
 use super::{Job, RegisterRequest, Registered, Turn, Writer, candidates};
 use crate::domain::{RegistrationStatus, TicketCode, ValidationErrors, new_id};
 use crate::service::outbox::{self, MessageKind};
+use crate::service::questions;
 use crate::service::registrations::check_row_open;
 use crate::service::{ServiceError, ServiceResult};
 use crate::store::bulk::{execute_together, insert_rows};
@@ -84,6 +85,7 @@ impl Writer {
 
         let mut registrations = Vec::new();
         let mut tokens = Vec::new();
+        let mut answers = Vec::new();
         let mut messages = Vec::new();
         let mut subjects = outbox::Subjects::default();
         let mut replays = Vec::new();
@@ -125,6 +127,7 @@ impl Writer {
                 created_at: Set(now),
                 updated_at: Set(now),
             });
+            answers.extend(questions::answer_rows(id, &request.answers));
             tokens.push(registration_token::ActiveModel {
                 token_hash: Set(prepared.token_hash.clone()),
                 registration_id: Set(id),
@@ -152,6 +155,7 @@ impl Writer {
         let mut writes: Vec<Statement> = [
             insert_rows(backend, registrations, "")?,
             insert_rows(backend, tokens, "")?,
+            insert_rows(backend, answers, "")?,
             insert_rows(backend, messages, "")?,
             insert_rows(backend, replays, "")?,
         ]

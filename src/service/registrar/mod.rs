@@ -125,6 +125,8 @@ pub struct RegisterRequest {
     pub event_id: Uuid,
     pub person: Person,
     pub idempotency: Option<IdempotencyKey>,
+    /// Answers to the event's questions, checked by `registrations::register`.
+    pub answers: Vec<crate::service::questions::Answer>,
 }
 
 /// The answer to a registration; stored as JSON for idempotent replays.

@@ -15,6 +15,8 @@ pub mod outbox;
 pub mod password_link;
 pub mod postcode;
 pub mod registration;
+pub mod registration_answer;
+pub mod registration_question;
 pub mod registration_token;
 pub mod school;
 pub mod school_link;
