@@ -290,8 +290,7 @@ impl RegistrationsApi {
         status: Query<Option<String>>,
     ) -> Result<RegistrationCsvAnswer, Refused<{ SIGNED_IN | INPUT | NOT_FOUND }>> {
         let status = status_filter(status.0)?;
-        let list = registrations::list(&self.svc, &auth.0.actor, id.0, status, None, None).await?;
-        let csv = crate::service::exports::registrations(&list.items);
+        let csv = crate::service::exports::registrations(&self.svc, &auth.0.actor, id.0, status).await?;
         Ok(RegistrationCsvAnswer::Ok(PlainText(csv), format!("attachment; filename=\"registrations-{}.csv\"", id.0)))
     }
 

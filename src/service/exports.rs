@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use super::questions::{self, Answered, Question};
 use super::registrations::{ExportLine, ExportReader, RegistrationDetail, TypedLine};
 use super::{ServiceResult, Services};
 use crate::domain::{Actor, RegistrationStatus};
@@ -51,7 +52,25 @@ fn row(out: &mut String, cells: &[&str]) {
 const REGISTRATION_COLUMNS: &[&str] =
     &["id", "candidate_id", "name", "email", "phone", "postcode", "status", "position", "created_at", "checked_in_at", "consent_marketing"];
 
-fn registration_rows(out: &mut String, items: &[RegistrationDetail]) {
+/// The header: the fixed columns, then each of the event's questions (hidden ones too: someone
+/// may have answered them), by its label.
+fn registration_header(out: &mut String, asked: &[Question]) {
+    let mut columns: Vec<&str> = REGISTRATION_COLUMNS.to_vec();
+    columns.extend(asked.iter().map(|q| q.label.as_str()));
+    row(out, &columns);
+}
+
+/// Ends the line begun in `out` with its answers, one cell a question of `asked`.
+fn answer_cells(out: &mut String, asked: &[Question], answers: &[Answered]) {
+    for question in asked {
+        out.push(',');
+        let value = answers.iter().find(|a| a.question_id == question.id).map_or("", |a| a.value.as_str());
+        push_cell(out, value);
+    }
+    out.push_str("\r\n");
+}
+
+fn registration_rows(out: &mut String, items: &[RegistrationDetail], asked: &[Question]) {
     for d in items {
         let (r, c) = (&d.registration, &d.candidate);
         let typed = TypedLine {
@@ -67,6 +86,10 @@ fn registration_rows(out: &mut String, items: &[RegistrationDetail]) {
             consent_marketing: c.consent_marketing,
         };
         typed.as_text(|line| export_line(out, line, d.position));
+        if !asked.is_empty() {
+            out.truncate(out.len() - 2);
+            answer_cells(out, asked, &d.answers);
+        }
     }
 }
 
@@ -91,11 +114,14 @@ fn export_line(out: &mut String, l: &ExportLine<'_>, position: Option<i64>) {
     );
 }
 
-pub fn registrations(items: &[RegistrationDetail]) -> String {
+/// An event's registrations, of one `status` if given, as CSV built in memory (organisers).
+pub async fn registrations(svc: &Services, actor: &Actor, event_id: Uuid, status: Option<RegistrationStatus>) -> ServiceResult<String> {
+    let list = super::registrations::list(svc, actor, event_id, status, None, None).await?;
+    let asked = questions::of_event(&svc.db.read, event_id, true).await?;
     let mut out = String::new();
-    row(&mut out, REGISTRATION_COLUMNS);
-    registration_rows(&mut out, items);
-    out
+    registration_header(&mut out, &asked);
+    registration_rows(&mut out, &list.items, &asked);
+    Ok(out)
 }
 
 /// How many registrations one read of a streamed CSV takes.
@@ -131,8 +157,9 @@ type Pages = tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>;
 
 /// Sends the header, then a page at a time until the rows or the client run out.
 async fn write_registrations(svc: &Services, event_id: Uuid, pages: &Pages) -> ServiceResult<()> {
+    let asked = questions::of_event(&svc.db.read, event_id, true).await?;
     let mut header = String::new();
-    row(&mut header, REGISTRATION_COLUMNS);
+    registration_header(&mut header, &asked);
     if pages.send(Ok(bytes::Bytes::from(header))).await.is_err() {
         return Ok(());
     }
@@ -142,22 +169,45 @@ async fn write_registrations(svc: &Services, event_id: Uuid, pages: &Pages) -> S
     let waitlisted = RegistrationStatus::Waitlisted.as_str();
     loop {
         let mut out = String::with_capacity(STREAM_PAGE as usize * 170);
+        // Where each line ends, and whose it is, when the answers are to be added after it.
+        let mut ends: Vec<(usize, Uuid)> = Vec::new();
         let read = reader
             .next_page(STREAM_PAGE, |line| {
                 // Only a waiting place has a position; the others need no lookup.
                 let position =
                     (line.status == waitlisted).then(|| Uuid::try_parse(line.id).ok().and_then(|id| positions.get(&id).copied())).flatten();
                 export_line(&mut out, line, position);
+                if !asked.is_empty() {
+                    ends.push((out.len() - 2, Uuid::try_parse(line.id).unwrap_or_default()));
+                }
             })
             .await?;
         if read == 0 {
             return Ok(());
+        }
+        if !asked.is_empty() {
+            out = with_answers(svc, &out, &ends, &asked).await?;
         }
         // A client that went away ends the export.
         if pages.send(Ok(bytes::Bytes::from(out))).await.is_err() {
             return Ok(());
         }
     }
+}
+
+/// A page of lines with each line's answers added at its end (`ends`: where each line's
+/// `\r\n` begins, and whose line it is).
+async fn with_answers(svc: &Services, page: &str, ends: &[(usize, Uuid)], asked: &[Question]) -> ServiceResult<String> {
+    let ids: Vec<Uuid> = ends.iter().map(|(_, id)| *id).collect();
+    let answers = questions::answers_of(&svc.db.read, &ids).await?;
+    let mut out = String::with_capacity(page.len() + ends.len() * asked.len() * 8);
+    let mut start = 0;
+    for (end, id) in ends {
+        out.push_str(&page[start..*end]);
+        answer_cells(&mut out, asked, answers.get(id).map_or(&[][..], Vec::as_slice));
+        start = end + 2;
+    }
+    Ok(out)
 }
 
 /// A school's record of encounters: one line per engagement, employer and year group, with

@@ -492,8 +492,19 @@ async fn the_streamed_csv_says_what_the_apis_csv_says_whatever_people_typed() {
         ("Zoë Ashby;:1:", "zoe@example.org", "+44 1245 000002"),
         ("-Ann Lee", "ann@example.org", "01245 000003"),
     ];
-    for (name, email, phone) in people {
-        let answer = app.register(&fair, json!({"name": name, "email": email, "phone": phone, "consent_marketing": true})).await;
+    // A question's answers are columns of both, neutralised the same way.
+    let question = app
+        .post(
+            &format!("/api/v1/events/{fair}/questions"),
+            Some(&token),
+            json!({"label": "Access needs, if any?", "kind": "text", "purpose": "So the venue works for you."}),
+        )
+        .await;
+    let question = id_of(&question.json);
+    for (i, (name, email, phone)) in people.into_iter().enumerate() {
+        let answers = if i % 2 == 0 { json!({question.clone(): format!("=1+{i}, \"quoted\"\nnext line")}) } else { json!({}) };
+        let body = json!({"name": name, "email": email, "phone": phone, "consent_marketing": true, "answers": answers});
+        let answer = app.register(&fair, body).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     }
     let email = user(&app, "organiser").await;
@@ -508,6 +519,9 @@ async fn the_streamed_csv_says_what_the_apis_csv_says_whatever_people_typed() {
         streamed.html.contains("\"Doe, \"\"Jane\"\" 12:34\"") && streamed.html.contains("Zoë Ashby;:1:,zoe@example.org,'+44 1245 000002")
     );
     assert!(streamed.html.contains("'-Ann Lee,ann@example.org,01245 000003"));
+    assert!(streamed.html.lines().next().is_some_and(|h| h.ends_with(",consent_marketing,\"Access needs, if any?\"")), "{}", streamed.html);
+    assert!(streamed.html.contains(",yes,\"'=1+0, \"\"quoted\"\"\nnext line\"\r\n"), "{}", streamed.html);
+    assert!(streamed.html.contains(",yes,\r\n"), "an unanswered question is an empty cell: {}", streamed.html);
 }
 
 #[tokio::test]
