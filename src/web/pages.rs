@@ -280,7 +280,9 @@ async fn event_page(svc: &Services, req: &Request, id: Uuid, status: StatusCode,
         for item in &mut summary {
             let field = item["field"].as_str().unwrap_or_default();
             if let Some(q) = asked.iter().find(|q| field.strip_prefix(ANSWER_FIELD) == Some(q.id.to_string().as_str())) {
-                item["label"] = json!(q.label);
+                let message = item["message"].as_str().unwrap_or_default().to_owned();
+                item["label"] = json!("");
+                item["message"] = json!(format!("{} ({message})", q.label));
             }
         }
         context["summary"] = json!(summary);

@@ -61,6 +61,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("interview_cut.html", include_str!("../../templates/web/interview_cut.html")),
     ("manage/interviews.html", include_str!("../../templates/web/manage/interviews.html")),
     ("manage/door_links.html", include_str!("../../templates/web/manage/door_links.html")),
+    ("manage/questions.html", include_str!("../../templates/web/manage/questions.html")),
     ("ticket.html", include_str!("../../templates/web/ticket.html")),
 ];
 

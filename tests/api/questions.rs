@@ -5,7 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, id_of, person};
+use crate::chromium::Browser;
+use crate::helpers::{PASSWORD, TestApp, id_of, person};
+use crate::visitor::{Visitor, user};
 
 /// Three questions on `event`: access needs (text, required), which kind of care (choice,
 /// optional), a driving licence (yes/no, required). Their ids in that order.
@@ -193,7 +195,7 @@ async fn the_public_form_asks_the_questions_with_their_purpose_and_keeps_what_wa
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = wrong.text().await.unwrap_or_default();
     assert!(html.contains(&format!(r#"id="f-answers_{driving}-error""#)) && html.contains("needs an answer"), "{html}");
-    assert!(html.contains("Do you hold a driving licence?: needs an answer"), "the summary names the question: {html}");
+    assert!(html.contains("Do you hold a driving licence? (needs an answer)"), "the summary names the question: {html}");
     assert!(html.contains("Step-free &lt;access&gt;</textarea>"), "{html}");
     assert!(html.contains(r#"value="Care home" checked"#), "{html}");
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registrations").await, 0);
@@ -206,4 +208,112 @@ async fn the_public_form_asks_the_questions_with_their_purpose_and_keeps_what_wa
     let list = app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await;
     let values: Vec<&str> = list.json["items"][0]["answers"].as_array().into_iter().flatten().filter_map(|a| a["value"].as_str()).collect();
     assert_eq!(values, ["Step-free <access>", "Care home", "yes"]);
+}
+
+#[tokio::test]
+async fn an_organiser_asks_a_question_and_a_candidate_answers_it_in_chromium() {
+    let Some(desktop) = Browser::start(false).await else { return };
+    let app = TestApp::spawn().await;
+    let (event, organiser) = app.published_fair(10).await;
+    let email = user(&app, "organiser").await;
+    desktop.goto(&app.url("/sign-in")).await;
+    desktop.type_into("#f-email", &email).await;
+    desktop.type_into("#f-password", PASSWORD).await;
+    desktop.click("form[action='/sign-in'] button[type=submit]").await;
+    desktop.text_with("Dashboard").await;
+
+    desktop.goto(&app.url(&format!("/manage/events/{event}/questions"))).await;
+    let none = desktop.text_with("None: the form asks only").await;
+    assert!(none.contains("None: the form asks only"), "{none}");
+    desktop.screenshot("desktop-questions-none").await;
+    // A choice with one option: said beside the box, what was typed kept.
+    desktop.type_into("#f-label", "Which care interests you?").await;
+    desktop.click("#f-kind-3").await;
+    desktop.type_into("#f-options", "Home care").await;
+    desktop.type_into("#f-purpose", "To point you to the right stands.").await;
+    desktop.click("form[action$='/questions'] button[type=submit]").await;
+    assert!(desktop.text_with("There is a problem").await.contains("a choice needs from 2 to 20 options"));
+    desktop.screenshot("desktop-questions-error").await;
+    desktop.type_into("#f-options", "Home care\nCare home").await;
+    desktop.click("form[action$='/questions'] button[type=submit]").await;
+    let made = desktop.text_with("One of: Home care, Care home").await;
+    assert!(made.contains("One of: Home care, Care home"), "{made}");
+    desktop.type_into("#f-label", "Do you hold a driving licence?").await;
+    desktop.click("#f-kind-2").await;
+    desktop.click("#f-required").await;
+    desktop.type_into("#f-purpose", "Most home care jobs need one.").await;
+    desktop.click("form[action$='/questions'] button[type=submit]").await;
+    assert!(desktop.text_with("Yes or no").await.contains("Most home care jobs need one."));
+    desktop.screenshot("desktop-questions").await;
+    desktop.close().await;
+
+    let asked = app.get(&format!("/api/v1/events/{event}/questions"), None).await;
+    let driving = asked.json[1]["id"].as_str().unwrap_or_default().to_owned();
+
+    let Some(phone) = Browser::start(true).await else { return };
+    phone.goto(&app.url(&format!("/events/{event}"))).await;
+    assert!(phone.text_with("Why we ask: Most home care jobs need one.").await.contains("Which care interests you? (optional)"));
+    phone.type_into("#f-name", "Ann Lee").await;
+    phone.type_into("#f-email", "ann@example.org").await;
+    phone.click(&format!("#f-answers_{}-2", asked.json[0]["id"].as_str().unwrap_or_default())).await;
+    phone.click("form[action$='/register'] button[type=submit]").await;
+    assert!(phone.text_with("There is a problem").await.contains("Do you hold a driving licence? (needs an answer)"));
+    phone.screenshot("phone-questions-error").await;
+    phone.click(&format!("#f-answers_{driving}")).await;
+    phone.click("form[action$='/register'] button[type=submit]").await;
+    assert!(phone.text_with("Your place is booked").await.contains("Your place is booked"));
+    phone.close().await;
+    let list = app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await;
+    let values: Vec<&str> = list.json["items"][0]["answers"].as_array().into_iter().flatten().filter_map(|a| a["value"].as_str()).collect();
+    assert_eq!(values, ["Care home", "yes"]);
+}
+
+#[tokio::test]
+async fn the_questions_page_is_the_organisers_alone_and_its_forms_need_their_token() {
+    let app = TestApp::spawn().await;
+    let (event, _organiser) = app.published_fair(10).await;
+    let path = format!("/manage/events/{event}/questions");
+    let away = Visitor::new(&app).get(&path).await;
+    assert_eq!((away.status, away.location.as_str()), (StatusCode::SEE_OTHER, format!("/sign-in?next={path}").as_str()));
+    for role in ["employer", "school"] {
+        let mut other = Visitor::new(&app);
+        other.sign_in(&user(&app, role).await, PASSWORD, "").await;
+        assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND, "{role}");
+    }
+
+    let mut staff = Visitor::new(&app);
+    staff.sign_in(&user(&app, "organiser").await, PASSWORD, "").await;
+    let page = staff.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let asked = [("label", "Any access needs?"), ("kind", "text"), ("purpose", "So the venue works for you.")];
+    for token in ["", "0000"] {
+        let mut forged = asked.to_vec();
+        forged.push(("csrf", token));
+        assert_eq!(staff.post(&path, &forged).await.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registration_questions").await, 0);
+
+    // A label over two lines: said beside it, what was typed kept, nothing asked.
+    let wrong = staff.post(&path, &[("csrf", &csrf), ("label", "Any access\r\nneeds?"), ("kind", "text"), ("purpose", "Why <not>")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.html.contains(r#"id="f-label-error""#) && wrong.html.contains("must be a single line"), "{}", wrong.html);
+    assert!(wrong.html.contains("Why &lt;not&gt;"), "{}", wrong.html);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registration_questions").await, 0);
+
+    let mut good = asked.to_vec();
+    good.push(("csrf", &csrf));
+    assert_eq!(staff.post(&path, &good).await.status, StatusCode::SEE_OTHER);
+    let question = app.get(&format!("/api/v1/events/{event}/questions"), None).await;
+    let question = id_of(&question.json[0]);
+    app.register(&event, with_answers("Ann Lee", "ann@example.org", json!({question.clone(): "None"})))
+        .await
+        .assert_status(StatusCode::CREATED);
+    // Answered: deleting says to hide it instead; hiding works.
+    let refused = staff.post(&format!("{path}/{question}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.html.contains("hide it instead"), "{}", refused.html);
+    assert_eq!(staff.post(&format!("{path}/{question}/hide"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    assert!(staff.get(&path).await.html.contains("Hidden"));
+    assert_eq!(app.get(&format!("/api/v1/events/{event}/questions"), None).await.json, json!([]));
 }

@@ -8,6 +8,7 @@ pub mod employers;
 pub mod engagements;
 pub mod events;
 pub mod invitations;
+pub mod questions;
 pub mod registrations;
 pub mod reports;
 pub mod schools;
