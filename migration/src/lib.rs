@@ -14,6 +14,7 @@ mod m20261203_000007_postcodes;
 mod m20261203_000008_outcome_notes;
 mod m20261204_000009_fair_day;
 mod m20261206_000010_questions;
+mod m20261206_000011_feedback;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_outcome_notes::Migration),
             Box::new(m20261204_000009_fair_day::Migration),
             Box::new(m20261206_000010_questions::Migration),
+            Box::new(m20261206_000011_feedback::Migration),
         ]
     }
 }

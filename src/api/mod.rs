@@ -10,6 +10,7 @@ pub(crate) mod employers;
 mod engagements;
 mod events;
 mod exhibitors;
+mod feedback;
 mod invitations;
 mod json;
 mod outbox;
@@ -34,7 +35,7 @@ pub type Apis = (
     campaigns::CampaignsApi,
     venues::VenuesApi,
     events::EventsApi,
-    (registrations::RegistrationsApi, questions::QuestionsApi),
+    (registrations::RegistrationsApi, questions::QuestionsApi, feedback::FeedbackApi),
     // A tuple holds at most 16: the fair day's two share a place.
     (door::DoorApi, slots::SlotsApi),
     candidates::CandidatesApi,
@@ -57,7 +58,11 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         campaigns::CampaignsApi { svc: svc.clone() },
         venues::VenuesApi { svc: svc.clone() },
         events::EventsApi { svc: svc.clone() },
-        (registrations::RegistrationsApi { svc: svc.clone() }, questions::QuestionsApi { svc: svc.clone() }),
+        (
+            registrations::RegistrationsApi { svc: svc.clone() },
+            questions::QuestionsApi { svc: svc.clone() },
+            feedback::FeedbackApi { svc: svc.clone() },
+        ),
         (door::DoorApi { svc: svc.clone() }, slots::SlotsApi { svc: svc.clone() }),
         candidates::CandidatesApi { svc: svc.clone() },
         invitations::InvitationsApi { svc: svc.clone() },

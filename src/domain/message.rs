@@ -25,10 +25,11 @@ pub enum MessageKind {
     OrganiserStandRequested,
     InterviewBooked,
     InterviewCancelled,
+    Feedback,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 20] = [
+    pub const ALL: [MessageKind; 21] = [
         MessageKind::Invitation,
         MessageKind::RegistrationConfirmed,
         MessageKind::RegistrationWaitlisted,
@@ -49,6 +50,7 @@ impl MessageKind {
         MessageKind::OrganiserStandRequested,
         MessageKind::InterviewBooked,
         MessageKind::InterviewCancelled,
+        MessageKind::Feedback,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +75,7 @@ impl MessageKind {
             MessageKind::OrganiserStandRequested => "organiser_stand_requested",
             MessageKind::InterviewBooked => "interview_booked",
             MessageKind::InterviewCancelled => "interview_cancelled",
+            MessageKind::Feedback => "feedback",
         }
     }
 

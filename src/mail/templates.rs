@@ -40,6 +40,7 @@ const SOURCES: &[(&str, &str)] = kinds![
     "organiser_stand_requested",
     "interview_booked",
     "interview_cancelled",
+    "feedback",
 ];
 
 const SHARED: &[(&str, &str)] = &[

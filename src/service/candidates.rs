@@ -9,7 +9,9 @@ use super::registrations::{Candidate, Registration};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::Actor;
 use crate::store::Json;
-use crate::store::entity::{candidate, event, idempotency_key, invitation, outbox, registration, registration_answer, registration_token};
+use crate::store::entity::{
+    candidate, event, feedback, feedback_link, idempotency_key, invitation, outbox, registration, registration_answer, registration_token,
+};
 
 /// Everything held about one candidate.
 pub struct CandidateExport {
@@ -75,6 +77,16 @@ pub async fn erase(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()>
         }
         idempotency_key::Entity::delete_many().filter(any).exec(&txn).await?;
     }
+    // Their feedback's rating stays in the event's figures; what they wrote and their link go.
+    feedback::Entity::update_many()
+        .col_expr(feedback::Column::Comment, sea_orm::sea_query::Expr::value(Option::<String>::None))
+        .filter(feedback::Column::RegistrationId.is_in(registration_ids.iter().copied()))
+        .exec(&txn)
+        .await?;
+    feedback_link::Entity::delete_many()
+        .filter(feedback_link::Column::RegistrationId.is_in(registration_ids.iter().copied()))
+        .exec(&txn)
+        .await?;
     // What they answered can say who they are (access needs, their circumstances).
     registration_answer::Entity::delete_many()
         .filter(registration_answer::Column::RegistrationId.is_in(registration_ids.iter().copied()))

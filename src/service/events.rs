@@ -428,6 +428,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
         waitlisted_count: Set(0),
         waitlist_seq: Set(0),
         reminder_queued_at: Set(None),
+        feedback_queued_at: Set(None),
         employer_ids: Set(None),
         activity: Set(None),
         year_groups: Set(None),

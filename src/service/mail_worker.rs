@@ -260,6 +260,7 @@ impl MailWorker {
             "accept_url": field("accept_url"),
             "decline_url": field("decline_url"),
             "message": field("message"),
+            "feedback_url": field("feedback_url"),
             "ticket": ticket.as_ref().map(|code| json!({"code": code.grouped(), "image": TICKET_IMAGE})),
         });
         let templates = templates()?;
@@ -269,7 +270,8 @@ impl MailWorker {
         let attendee = Person { name: name.clone(), email: message.to_address.clone() };
         let ctx = context(&self.svc);
         let calendar = match kind {
-            MessageKind::RegistrationWaitlisted => None,
+            // No place to put in a calendar: a waiting place, or an event that is over.
+            MessageKind::RegistrationWaitlisted | MessageKind::Feedback => None,
             _ if shown.cancelled => Some((Method::Cancel, calendar::cancel(shown, &attendee, &ctx))),
             MessageKind::RegistrationCancelled => {
                 // Only this attendee's copy is withdrawn; see `calendar::registration_file`.

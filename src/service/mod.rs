@@ -14,6 +14,7 @@ pub mod engagements;
 pub mod events;
 pub mod exhibitors;
 pub mod exports;
+pub mod feedback;
 pub mod housekeeping;
 pub mod imports;
 pub mod invitations;

@@ -77,13 +77,16 @@ pub async fn queue_due(svc: &Services) -> ServiceResult<usize> {
     Ok(queued)
 }
 
-/// Looks for due reminders every `mail.poll_interval_ms` (at least once a second) until
+/// Looks for due reminders (and feedback requests, see `feedback`) every `mail.poll_interval_ms` (at least once a second) until
 /// `shutdown` turns true.
 pub async fn run(svc: Services, mut shutdown: watch::Receiver<bool>) {
     let every = StdDuration::from_millis(svc.settings.mail.poll_interval_ms.clamp(1, 1000));
     while !*shutdown.borrow() {
         if let Err(err) = queue_due(&svc).await {
             tracing::error!(error = %err, "queuing reminders failed");
+        }
+        if let Err(err) = super::feedback::queue_due(&svc).await {
+            tracing::error!(error = %err, "queuing feedback requests failed");
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}

@@ -4,6 +4,7 @@ pub mod account;
 pub mod calendar;
 mod csrf;
 pub mod door;
+pub mod feedback;
 pub mod interviews;
 pub mod manage;
 pub mod pages;

@@ -63,6 +63,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/door_links.html", include_str!("../../templates/web/manage/door_links.html")),
     ("manage/questions.html", include_str!("../../templates/web/manage/questions.html")),
     ("ticket.html", include_str!("../../templates/web/ticket.html")),
+    ("feedback.html", include_str!("../../templates/web/feedback.html")),
+    ("manage/feedback.html", include_str!("../../templates/web/manage/feedback.html")),
 ];
 
 /// The files served under `/static/`: name, content type, contents. GOV.UK Frontend's are

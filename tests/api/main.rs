@@ -12,6 +12,7 @@ mod cli;
 mod door;
 mod engagements;
 mod events;
+mod feedback;
 mod helpers;
 mod imports;
 mod layering;

@@ -67,6 +67,8 @@ const EARLIER: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/registrations/{token}/slots/{slot_id}", "slots.rs"),
     ("GET", "/api/v1/employers/{id}/schedule", "slots.rs"),
     ("POST", "/api/v1/events/{id}/questions", "questions.rs"),
+    ("POST", "/api/v1/feedback/{token}", "feedback.rs"),
+    ("GET", "/api/v1/events/{id}/feedback", "feedback.rs"),
     ("GET", "/api/v1/events/{id}/questions", "questions.rs"),
     ("PATCH", "/api/v1/events/{id}/questions/{qid}", "questions.rs"),
     ("DELETE", "/api/v1/events/{id}/questions/{qid}", "questions.rs"),

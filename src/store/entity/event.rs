@@ -33,6 +33,8 @@ pub struct Model {
     pub waitlist_seq: i64,
     /// When the 24-hour reminders were queued; they are queued once.
     pub reminder_queued_at: Option<DateTimeUtc>,
+    /// When the feedback requests went to its attendees, after it ended; they go once.
+    pub feedback_queued_at: Option<DateTimeUtc>,
     /// School engagements only: what happens, for whom, and (once held) what it achieved.
     /// A JSON array of the employers taking part, copied from `engagement_employers`.
     pub employer_ids: Option<Json<Vec<Uuid>>>,

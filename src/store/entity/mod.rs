@@ -8,6 +8,8 @@ pub mod employer;
 pub mod engagement_employer;
 pub mod event;
 pub mod exhibitor;
+pub mod feedback;
+pub mod feedback_link;
 pub mod idempotency_key;
 pub mod interview_slot;
 pub mod invitation;

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod employers;
 pub mod engagements;
 pub mod events;
+pub mod feedback;
 pub mod invitations;
 pub mod questions;
 pub mod registrations;

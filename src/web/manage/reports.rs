@@ -16,7 +16,7 @@ use crate::web::pages::{failed, not_found};
 use crate::web::session::see_other;
 
 /// Bars for a chart: each label with its value and its length as a share of the largest.
-fn bars(items: &[(String, u64)]) -> Vec<Value> {
+pub(crate) fn bars(items: &[(String, u64)]) -> Vec<Value> {
     let largest = items.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     items
         .iter()

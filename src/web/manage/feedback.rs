@@ -1,0 +1,40 @@
+//! `/manage/events/{id}/feedback`: what attendees thought, as a chart of the ratings beside the
+//! table of its figures, then the comments.
+
+use poem::http::StatusCode;
+use poem::web::{Data, Path};
+use poem::{Request, Response, handler};
+use serde_json::json;
+
+use super::reports::bars;
+use crate::service::{Services, feedback};
+use crate::web::pages::{failed, when};
+
+/// `GET /manage/events/{id}/feedback`
+#[handler]
+pub async fn show(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
+    let viewer = match crate::web::session::require(req, &svc, crate::service::policy::Area::Manage).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let event = match super::event_of(&svc, &viewer, &id).await {
+        Ok(event) => event,
+        Err(response) => return response,
+    };
+    let results = match feedback::results(&svc, &viewer.actor, event.id).await {
+        Ok(results) => results,
+        Err(err) => return failed(&err),
+    };
+    let spread: Vec<(String, u64)> = (1..=5).rev().map(|r| (format!("{r} of 5"), results.distribution[r - 1])).collect();
+    let context = json!({
+        "event": {"id": event.id, "title": event.title, "when": when(&event)},
+        "count": results.count,
+        "mean": results.mean.map(|m| format!("{m:.1}")),
+        "bars": bars(&spread), "height": spread.len() * 28,
+        "comments": results.comments.iter().map(|c| json!({
+            "rating": c.rating, "comment": c.comment,
+            "at": c.created_at.with_timezone(&event.timezone.tz()).format("%-d %B %Y, %H:%M").to_string(),
+        })).collect::<Vec<_>>(),
+    });
+    viewer.render(StatusCode::OK, "manage/feedback.html", context, "events")
+}
