@@ -15,6 +15,7 @@ mod m20261203_000008_outcome_notes;
 mod m20261204_000009_fair_day;
 mod m20261206_000010_questions;
 mod m20261206_000011_feedback;
+mod m20261206_000012_outcomes;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_fair_day::Migration),
             Box::new(m20261206_000010_questions::Migration),
             Box::new(m20261206_000011_feedback::Migration),
+            Box::new(m20261206_000012_outcomes::Migration),
         ]
     }
 }

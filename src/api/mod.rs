@@ -14,6 +14,7 @@ mod feedback;
 mod invitations;
 mod json;
 mod outbox;
+mod outcomes;
 pub mod problem;
 mod questions;
 pub(crate) mod registrations;
@@ -44,7 +45,7 @@ pub type Apis = (
     employers::EmployersApi,
     schools::SchoolsApi,
     school_links::SchoolLinksApi,
-    exhibitors::ExhibitorsApi,
+    (exhibitors::ExhibitorsApi, outcomes::OutcomesApi),
     engagements::EngagementsApi,
     reports::ReportsApi,
 );
@@ -70,7 +71,7 @@ pub fn service(svc: &Services) -> OpenApiService<Apis, ()> {
         employers::EmployersApi { svc: svc.clone() },
         schools::SchoolsApi { svc: svc.clone() },
         school_links::SchoolLinksApi { svc: svc.clone() },
-        exhibitors::ExhibitorsApi { svc: svc.clone() },
+        (exhibitors::ExhibitorsApi { svc: svc.clone() }, outcomes::OutcomesApi { svc: svc.clone() }),
         engagements::EngagementsApi { svc: svc.clone() },
         reports::ReportsApi { svc: svc.clone() },
     );

@@ -49,6 +49,12 @@ pub struct RegistrationCreate {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     #[oai(default)]
     pub answers: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Whether they agree that the employers at the fair may see their name and email address
+    /// and record what came of meeting them (met, interviewed, offered, started). Off unless
+    /// given.
+    #[serde(default)]
+    #[oai(default)]
+    pub consent_share_with_employers: bool,
 }
 
 /// An answer as the JSON body held it.
@@ -254,9 +260,10 @@ impl RegistrationsApi {
     ) -> Result<RegisterAnswer, Refused<{ INPUT | NOT_FOUND | CONFLICT | TOO_MANY }>> {
         let idempotency = idempotency_key(key.0, &body.0)?;
         let answers = body.0.answers.iter().map(|(k, v)| (k.clone(), given(v))).collect();
+        let consent_share_with_employers = body.0.consent_share_with_employers;
         let person = Person::try_from(body.0)?;
         let client = req.data::<ClientAddress>().and_then(|c| c.0);
-        let request = RegisterRequest { event_id: id.0, person, idempotency, answers: Vec::new() };
+        let request = RegisterRequest { event_id: id.0, person, idempotency, answers: Vec::new(), consent_share_with_employers };
         let registered = registrations::register(&self.svc, client, request, &answers).await?;
         Ok(RegisterAnswer::Created(Json(registered.into())))
     }

@@ -33,6 +33,23 @@ pub struct CampaignReportView {
     pub employers_engaged: u64,
     /// Schools where one of its school engagements has been held.
     pub schools_reached: u64,
+    /// From a booking to a hire: people at each step, each counted once.
+    pub funnel: FunnelView,
+    /// People who answered yes to a yes/no question about being new to care; absent when no
+    /// event of the campaign asked one.
+    pub new_to_care: Option<u64>,
+}
+
+/// People at each step from registering to starting a job, each counted once (a person who
+/// started was also met, interviewed and offered).
+#[derive(Object)]
+pub struct FunnelView {
+    pub registered: u64,
+    pub attended: u64,
+    pub met: u64,
+    pub interviewed: u64,
+    pub offered: u64,
+    pub started: u64,
 }
 
 impl From<CampaignReport> for CampaignReportView {
@@ -45,6 +62,15 @@ impl From<CampaignReport> for CampaignReportView {
             attendance_rate: r.attendance_rate,
             employers_engaged: r.employers_engaged,
             schools_reached: r.schools_reached,
+            funnel: FunnelView {
+                registered: r.funnel.registered,
+                attended: r.funnel.attended,
+                met: r.funnel.met,
+                interviewed: r.funnel.interviewed,
+                offered: r.funnel.offered,
+                started: r.funnel.started,
+            },
+            new_to_care: r.new_to_care,
         }
     }
 }

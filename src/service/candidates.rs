@@ -10,7 +10,8 @@ use super::{ServiceError, ServiceResult, Services};
 use crate::domain::Actor;
 use crate::store::Json;
 use crate::store::entity::{
-    candidate, event, feedback, feedback_link, idempotency_key, invitation, outbox, registration, registration_answer, registration_token,
+    candidate, event, feedback, feedback_link, idempotency_key, invitation, outbox, outcome, registration, registration_answer,
+    registration_token,
 };
 
 /// Everything held about one candidate.
@@ -85,6 +86,12 @@ pub async fn erase(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<()>
         .await?;
     feedback_link::Entity::delete_many()
         .filter(feedback_link::Column::RegistrationId.is_in(registration_ids.iter().copied()))
+        .exec(&txn)
+        .await?;
+    // The stages reached stay in the campaign's figures; notes about the person go.
+    outcome::Entity::update_many()
+        .col_expr(outcome::Column::Note, sea_orm::sea_query::Expr::value(Option::<String>::None))
+        .filter(outcome::Column::RegistrationId.is_in(registration_ids.iter().copied()))
         .exec(&txn)
         .await?;
     // What they answered can say who they are (access needs, their circumstances).

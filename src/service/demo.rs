@@ -241,7 +241,15 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
                 consent_marketing: n % 3 == 0,
                 source: Some(text("demo")?),
             };
-            svc.registrar.register(RegisterRequest { event_id: fair.id, person, idempotency: None, answers: Vec::new() }).await?;
+            svc.registrar
+                .register(RegisterRequest {
+                    event_id: fair.id,
+                    person,
+                    idempotency: None,
+                    answers: Vec::new(),
+                    consent_share_with_employers: false,
+                })
+                .await?;
         }
     }
 

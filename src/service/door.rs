@@ -367,6 +367,7 @@ pub async fn walk_in(svc: &Services, keeper: &Doorkeeper, event_id: Uuid, input:
         checked_in_at: Set(Some(now)),
         checked_in_by: Set(Some(keeper.door().to_owned())),
         ticket_code: Set(TicketCode::generate().as_str().to_owned()),
+        consent_share_with_employers: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -229,7 +229,13 @@ pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<st
             };
             Some(
                 svc.registrar
-                    .register(RegisterRequest { event_id: found.event_id, person, idempotency: None, answers: Vec::new() })
+                    .register(RegisterRequest {
+                        event_id: found.event_id,
+                        person,
+                        idempotency: None,
+                        answers: Vec::new(),
+                        consent_share_with_employers: false,
+                    })
                     .await?,
             )
         }

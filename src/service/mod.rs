@@ -21,6 +21,7 @@ pub mod invitations;
 pub mod limiter;
 pub mod mail_worker;
 pub mod outbox;
+pub mod outcomes;
 pub mod policy;
 pub mod postcodes;
 pub mod questions;

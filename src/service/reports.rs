@@ -9,7 +9,9 @@ use super::events::{Event, RecordedOutcome};
 use super::schools::School;
 use super::{Page, PageRequest, ServiceError, ServiceResult, Services};
 use crate::domain::{Actor, EventKind, EventStatus, ExhibitorStatus, LinkStatus, RegistrationStatus};
-use crate::store::entity::{campaign, event, exhibitor, registration, school, school_link};
+use crate::store::entity::{
+    campaign, event, exhibitor, outcome, registration, registration_answer, registration_question, school, school_link,
+};
 
 pub struct CampaignReport {
     pub campaign_id: Uuid,
@@ -25,6 +27,102 @@ pub struct CampaignReport {
     pub employers_engaged: u64,
     /// Schools where one of its school engagements has been held.
     pub schools_reached: u64,
+    /// From a booking to a hire, each person counted once at the furthest stage they reached
+    /// (and at every stage before it).
+    pub funnel: Funnel,
+    /// People who answered yes to a yes/no question about being new to care (one whose wording
+    /// holds "new to care"), when one of its events asked it.
+    pub new_to_care: Option<u64>,
+}
+
+/// People at each step from registering to starting a job.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Funnel {
+    pub registered: u64,
+    pub attended: u64,
+    pub met: u64,
+    pub interviewed: u64,
+    pub offered: u64,
+    pub started: u64,
+}
+
+/// The funnel and the "new to care" count of the events `ids`.
+async fn funnel_of(db: &sea_orm::DatabaseConnection, ids: &[Uuid]) -> ServiceResult<(Funnel, Option<u64>)> {
+    use sea_orm::sea_query::ExprTrait;
+
+    use super::outcomes::Stage;
+    let mut registered: HashSet<Uuid> = HashSet::new();
+    let mut attended: HashSet<Uuid> = HashSet::new();
+    let mut person_of: HashMap<Uuid, Uuid> = HashMap::new();
+    let mut furthest: HashMap<Uuid, Stage> = HashMap::new();
+    let mut new_to_care: Option<HashSet<Uuid>> = None;
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Uuid, Uuid, String)> = registration::Entity::find()
+            .select_only()
+            .column(registration::Column::Id)
+            .column(registration::Column::CandidateId)
+            .column(registration::Column::Status)
+            .filter(registration::Column::EventId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, candidate, status) in rows {
+            registered.insert(candidate);
+            if status == RegistrationStatus::Attended.as_str() {
+                attended.insert(candidate);
+            }
+            person_of.insert(id, candidate);
+        }
+        let stages: Vec<(Uuid, String)> = outcome::Entity::find()
+            .select_only()
+            .column(outcome::Column::RegistrationId)
+            .column(outcome::Column::Stage)
+            .filter(outcome::Column::EventId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (registration_id, stage) in stages {
+            let (Some(person), Ok(stage)) = (person_of.get(&registration_id), Stage::parse(&stage)) else { continue };
+            let reached = furthest.entry(*person).or_insert(stage);
+            *reached = (*reached).max(stage);
+        }
+        let asked: Vec<Uuid> = registration_question::Entity::find()
+            .select_only()
+            .column(registration_question::Column::Id)
+            .filter(registration_question::Column::EventId.is_in(chunk.iter().copied()))
+            .filter(registration_question::Column::Kind.eq(super::questions::QuestionKind::YesNo.as_str()))
+            .filter(
+                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(
+                    registration_question::Column::Label,
+                )))
+                .like("%new to care%"),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        if !asked.is_empty() {
+            let yes: Vec<Uuid> = registration_answer::Entity::find()
+                .select_only()
+                .column(registration_answer::Column::RegistrationId)
+                .filter(registration_answer::Column::QuestionId.is_in(asked))
+                .filter(registration_answer::Column::Value.eq("yes"))
+                .into_tuple()
+                .all(db)
+                .await?;
+            let people = new_to_care.get_or_insert_with(HashSet::new);
+            people.extend(yes.iter().filter_map(|r| person_of.get(r)));
+        }
+    }
+    let at_least = |stage: Stage| furthest.values().filter(|s| **s >= stage).count() as u64;
+    let funnel = Funnel {
+        registered: registered.len() as u64,
+        attended: attended.len() as u64,
+        met: at_least(Stage::Met),
+        interviewed: at_least(Stage::Interviewed),
+        offered: at_least(Stage::Offered),
+        started: at_least(Stage::Started),
+    };
+    Ok((funnel, new_to_care.map(|p| p.len() as u64)))
 }
 
 pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<CampaignReport> {
@@ -79,6 +177,7 @@ pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
     let attended = registrations.get(RegistrationStatus::Attended.as_str()).copied().unwrap_or(0);
     let no_show = registrations.get(RegistrationStatus::NoShow.as_str()).copied().unwrap_or(0);
     let attendance_rate = (attended + no_show > 0).then(|| attended as f64 / (attended + no_show) as f64);
+    let (funnel, new_to_care) = funnel_of(db, &ids).await?;
     Ok(CampaignReport {
         campaign_id: campaign.id,
         name: campaign.name,
@@ -87,6 +186,8 @@ pub async fn campaign(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<
         attendance_rate,
         employers_engaged: employers.len() as u64,
         schools_reached: schools.len() as u64,
+        funnel,
+        new_to_care,
     })
 }
 

@@ -254,6 +254,7 @@ async fn event_context(svc: &Services, event: &Event) -> Result<Value, ServiceEr
         "ics_url": live.then(|| format!("/calendar/events/{}.ics", event.id)),
         "over": event.ends_at <= now,
         "exhibitors": stands,
+        "fair": event.kind == EventKind::RecruitmentFair,
         "open": open.is_ok(),
         "closed_reason": open.err().map(|e| refusal(event, &e)),
     }))
@@ -320,6 +321,7 @@ pub struct RegisterForm {
     #[serde(default)]
     postcode: String,
     consent_marketing: Option<String>,
+    consent_share_with_employers: Option<String>,
     /// The answers to the event's questions, each named `answers_{question id}`.
     #[serde(flatten)]
     rest: BTreeMap<String, String>,
@@ -339,7 +341,10 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
     if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
-    let mut values = json!({"name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode, "consent_marketing": form.consent_marketing.is_some()});
+    let mut values = json!({
+        "name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode,
+        "consent_marketing": form.consent_marketing.is_some(), "consent_share_with_employers": form.consent_share_with_employers.is_some(),
+    });
     let mut given = BTreeMap::new();
     for (name, value) in &form.rest {
         if let Some(id) = name.strip_prefix(ANSWER_FIELD) {
@@ -363,7 +368,13 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
             return event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, form).await;
         }
     };
-    let request = RegisterRequest { event_id: id, person, idempotency: None, answers: Vec::new() };
+    let request = RegisterRequest {
+        event_id: id,
+        person,
+        idempotency: None,
+        answers: Vec::new(),
+        consent_share_with_employers: form.consent_share_with_employers.is_some(),
+    };
     match registrations::register(&svc, client(req), request, &given).await {
         Ok(registered) => {
             let event = match events::get(&svc, None, id).await {

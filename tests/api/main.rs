@@ -21,6 +21,7 @@ mod matrix;
 mod openapi;
 mod ops;
 mod organisations;
+mod outcomes;
 mod portals;
 mod privacy;
 mod process;

@@ -68,6 +68,8 @@ const EARLIER: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/employers/{id}/schedule", "slots.rs"),
     ("POST", "/api/v1/events/{id}/questions", "questions.rs"),
     ("POST", "/api/v1/feedback/{token}", "feedback.rs"),
+    ("POST", "/api/v1/events/{id}/outcomes", "outcomes.rs"),
+    ("GET", "/api/v1/events/{id}/outcomes", "outcomes.rs"),
     ("GET", "/api/v1/events/{id}/feedback", "feedback.rs"),
     ("GET", "/api/v1/events/{id}/questions", "questions.rs"),
     ("PATCH", "/api/v1/events/{id}/questions/{qid}", "questions.rs"),

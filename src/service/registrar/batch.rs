@@ -124,6 +124,7 @@ impl Writer {
                 checked_in_at: Set(None),
                 checked_in_by: Set(None),
                 ticket_code: Set(ticket_code.as_str().to_owned()),
+                consent_share_with_employers: Set(request.consent_share_with_employers),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

@@ -127,6 +127,9 @@ pub struct RegisterRequest {
     pub idempotency: Option<IdempotencyKey>,
     /// Answers to the event's questions, checked by `registrations::register`.
     pub answers: Vec<crate::service::questions::Answer>,
+    /// Whether they agree that the employers at the fair may see their details and record what
+    /// came of meeting them.
+    pub consent_share_with_employers: bool,
 }
 
 /// The answer to a registration; stored as JSON for idempotent replays.

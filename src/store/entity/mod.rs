@@ -14,6 +14,7 @@ pub mod idempotency_key;
 pub mod interview_slot;
 pub mod invitation;
 pub mod outbox;
+pub mod outcome;
 pub mod password_link;
 pub mod postcode;
 pub mod registration;

@@ -18,6 +18,9 @@ pub struct Model {
     pub checked_in_by: Option<String>,
     /// Typed at the door when the QR code cannot be scanned; unique within the event.
     pub ticket_code: String,
+    /// Whether they agreed, when registering, that the employers at the fair may see their
+    /// name and email address and record what came of meeting them.
+    pub consent_share_with_employers: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

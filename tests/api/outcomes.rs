@@ -1,0 +1,134 @@
+//! From a booking to a hire: consent to share one's details with the employers at a fair,
+//! outcomes recorded by employers with a confirmed stand for those who agreed and came (refused
+//! otherwise, nothing recorded), and the campaign's funnel, each person counted once.
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, id_of};
+
+fn at(time: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(time).map(|t| t.to_utc()).unwrap_or_default()
+}
+
+/// A campaign's fair with employer A's confirmed stand: its ids and tokens.
+pub struct Fair {
+    pub campaign: String,
+    pub event: String,
+    pub employer: String,
+    pub employer_user: String,
+    pub organiser: String,
+}
+
+pub async fn fair_with_stand(app: &TestApp) -> Fair {
+    let organiser = app.organiser_token().await;
+    let campaign = id_of(&app.create_campaign(&organiser, "gift-of-care").await);
+    let event = id_of(&app.create_published_event(&organiser, json!({"campaign_id": campaign, "capacity": 10, "max_exhibitors": 5})).await);
+    let employer = id_of(&app.create_employer(&organiser, "Alder Care", (51.7, 0.4)).await);
+    let employer_user = app.member_token("employer", &employer).await;
+    let path = format!("/api/v1/events/{event}/exhibitors");
+    let stand = app.post(&path, Some(&employer_user), json!({"employer_id": employer, "staff_count": 2})).await;
+    stand.assert_status(StatusCode::CREATED);
+    app.post(&format!("{path}/{}/confirm", id_of(&stand.json)), Some(&organiser), json!({"stand_label": "A1"}))
+        .await
+        .assert_status(StatusCode::OK);
+    Fair { campaign, event, employer, employer_user, organiser }
+}
+
+fn registering(name: &str, email: &str, share: bool, answers: Value) -> Value {
+    json!({"name": name, "email": email, "consent_marketing": false, "consent_share_with_employers": share, "answers": answers})
+}
+
+#[tokio::test]
+async fn outcomes_are_recorded_only_for_attendees_who_agreed_and_the_funnel_counts_each_person_once() {
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app).await;
+    let (event, organiser) = (fair.event.clone(), fair.organiser.clone());
+    let question = app
+        .post(
+            &format!("/api/v1/events/{event}/questions"),
+            Some(&organiser),
+            json!({"label": "Are you New to Care?", "kind": "yes_no", "purpose": "To count who the campaign brings in."}),
+        )
+        .await;
+    let question = id_of(&question.json);
+    let ann = app.register(&event, registering("Ann Lee", "ann@example.org", true, json!({question.clone(): true}))).await;
+    let ben = app.register(&event, registering("Ben Ode", "ben@example.org", false, json!({question.clone(): "no"}))).await;
+    let cal = app.register(&event, registering("Cal Dee", "cal@example.org", true, json!({question.clone(): "yes"}))).await;
+    let (ann, ben, cal) = (id_of(&ann.json), id_of(&ben.json), id_of(&cal.json));
+    // Consent is off unless given.
+    let dee = app.register(&event, json!({"name": "Dee Fay", "email": "dee@example.org", "consent_marketing": false})).await;
+    let dee = id_of(&dee.json);
+    app.clock.set(at("2027-01-05T09:30:00Z"));
+    // Tokens made at the start of the tests have expired by the fair's morning.
+    let organiser = app.organiser_token().await;
+    let fair = Fair { employer_user: app.member_token("employer", &fair.employer).await, organiser: organiser.clone(), ..fair };
+    for held in [&ann, &ben, &dee] {
+        let path = format!("/api/v1/events/{event}/registrations/{held}/check-in");
+        app.post(&path, Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+    }
+
+    // The employer sees only those who came and agreed.
+    let listed = app.get(&format!("/api/v1/events/{event}/outcomes?employer_id={}", fair.employer), Some(&fair.employer_user)).await;
+    listed.assert_status(StatusCode::OK);
+    let names: Vec<&str> = listed.json.as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
+    assert_eq!(names, ["Ann Lee"], "{}", listed.text);
+    assert_eq!(listed.json[0]["email"], "ann@example.org");
+
+    let path = format!("/api/v1/events/{event}/outcomes");
+    let stage = |who: &str, stage: &str| json!({"registration_id": who, "employer_id": fair.employer, "stage": stage});
+    // Refusals change nothing.
+    app.post(&path, None, stage(&ann, "met")).await.assert_problem(StatusCode::UNAUTHORIZED);
+    let school = app.user_token("school").await;
+    app.post(&path, Some(&school), stage(&ann, "met")).await.assert_problem(StatusCode::FORBIDDEN);
+    app.post(&path, Some(&fair.employer_user), stage(&ann, "hired")).await.assert_invalid(&["stage"]);
+    let mut long = stage(&ann, "met");
+    long["note"] = json!("x".repeat(1_001));
+    app.post(&path, Some(&fair.employer_user), long).await.assert_invalid(&["note"]);
+    app.post(&path, Some(&fair.employer_user), stage(&ben, "met")).await.assert_problem(StatusCode::CONFLICT);
+    app.post(&path, Some(&fair.employer_user), stage(&dee, "met")).await.assert_problem(StatusCode::CONFLICT);
+    app.post(&path, Some(&fair.employer_user), stage(&cal, "met")).await.assert_problem(StatusCode::CONFLICT);
+    // Another employer: its own id without a stand is refused; naming A is not found.
+    let other = id_of(&app.create_employer(&organiser, "Birch Homes", (51.8, 0.5)).await);
+    let other_user = app.member_token("employer", &other).await;
+    app.post(&path, Some(&other_user), stage(&ann, "met")).await.assert_problem(StatusCode::NOT_FOUND);
+    let mut own = stage(&ann, "met");
+    own["employer_id"] = json!(other);
+    app.post(&path, Some(&other_user), own.clone()).await.assert_problem(StatusCode::FORBIDDEN);
+    app.post(&path, Some(&organiser), own).await.assert_problem(StatusCode::CONFLICT);
+    app.get(&format!("{path}?employer_id={}", fair.employer), Some(&other_user)).await.assert_problem(StatusCode::NOT_FOUND);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM outcomes").await, 0);
+
+    // Recorded, each stage once.
+    let mut met = stage(&ann, "met");
+    met["note"] = json!("Keen on nights; =call back");
+    let made = app.post(&path, Some(&fair.employer_user), met.clone()).await;
+    made.assert_status(StatusCode::CREATED);
+    assert_eq!(made.json["recorded_by"], "A employer");
+    app.post(&path, Some(&fair.employer_user), met).await.assert_problem(StatusCode::CONFLICT);
+    app.post(&path, Some(&fair.employer_user), stage(&ann, "interviewed")).await.assert_status(StatusCode::CREATED);
+    app.post(&path, Some(&organiser), stage(&ann, "offered")).await.assert_status(StatusCode::CREATED);
+    app.post(&path, Some(&organiser), stage(&ann, "started")).await.assert_status(StatusCode::CREATED);
+    let listed = app.get(&format!("{path}?employer_id={}", fair.employer), Some(&organiser)).await;
+    let stages: Vec<&str> = listed.json[0]["outcomes"].as_array().into_iter().flatten().filter_map(|o| o["stage"].as_str()).collect();
+    assert_eq!(stages, ["met", "interviewed", "offered", "started"]);
+
+    // The funnel: each person once, at every step up to the furthest they reached.
+    let report = app.get(&format!("/api/v1/reports/campaigns/{}", fair.campaign), Some(&organiser)).await;
+    report.assert_status(StatusCode::OK);
+    assert_eq!(report.json["funnel"], json!({"registered": 4, "attended": 3, "met": 1, "interviewed": 1, "offered": 1, "started": 1}));
+    assert_eq!(report.json["new_to_care"], 2, "Ann and Cal said yes");
+
+    // Erasing Ann clears the note about her; the figures stand.
+    let export = app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await;
+    let ann_candidate =
+        export.json["items"].as_array().into_iter().flatten().find(|i| i["name"] == "Ann Lee").map(|i| i["candidate_id"].clone());
+    let ann_candidate = ann_candidate.and_then(|c| c.as_str().map(str::to_owned)).unwrap_or_default();
+    app.delete(&format!("/api/v1/candidates/{ann_candidate}"), Some(&organiser)).await.assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM outcomes WHERE note IS NOT NULL").await, 0);
+    let report = app.get(&format!("/api/v1/reports/campaigns/{}", fair.campaign), Some(&organiser)).await;
+    assert_eq!(report.json["funnel"]["started"], 1);
+    let listed = app.get(&format!("{path}?employer_id={}", fair.employer), Some(&fair.employer_user)).await;
+    assert_eq!(listed.json, json!([]), "an erased person is no longer shown");
+}
