@@ -197,6 +197,6 @@ pub async fn shared_with(svc: &Services, actor: &Actor, event_id: Uuid, employer
             Some(SharedAttendee { registration_id: r.id, name: person.name.clone(), email: person.email.clone(), stages })
         })
         .collect();
-    shared.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    shared.sort_by_key(|a| a.name.to_lowercase());
     Ok(shared)
 }
