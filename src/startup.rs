@@ -180,6 +180,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/employer/profile", get(web::portal::employer::profile).post(web::portal::employer::save_profile))
         .at("/employer/users", get(web::portal::employer::users_list).post(web::portal::employer::invite))
         .at("/employer/stands", get(web::portal::employer::stands_list))
+        .at("/employer/people/:id", get(web::portal::people::list).post(web::portal::people::record))
         .at("/employer/stands/:id", post(web::portal::employer::book))
         .at("/employer/stands/:id/:xid/withdraw", post(web::portal::employer::withdraw))
         .at("/employer/interviews", get(web::portal::interviews::list))

@@ -73,7 +73,8 @@ pub(super) fn client(req: &Request) -> Option<std::net::IpAddr> {
 
 pub(super) fn failed(err: &ServiceError) -> Response {
     match err {
-        ServiceError::NotFound => not_found(),
+        // A page someone may not see is, to them, a page that does not exist.
+        ServiceError::NotFound | ServiceError::Forbidden => not_found(),
         ServiceError::TooManyRequests { retry_after_secs } => {
             let mut resp = message(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -64,6 +64,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("manage/questions.html", include_str!("../../templates/web/manage/questions.html")),
     ("ticket.html", include_str!("../../templates/web/ticket.html")),
     ("feedback.html", include_str!("../../templates/web/feedback.html")),
+    ("employer/people.html", include_str!("../../templates/web/employer/people.html")),
     ("manage/feedback.html", include_str!("../../templates/web/manage/feedback.html")),
 ];
 

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, id_of};
+use crate::chromium::Browser;
+use crate::helpers::{PASSWORD, TestApp, id_of};
+use crate::visitor::Visitor;
 
 fn at(time: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(time).map(|t| t.to_utc()).unwrap_or_default()
@@ -131,4 +133,91 @@ async fn outcomes_are_recorded_only_for_attendees_who_agreed_and_the_funnel_coun
     assert_eq!(report.json["funnel"]["started"], 1);
     let listed = app.get(&format!("{path}?employer_id={}", fair.employer), Some(&fair.employer_user)).await;
     assert_eq!(listed.json, json!([]), "an erased person is no longer shown");
+}
+
+#[tokio::test]
+async fn a_candidate_agrees_on_the_form_and_the_employer_records_how_it_went_in_chromium() {
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app).await;
+    let event = fair.event.clone();
+
+    // The form's consent box, on a phone: off unless ticked.
+    let Some(phone) = Browser::start(true).await else { return };
+    phone.goto(&app.url(&format!("/events/{event}"))).await;
+    assert!(
+        phone.text_with("Share my name and email address with the employers at this fair").await.contains("Only employers with a stand")
+    );
+    phone.type_into("#f-name", "Ann Lee").await;
+    phone.type_into("#f-email", "ann@example.org").await;
+    phone.click("#f-consent_share_with_employers").await;
+    phone.screenshot("phone-event-consent").await;
+    phone.click("form[action$='/register'] button[type=submit]").await;
+    assert!(phone.text_with("Your place is booked").await.contains("Your place is booked"));
+    app.register(&event, json!({"name": "Ben Ode", "email": "ben@example.org", "consent_marketing": false}))
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    app.clock.set(at("2027-01-05T09:30:00Z"));
+    let organiser = app.organiser_token().await;
+    let list = app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await;
+    for item in list.json["items"].as_array().into_iter().flatten() {
+        let path = format!("/api/v1/events/{event}/registrations/{}/check-in", item["id"].as_str().unwrap_or_default());
+        app.post(&path, Some(&organiser), json!({})).await.assert_status(StatusCode::OK);
+    }
+
+    // The employer's page: only Ann; a forged form changes nothing; another employer finds nothing.
+    let people = format!("/employer/people/{event}");
+    let mut outsider = Visitor::new(&app);
+    let other = id_of(&app.create_employer(&organiser, "Birch Homes", (51.8, 0.5)).await);
+    let other_email = crate::visitor::member(&app, "employer", &other).await;
+    outsider.sign_in(&other_email, PASSWORD, "").await;
+    assert_eq!(outsider.get(&people).await.status, StatusCode::NOT_FOUND, "an employer without a stand there");
+    let email = crate::visitor::member(&app, "employer", &fair.employer).await;
+    let mut visitor = Visitor::new(&app);
+    visitor.sign_in(&email, PASSWORD, "").await;
+    let page = visitor.get(&people).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("Ann Lee") && !page.html.contains("Ben Ode"), "{}", page.html);
+    let ann = list.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["name"] == "Ann Lee")
+        .map(|i| i["id"].as_str().unwrap_or_default().to_owned());
+    let ann = ann.unwrap_or_default();
+    let forged = visitor.post(&people, &[("csrf", "0"), ("registration_id", &ann), ("stage", "met")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM outcomes").await, 0);
+
+    phone.goto(&app.url("/sign-in")).await;
+    phone.type_into("#f-email", &email).await;
+    phone.type_into("#f-password", PASSWORD).await;
+    phone.click("form[action='/sign-in'] button[type=submit]").await;
+    phone.text_with("Sign out").await;
+    phone.goto(&app.url("/employer/stands")).await;
+    phone.click(&format!("a[href='{people}']")).await;
+    assert!(phone.text_with("People you can follow up").await.contains("Nothing recorded yet"));
+    phone.screenshot("phone-employer-people").await;
+    phone.type_into(&format!("#f-note-{ann}"), "Keen on night shifts").await;
+    phone.click(&format!("form[action='{people}'] button[type=submit]")).await;
+    let text = phone.text_with("Recorded.").await;
+    assert!(text.contains("Met") && text.contains("Keen on night shifts"), "{text}");
+    phone.screenshot("phone-employer-people-recorded").await;
+    phone.close().await;
+
+    // The organisers' report draws the funnel with its table.
+    let Some(desktop) = Browser::start(false).await else { return };
+    let staff = crate::visitor::user(&app, "organiser").await;
+    desktop.goto(&app.url("/sign-in")).await;
+    desktop.type_into("#f-email", &staff).await;
+    desktop.type_into("#f-password", PASSWORD).await;
+    desktop.click("form[action='/sign-in'] button[type=submit]").await;
+    desktop.text_with("Dashboard").await;
+    desktop.goto(&app.url(&format!("/manage/reports?campaign={}", fair.campaign))).await;
+    let text = desktop.text_with("From a booking to a hire").await;
+    assert!(text.contains("The figures of the funnel") && text.contains("offered a job"), "{text}");
+    let report = app.get(&format!("/api/v1/reports/campaigns/{}", fair.campaign), Some(&organiser)).await;
+    assert_eq!(report.json["funnel"], json!({"registered": 2, "attended": 2, "met": 1, "interviewed": 0, "offered": 0, "started": 0}));
+    desktop.screenshot("desktop-report-funnel").await;
+    desktop.close().await;
 }

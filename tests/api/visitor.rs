@@ -80,6 +80,17 @@ impl<'a> Visitor<'a> {
 }
 
 /// A user of `role` with the test password; for employer and school users, a new organisation.
+/// A new user of the employer or school `organisation_id` (`role` is `employer` or `school`),
+/// with [`PASSWORD`]: their email address.
+pub async fn member(app: &TestApp, role: &str, organisation_id: &str) -> String {
+    let admin = app.admin_token().await;
+    let email = format!("{role}-{}@carefair.test", uuid::Uuid::now_v7().simple());
+    let key = if role == "employer" { "employer_id" } else { "school_id" };
+    let body = json!({"email": email, "name": format!("Pat {role}"), "role": role, "password": PASSWORD, key: organisation_id});
+    app.post("/api/v1/users", Some(&admin), body).await.assert_status(StatusCode::CREATED);
+    email
+}
+
 pub async fn user(app: &TestApp, role: &str) -> String {
     let admin = app.admin_token().await;
     let email = format!("{role}-{}@carefair.test", uuid::Uuid::now_v7().simple());

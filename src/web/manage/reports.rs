@@ -50,9 +50,22 @@ pub async fn overview(req: &Request, svc: Data<&Services>, Query(q): Query<Repor
                     .iter()
                     .map(|s| (s.as_str().replace('_', " "), report.registrations.get(s.as_str()).copied().unwrap_or(0)))
                     .collect();
+                let f = &report.funnel;
+                let funnel: Vec<(String, u64)> = [
+                    ("registered", f.registered),
+                    ("attended", f.attended),
+                    ("met", f.met),
+                    ("interviewed", f.interviewed),
+                    ("offered a job", f.offered),
+                    ("started", f.started),
+                ]
+                .into_iter()
+                .map(|(label, n)| (label.to_owned(), n))
+                .collect();
                 Some(json!({
                     "id": report.campaign_id, "name": report.name,
                     "bars": bars(&by_status), "height": by_status.len() * 28,
+                    "funnel": bars(&funnel), "funnel_height": funnel.len() * 28, "new_to_care": report.new_to_care,
                     "attendance": report.attendance_rate.map(|r| format!("{:.0}%", r * 100.0)),
                     "employers": report.employers_engaged, "schools": report.schools_reached,
                     "events": report.events.values().sum::<u64>(),

@@ -4,6 +4,7 @@
 
 pub mod employer;
 pub mod interviews;
+pub mod people;
 pub mod school;
 
 /// The viewer of a portal page, or the answer for someone who may not see it.
