@@ -159,6 +159,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/events/:id/register", post(web::pages::register))
         .at("/r/:token", get(web::pages::manage))
         .at("/r/:token/cancel", get(web::pages::confirm_cancel).post(web::pages::cancel))
+        .at("/r/:token/claim", post(web::pages::claim))
         .at("/feedback/:token", get(web::feedback::show).post(web::feedback::give))
         .at("/r/:token/ticket", get(web::pages::ticket))
         .at("/r/:token/slots", post(web::interviews::book))

@@ -16,6 +16,7 @@ mod m20261204_000009_fair_day;
 mod m20261206_000010_questions;
 mod m20261206_000011_feedback;
 mod m20261206_000012_outcomes;
+mod m20261206_000013_offers;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_questions::Migration),
             Box::new(m20261206_000011_feedback::Migration),
             Box::new(m20261206_000012_outcomes::Migration),
+            Box::new(m20261206_000013_offers::Migration),
         ]
     }
 }

@@ -46,6 +46,8 @@ pub struct EventView {
     pub sequence: i32,
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i32>,
+    /// Waiting-list offers last this many hours; absent, freed places are given at once.
+    pub offer_hours: Option<i32>,
     pub cancel_reason: Option<String>,
     #[oai(flatten)]
     pub engagement: EngagementView,
@@ -74,6 +76,7 @@ impl From<Event> for EventView {
             sequence: e.sequence,
             school_id: e.school_id,
             max_exhibitors: e.max_exhibitors,
+            offer_hours: e.offer_hours,
             cancel_reason: e.cancel_reason,
             created_at: e.created_at,
             updated_at: e.updated_at,
@@ -144,6 +147,11 @@ pub struct EventPatch {
     pub school_id: MaybeUndefined<Uuid>,
     #[serde(default)]
     pub max_exhibitors: MaybeUndefined<i64>,
+    /// Waiting-list offers: a freed place is offered to the first person waiting for this many
+    /// hours (1 to 168) before it passes on; `null` gives places at once. Within this many
+    /// hours of the start, places are given at once anyway.
+    #[serde(default)]
+    pub offer_hours: MaybeUndefined<i64>,
     #[oai(flatten)]
     #[serde(flatten)]
     pub engagement: EngagementInput,
@@ -218,6 +226,7 @@ impl TryFrom<EventPatch> for EventChanges {
             capacity: patch_optional(&mut v, "capacity", input.capacity, rules::capacity),
             school_id: patch_optional(&mut v, "school_id", input.school_id, Ok),
             max_exhibitors: patch_optional(&mut v, "max_exhibitors", input.max_exhibitors, rules::max_exhibitors),
+            offer_hours: patch_optional(&mut v, "offer_hours", input.offer_hours, rules::offer_hours),
         };
         v.finish()?;
         Ok(changes)

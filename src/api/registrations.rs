@@ -160,6 +160,8 @@ pub struct HeldRegistrationView {
     pub email: String,
     /// The ticket's code, for confirmed places.
     pub ticket_code: Option<String>,
+    /// While a place is offered (`status` `offered`): claim it before this.
+    pub offer_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub event: EventView,
 }
@@ -173,6 +175,7 @@ impl From<HeldRegistration> for HeldRegistrationView {
             name: h.detail.candidate.name,
             email: h.detail.candidate.email,
             ticket_code: h.detail.registration.status.holds_place().then(|| h.detail.registration.ticket_code.to_string()),
+            offer_expires_at: h.detail.registration.offer_expires_at,
             created_at: h.detail.registration.created_at,
             event: h.event.into(),
         }
@@ -342,6 +345,13 @@ impl RegistrationsApi {
     #[oai(path = "/registrations/:token", method = "get", operation_id = "get_registration")]
     async fn held(&self, token: Path<String>) -> Result<HeldAnswer, Refused<{ NOT_FOUND }>> {
         Ok(HeldAnswer::Ok(Json(registrations::held(&self.svc, &token.0).await?.into())))
+    }
+
+    /// Claim the place offered to you from the waiting list: confirmed, with your ticket by
+    /// mail. An expired offer (or none) is a 409.
+    #[oai(path = "/registrations/:token/claim", method = "post", operation_id = "claim_offer")]
+    async fn claim(&self, token: Path<String>) -> Result<HeldAnswer, Refused<{ NOT_FOUND | CONFLICT }>> {
+        Ok(HeldAnswer::Ok(Json(registrations::claim(&self.svc, &token.0).await?.into())))
     }
 
     /// Cancel one's own place. Cancelling again is not an error.

@@ -26,10 +26,11 @@ pub enum MessageKind {
     InterviewBooked,
     InterviewCancelled,
     Feedback,
+    PlaceOffered,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 21] = [
+    pub const ALL: [MessageKind; 22] = [
         MessageKind::Invitation,
         MessageKind::RegistrationConfirmed,
         MessageKind::RegistrationWaitlisted,
@@ -51,6 +52,7 @@ impl MessageKind {
         MessageKind::InterviewBooked,
         MessageKind::InterviewCancelled,
         MessageKind::Feedback,
+        MessageKind::PlaceOffered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +78,7 @@ impl MessageKind {
             MessageKind::InterviewBooked => "interview_booked",
             MessageKind::InterviewCancelled => "interview_cancelled",
             MessageKind::Feedback => "feedback",
+            MessageKind::PlaceOffered => "place_offered",
         }
     }
 

@@ -4,15 +4,18 @@ use super::text::parse_enum;
 pub enum RegistrationStatus {
     Confirmed,
     Waitlisted,
+    /// A freed place offered to someone waiting, until they claim it or the offer expires.
+    Offered,
     Cancelled,
     Attended,
     NoShow,
 }
 
 impl RegistrationStatus {
-    pub const ALL: [RegistrationStatus; 5] = [
+    pub const ALL: [RegistrationStatus; 6] = [
         RegistrationStatus::Confirmed,
         RegistrationStatus::Waitlisted,
+        RegistrationStatus::Offered,
         RegistrationStatus::Cancelled,
         RegistrationStatus::Attended,
         RegistrationStatus::NoShow,
@@ -22,6 +25,7 @@ impl RegistrationStatus {
         match self {
             RegistrationStatus::Confirmed => "confirmed",
             RegistrationStatus::Waitlisted => "waitlisted",
+            RegistrationStatus::Offered => "offered",
             RegistrationStatus::Cancelled => "cancelled",
             RegistrationStatus::Attended => "attended",
             RegistrationStatus::NoShow => "no_show",

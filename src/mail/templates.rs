@@ -41,6 +41,7 @@ const SOURCES: &[(&str, &str)] = kinds![
     "interview_booked",
     "interview_cancelled",
     "feedback",
+    "place_offered",
 ];
 
 const SHARED: &[(&str, &str)] = &[

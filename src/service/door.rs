@@ -243,6 +243,11 @@ pub async fn check_in(svc: &Services, keeper: &Doorkeeper, event_id: Uuid, ticke
         RegistrationStatus::Attended => {}
         RegistrationStatus::Cancelled => return Err(ServiceError::conflict("this registration is cancelled")),
         RegistrationStatus::Waitlisted => return Err(ServiceError::conflict("this person is on the waiting list, not confirmed")),
+        RegistrationStatus::Offered => {
+            return Err(ServiceError::conflict(
+                "this person was offered a place and has not claimed it yet: the link in their mail claims it",
+            ));
+        }
         RegistrationStatus::Confirmed | RegistrationStatus::NoShow => {
             return Err(ServiceError::conflict("this registration changed; scan it again"));
         }
@@ -368,6 +373,7 @@ pub async fn walk_in(svc: &Services, keeper: &Doorkeeper, event_id: Uuid, input:
         checked_in_by: Set(Some(keeper.door().to_owned())),
         ticket_code: Set(TicketCode::generate().as_str().to_owned()),
         consent_share_with_employers: Set(false),
+        offer_expires_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

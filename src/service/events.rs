@@ -35,8 +35,10 @@ pub struct Event {
     pub sequence: i32,
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i32>,
+    /// Waiting-list offers last this many hours; `None` gives freed places at once.
+    pub offer_hours: Option<i32>,
     pub cancel_reason: Option<String>,
-    /// Places taken (confirmed and attended).
+    /// Places taken (confirmed, offered and attended).
     pub confirmed_count: i32,
     pub waitlisted_count: i32,
     /// A school engagement's own part; `None` for every other kind.
@@ -114,6 +116,7 @@ impl From<event::Model> for Event {
             sequence: m.sequence,
             school_id: m.school_id,
             max_exhibitors: m.max_exhibitors,
+            offer_hours: m.offer_hours,
             cancel_reason: m.cancel_reason,
             confirmed_count: m.confirmed_count,
             waitlisted_count: m.waitlisted_count,
@@ -178,6 +181,10 @@ pub mod rules {
     }
     pub fn max_exhibitors(n: i64) -> Result<i32, String> {
         int_in(1, MAX_EXHIBITORS_MAX)(n)
+    }
+    /// How long a waiting-list offer lasts: 1 hour to a week.
+    pub fn offer_hours(n: i64) -> Result<i32, String> {
+        int_in(1, 168)(n)
     }
     /// Why an event is cancelled: optional, up to [`REASON_MAX`] characters.
     pub fn reason(s: &str) -> Result<Text, String> {
@@ -274,6 +281,8 @@ impl From<NewEvent> for EventChanges {
             capacity: Some(new.capacity),
             school_id: Some(new.school_id),
             max_exhibitors: Some(new.max_exhibitors),
+            // The back office's form does not show it (yet): it stays as it is.
+            offer_hours: None,
             engagement: new.engagement,
         }
     }
@@ -297,6 +306,8 @@ pub struct EventChanges {
     pub capacity: Option<Option<i32>>,
     pub school_id: Option<Option<Uuid>>,
     pub max_exhibitors: Option<Option<i32>>,
+    /// Waiting-list offers: hours an offer lasts (1 to 168), or `None` to give places at once.
+    pub offer_hours: Option<Option<i32>>,
     pub engagement: EngagementPlan,
 }
 
@@ -429,6 +440,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
         waitlist_seq: Set(0),
         reminder_queued_at: Set(None),
         feedback_queued_at: Set(None),
+        offer_hours: Set(None),
         employer_ids: Set(None),
         activity: Set(None),
         year_groups: Set(None),
@@ -666,6 +678,9 @@ pub async fn update(svc: &Services, actor: &Actor, id: Uuid, changes: EventChang
     model.capacity = Set(capacity);
     model.school_id = Set(school_id);
     model.max_exhibitors = Set(max_exhibitors);
+    if let Some(offer_hours) = changes.offer_hours {
+        model.offer_hours = Set(offer_hours);
+    }
     model.sequence = Set(sequence);
     let now = svc.clock.now();
     model.updated_at = Set(now);

@@ -261,6 +261,7 @@ impl MailWorker {
             "decline_url": field("decline_url"),
             "message": field("message"),
             "feedback_url": field("feedback_url"),
+            "offer_expires": field("offer_expires"),
             "ticket": ticket.as_ref().map(|code| json!({"code": code.grouped(), "image": TICKET_IMAGE})),
         });
         let templates = templates()?;
@@ -271,7 +272,7 @@ impl MailWorker {
         let ctx = context(&self.svc);
         let calendar = match kind {
             // No place to put in a calendar: a waiting place, or an event that is over.
-            MessageKind::RegistrationWaitlisted | MessageKind::Feedback => None,
+            MessageKind::RegistrationWaitlisted | MessageKind::Feedback | MessageKind::PlaceOffered => None,
             _ if shown.cancelled => Some((Method::Cancel, calendar::cancel(shown, &attendee, &ctx))),
             MessageKind::RegistrationCancelled => {
                 // Only this attendee's copy is withdrawn; see `calendar::registration_file`.

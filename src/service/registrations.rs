@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -32,6 +32,8 @@ pub struct Registration {
     /// The door that checked the person in.
     pub checked_in_by: Option<String>,
     pub ticket_code: TicketCode,
+    /// While a place is offered: when the offer passes on.
+    pub offer_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -47,6 +49,7 @@ impl From<registration::Model> for Registration {
             checked_in_at: m.checked_in_at,
             checked_in_by: m.checked_in_by,
             ticket_code: TicketCode::stored(m.ticket_code),
+            offer_expires_at: m.offer_expires_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -278,11 +281,13 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
         RegistrationStatus::Attended | RegistrationStatus::NoShow => {
             return Err(ServiceError::conflict("the event has happened; this registration can no longer be cancelled"));
         }
-        RegistrationStatus::Confirmed => event.confirmed_count -= 1,
+        // An offer holds the place it offers, as a confirmed one does.
+        RegistrationStatus::Confirmed | RegistrationStatus::Offered => event.confirmed_count -= 1,
         RegistrationStatus::Waitlisted => event.waitlisted_count -= 1,
     }
     let mut model: registration::ActiveModel = current.into();
     model.status = Set(RegistrationStatus::Cancelled);
+    model.offer_expires_at = Set(None);
     model.updated_at = Set(now);
     let cancelled = model.update(&txn).await?;
     // Its interviews are freed for others, and both sides told.
@@ -295,7 +300,7 @@ async fn cancel_place(svc: &Services, event_id: Uuid, registration_id: Uuid) -> 
             .insert(&txn)
             .await?;
     }
-    if status == RegistrationStatus::Confirmed && event.status == EventStatus::Published {
+    if matches!(status, RegistrationStatus::Confirmed | RegistrationStatus::Offered) && event.status == EventStatus::Published {
         promote(svc, &txn, &mut event, now).await?;
     }
     store_counters(&txn, &event).await?;
@@ -331,12 +336,24 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
         return Ok(0);
     }
     let ids: Vec<Uuid> = promoted.iter().map(|r| r.id).collect();
+    // With waiting-list offers on, and more than their length before the start, the place is
+    // offered; nearer the start it is given at once, as there would be no time to pass it on.
+    let offer_for = event.offer_hours.map(|h| Duration::hours(i64::from(h))).filter(|length| event.starts_at - now > *length);
+    let (status, expires_at) = match offer_for {
+        Some(length) => (RegistrationStatus::Offered, Some(now + length)),
+        None => (RegistrationStatus::Confirmed, None),
+    };
     registration::Entity::update_many()
-        .col_expr(registration::Column::Status, Expr::value(RegistrationStatus::Confirmed.as_str()))
+        .col_expr(registration::Column::Status, Expr::value(status.as_str()))
+        .col_expr(registration::Column::OfferExpiresAt, Expr::value(expires_at))
         .col_expr(registration::Column::UpdatedAt, Expr::value(now))
         .filter(registration::Column::Id.is_in(ids.clone()))
         .exec(txn)
         .await?;
+    let (kind, expires) = match expires_at {
+        Some(at) => (MessageKind::PlaceOffered, Some(at.with_timezone(&event.timezone.tz()).format("%H:%M on %A %-d %B %Y").to_string())),
+        None => (MessageKind::RegistrationPromoted, None),
+    };
     let emails: HashMap<Uuid, String> = candidate::Entity::find()
         .filter(candidate::Column::Id.is_in(promoted.iter().map(|r| r.candidate_id)))
         .all(txn)
@@ -351,15 +368,11 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
         let (token, token_hash) = new_token();
         tokens.push(registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(r.id), created_at: Set(now) });
         if let Some(email) = emails.get(&r.candidate_id) {
-            let payload = serde_json::json!({"registration_id": r.id, "event_id": event.id, "manage_url": manage_url(svc.settings.public_url(), &token)});
-            messages.push(subjects.message(
-                svc.settings.public_url(),
-                now,
-                email,
-                MessageKind::RegistrationPromoted,
-                &event.title,
-                payload,
-            ));
+            let payload = serde_json::json!({
+                "registration_id": r.id, "event_id": event.id, "manage_url": manage_url(svc.settings.public_url(), &token),
+                "offer_expires": expires,
+            });
+            messages.push(subjects.message(svc.settings.public_url(), now, email, kind, &event.title, payload));
         }
     }
     registration_token::Entity::insert_many(tokens).exec(txn).await?;
@@ -370,8 +383,91 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
     let n32 = i32::try_from(n).unwrap_or(i32::MAX);
     event.confirmed_count += n32;
     event.waitlisted_count -= n32;
-    tracing::info!(event_id = %event.id, promoted = n, "promoted from the waiting list");
+    tracing::info!(event_id = %event.id, promoted = n, offered = expires_at.is_some(), "places given from the waiting list");
     Ok(n)
+}
+
+/// Claims the place offered to the holder of `token`: confirmed, with their ticket by mail. An
+/// offer that has expired (even if not yet passed on), or no offer, is a 409. Under the event
+/// row's lock, like the sweep that passes offers on, so a claim and an expiry never both win.
+#[tracing::instrument(skip_all)]
+pub async fn claim(svc: &Services, token: &str) -> ServiceResult<HeldRegistration> {
+    let found = registration_by_token(&svc.db.read, token).await?;
+    let now = svc.clock.now();
+    let txn = svc.db.write.begin().await?;
+    let event = lock_event(&txn, found.event_id).await?;
+    let current = registration::Entity::find_by_id(found.id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    match current.status {
+        RegistrationStatus::Offered => {}
+        RegistrationStatus::Confirmed | RegistrationStatus::Attended => return Err(ServiceError::conflict("this place is already yours")),
+        _ => return Err(ServiceError::conflict("no place is offered to you now")),
+    }
+    if current.offer_expires_at.is_none_or(|at| at <= now) {
+        return Err(ServiceError::conflict("this offer has expired, and the place has passed to the next person waiting"));
+    }
+    let candidate_id = current.candidate_id;
+    let mut model: registration::ActiveModel = current.into();
+    model.status = Set(RegistrationStatus::Confirmed);
+    model.offer_expires_at = Set(None);
+    model.updated_at = Set(now);
+    let claimed = model.update(&txn).await?;
+    if let Some(candidate) = candidate::Entity::find_by_id(candidate_id).one(&txn).await? {
+        let payload = serde_json::json!({"registration_id": claimed.id, "event_id": event.id, "manage_url": manage_url(svc.settings.public_url(), token)});
+        outbox::Subjects::default()
+            .message(svc.settings.public_url(), now, &candidate.email, MessageKind::RegistrationPromoted, &event.title, payload)
+            .insert(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    svc.mail_wake.notify_one();
+    held(svc, token).await
+}
+
+/// Passes on every offer whose time is up: the offer lapses (the registration is cancelled) and
+/// the place goes to the next person waiting, offered again or, near the start, given. Per event,
+/// under its row's lock. Returns how many offers lapsed.
+pub async fn pass_on_expired_offers(svc: &Services) -> ServiceResult<usize> {
+    let now = svc.clock.now();
+    let mut events: Vec<Uuid> = registration::Entity::find()
+        .select_only()
+        .column(registration::Column::EventId)
+        .filter(registration::Column::Status.eq(RegistrationStatus::Offered.as_str()))
+        .filter(registration::Column::OfferExpiresAt.lte(now))
+        .into_tuple()
+        .all(&svc.db.read)
+        .await?;
+    events.sort_unstable();
+    events.dedup();
+    let mut lapsed = 0;
+    for event_id in events {
+        let txn = svc.db.write.begin().await?;
+        let mut event = lock_event(&txn, event_id).await?;
+        let n = registration::Entity::update_many()
+            .col_expr(registration::Column::Status, Expr::value(RegistrationStatus::Cancelled.as_str()))
+            .col_expr(registration::Column::OfferExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(registration::Column::UpdatedAt, Expr::value(now))
+            .filter(registration::Column::EventId.eq(event_id))
+            .filter(registration::Column::Status.eq(RegistrationStatus::Offered.as_str()))
+            .filter(registration::Column::OfferExpiresAt.lte(now))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if n == 0 {
+            continue;
+        }
+        event.confirmed_count -= i32::try_from(n).unwrap_or(i32::MAX);
+        if event.status == EventStatus::Published {
+            promote(svc, &txn, &mut event, now).await?;
+        }
+        store_counters(&txn, &event).await?;
+        txn.commit().await?;
+        tracing::info!(event_id = %event_id, lapsed = n, "unclaimed offers passed on");
+        lapsed += n as usize;
+    }
+    if lapsed > 0 {
+        svc.mail_wake.notify_one();
+    }
+    Ok(lapsed)
 }
 
 /// The registrations of an event, oldest first, with their people.

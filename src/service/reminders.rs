@@ -85,6 +85,9 @@ pub async fn run(svc: Services, mut shutdown: watch::Receiver<bool>) {
         if let Err(err) = queue_due(&svc).await {
             tracing::error!(error = %err, "queuing reminders failed");
         }
+        if let Err(err) = super::registrations::pass_on_expired_offers(&svc).await {
+            tracing::error!(error = %err, "passing on expired offers failed");
+        }
         if let Err(err) = super::feedback::queue_due(&svc).await {
             tracing::error!(error = %err, "queuing feedback requests failed");
         }

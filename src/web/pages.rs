@@ -423,6 +423,11 @@ fn held_context(held: &HeldRegistration, token: &str) -> Value {
         "cancel_url": format!("/r/{token}/cancel"),
         "manage_url": format!("/r/{token}"),
         "token": token,
+        "offer": (status == crate::domain::RegistrationStatus::Offered).then(|| json!({
+            "expires": held.detail.registration.offer_expires_at
+                .map(|at| at.with_timezone(&held.event.timezone.tz()).format("%H:%M on %A %-d %B %Y").to_string()),
+            "claim_url": format!("/r/{token}/claim"),
+        })),
         "ticket": status.holds_place().then(|| json!({
             "code": held.detail.registration.ticket_code.grouped(),
             "image": format!("/r/{token}/ticket.png"),
@@ -507,6 +512,31 @@ pub async fn confirm_cancel(req: &Request, svc: Data<&Services>, Path(token): Pa
 pub struct CsrfOnly {
     #[serde(default)]
     pub(crate) csrf: String,
+}
+
+/// `POST /r/{token}/claim`: claims an offered place, and shows it as it now is (or why not).
+#[handler]
+pub async fn claim(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Form(form): Form<CsrfOnly>) -> Response {
+    if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
+        return expired_form();
+    }
+    let (status, extra) = match registrations::claim(&svc, &token).await {
+        Ok(_) => (StatusCode::OK, json!({"just_claimed": true})),
+        Err(ServiceError::Conflict(problem)) => (StatusCode::CONFLICT, json!({"problem": super::manage::events::capitalise(&problem)})),
+        Err(err) => return failed(&err),
+    };
+    match registrations::held(&svc, &token).await {
+        Ok(held) => {
+            let mut context = held_context(&held, &token);
+            if let (Some(target), Value::Object(extra)) = (context.as_object_mut(), extra) {
+                target.extend(extra);
+            }
+            let csrf = csrf::token(req, secure(&svc));
+            context["csrf"] = json!(csrf.token);
+            page(status, "manage.html", context, csrf.set_cookie)
+        }
+        Err(err) => failed(&err),
+    }
 }
 
 /// `POST /r/{token}/cancel`: cancels, and shows the place as it now is.

@@ -18,6 +18,7 @@ mod imports;
 mod layering;
 mod mail;
 mod matrix;
+mod offers;
 mod openapi;
 mod ops;
 mod organisations;

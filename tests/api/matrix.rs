@@ -69,6 +69,7 @@ const EARLIER: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/events/{id}/questions", "questions.rs"),
     ("POST", "/api/v1/feedback/{token}", "feedback.rs"),
     ("POST", "/api/v1/events/{id}/outcomes", "outcomes.rs"),
+    ("POST", "/api/v1/registrations/{token}/claim", "offers.rs"),
     ("GET", "/api/v1/events/{id}/outcomes", "outcomes.rs"),
     ("GET", "/api/v1/events/{id}/feedback", "feedback.rs"),
     ("GET", "/api/v1/events/{id}/questions", "questions.rs"),

@@ -125,6 +125,7 @@ impl Writer {
                 checked_in_by: Set(None),
                 ticket_code: Set(ticket_code.as_str().to_owned()),
                 consent_share_with_employers: Set(request.consent_share_with_employers),
+                offer_expires_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             });

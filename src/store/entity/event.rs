@@ -35,6 +35,9 @@ pub struct Model {
     pub reminder_queued_at: Option<DateTimeUtc>,
     /// When the feedback requests went to its attendees, after it ended; they go once.
     pub feedback_queued_at: Option<DateTimeUtc>,
+    /// Waiting-list offers: a freed place is offered for this many hours (1 to 168) before it
+    /// passes on; `None` gives it at once.
+    pub offer_hours: Option<i32>,
     /// School engagements only: what happens, for whom, and (once held) what it achieved.
     /// A JSON array of the employers taking part, copied from `engagement_employers`.
     pub employer_ids: Option<Json<Vec<Uuid>>>,

@@ -21,6 +21,8 @@ pub struct Model {
     /// Whether they agreed, when registering, that the employers at the fair may see their
     /// name and email address and record what came of meeting them.
     pub consent_share_with_employers: bool,
+    /// While `offered`: when the offer passes to the next person.
+    pub offer_expires_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -36,6 +36,7 @@ fn label(status: RegistrationStatus) -> &'static str {
     match status {
         RegistrationStatus::Confirmed => "Booked",
         RegistrationStatus::Waitlisted => "Waiting list",
+        RegistrationStatus::Offered => "Offered a place",
         RegistrationStatus::Cancelled => "Cancelled",
         RegistrationStatus::Attended => "Checked in",
         RegistrationStatus::NoShow => "Did not come",
