@@ -306,9 +306,14 @@ async fn the_questions_page_is_the_organisers_alone_and_its_forms_need_their_tok
     assert_eq!(staff.post(&path, &good).await.status, StatusCode::SEE_OTHER);
     let question = app.get(&format!("/api/v1/events/{event}/questions"), None).await;
     let question = id_of(&question.json[0]);
-    app.register(&event, with_answers("Ann Lee", "ann@example.org", json!({question.clone(): "None"})))
+    let typed = "Step-free <please>\nand a chair";
+    app.register(&event, with_answers("Ann Lee", "ann@example.org", json!({question.clone(): typed})))
         .await
         .assert_status(StatusCode::CREATED);
+    // The organisers' list shows it under the person, escaped.
+    let listed = staff.get(&format!("/manage/events/{event}/registrations")).await;
+    assert!(listed.html.contains("<dt>Any access needs?</dt>"), "{}", listed.html);
+    assert!(listed.html.contains("Step-free &lt;please&gt;\nand a chair"), "{}", listed.html);
     // Answered: deleting says to hide it instead; hiding works.
     let refused = staff.post(&format!("{path}/{question}/delete"), &[("csrf", &csrf)]).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);

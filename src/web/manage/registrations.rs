@@ -55,7 +55,8 @@ fn row(event: &Event, d: &RegistrationDetail) -> Value {
         "checked_in_at": d.registration.checked_in_at.map(|t| local(event, t)),
         "may_check_in": matches!(status, RegistrationStatus::Confirmed | RegistrationStatus::NoShow),
         "may_undo": status == RegistrationStatus::Attended,
-        "may_cancel": matches!(status, RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted),
+        "may_cancel": matches!(status, RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted | RegistrationStatus::Offered),
+        "answers": d.answers.iter().map(|a| json!({"question": a.label, "value": a.value})).collect::<Vec<_>>(),
     })
 }
 
