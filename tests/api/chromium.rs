@@ -127,6 +127,15 @@ impl Browser {
     }
 
     /// Signs out with the button in the menu, opening the menu first where a phone folds it away.
+    /// Signs in on the sign-in page at `url` and waits until the page it lands on holds `landed`.
+    pub async fn sign_in(&self, url: &str, email: &str, password: &str, landed: &str) -> String {
+        self.goto(url).await;
+        self.type_into("#f-email", email).await;
+        self.type_into("#f-password", password).await;
+        self.click("form[action='/sign-in'] button[type=submit]").await;
+        self.text_with(landed).await
+    }
+
     pub async fn sign_out(&self) {
         if let Ok(toggle) = self.client.find(Locator::Css(".govuk-service-navigation__toggle")).await
             && toggle.is_displayed().await.unwrap_or(false)

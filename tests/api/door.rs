@@ -465,11 +465,7 @@ async fn the_door_page_and_the_ticket_in_chromium_on_a_phone() {
     // The organisers' door page on a desktop, with a name found.
     let Some(desktop) = Browser::start(false).await else { return };
     let email = user(&app, "organiser").await;
-    desktop.goto(&app.url("/sign-in")).await;
-    desktop.type_into("#f-email", &email).await;
-    desktop.type_into("#f-password", PASSWORD).await;
-    desktop.click("form[action='/sign-in'] button[type=submit]").await;
-    desktop.text_with("Dashboard").await;
+    desktop.sign_in(&app.url("/sign-in"), &email, PASSWORD, "Dashboard").await;
     desktop.goto(&app.url(&format!("/manage/events/{event}/check-in?q=walker"))).await;
     assert!(desktop.text_with("dee@example.org").await.contains("Checked in at"));
     desktop.screenshot("desktop-door-search").await;

@@ -139,11 +139,7 @@ async fn the_feedback_page_asks_keeps_what_was_typed_and_thanks_in_chromium() {
     // The organisers' page: the chart's figures in a table, and the comment.
     let Some(desktop) = Browser::start(false).await else { return };
     let email = crate::visitor::user(&app, "organiser").await;
-    desktop.goto(&app.url("/sign-in")).await;
-    desktop.type_into("#f-email", &email).await;
-    desktop.type_into("#f-password", crate::helpers::PASSWORD).await;
-    desktop.click("form[action='/sign-in'] button[type=submit]").await;
-    desktop.text_with("Dashboard").await;
+    desktop.sign_in(&app.url("/sign-in"), &email, crate::helpers::PASSWORD, "Dashboard").await;
     desktop.goto(&app.url(&format!("/manage/events/{event}/feedback"))).await;
     let text = desktop.text_with("Mean rating").await;
     assert!(text.contains("4.0 of 5") && text.contains("Friendly stands, and I have an interview next week."), "{text}");

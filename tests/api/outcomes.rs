@@ -189,11 +189,7 @@ async fn a_candidate_agrees_on_the_form_and_the_employer_records_how_it_went_in_
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM outcomes").await, 0);
 
-    phone.goto(&app.url("/sign-in")).await;
-    phone.type_into("#f-email", &email).await;
-    phone.type_into("#f-password", PASSWORD).await;
-    phone.click("form[action='/sign-in'] button[type=submit]").await;
-    phone.text_with("Sign out").await;
+    phone.sign_in(&app.url("/sign-in"), &email, PASSWORD, "Sign out").await;
     phone.goto(&app.url("/employer/stands")).await;
     phone.click(&format!("a[href='{people}']")).await;
     assert!(phone.text_with("People you can follow up").await.contains("Nothing recorded yet"));
@@ -208,11 +204,7 @@ async fn a_candidate_agrees_on_the_form_and_the_employer_records_how_it_went_in_
     // The organisers' report draws the funnel with its table.
     let Some(desktop) = Browser::start(false).await else { return };
     let staff = crate::visitor::user(&app, "organiser").await;
-    desktop.goto(&app.url("/sign-in")).await;
-    desktop.type_into("#f-email", &staff).await;
-    desktop.type_into("#f-password", PASSWORD).await;
-    desktop.click("form[action='/sign-in'] button[type=submit]").await;
-    desktop.text_with("Dashboard").await;
+    desktop.sign_in(&app.url("/sign-in"), &staff, PASSWORD, "Dashboard").await;
     desktop.goto(&app.url(&format!("/manage/reports?campaign={}", fair.campaign))).await;
     let text = desktop.text_with("From a booking to a hire").await;
     assert!(text.contains("The figures of the funnel") && text.contains("offered a job"), "{text}");

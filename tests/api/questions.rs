@@ -216,11 +216,7 @@ async fn an_organiser_asks_a_question_and_a_candidate_answers_it_in_chromium() {
     let app = TestApp::spawn().await;
     let (event, organiser) = app.published_fair(10).await;
     let email = user(&app, "organiser").await;
-    desktop.goto(&app.url("/sign-in")).await;
-    desktop.type_into("#f-email", &email).await;
-    desktop.type_into("#f-password", PASSWORD).await;
-    desktop.click("form[action='/sign-in'] button[type=submit]").await;
-    desktop.text_with("Dashboard").await;
+    desktop.sign_in(&app.url("/sign-in"), &email, PASSWORD, "Dashboard").await;
 
     desktop.goto(&app.url(&format!("/manage/events/{event}/questions"))).await;
     let none = desktop.text_with("None: the form asks only").await;
