@@ -266,8 +266,8 @@ impl RegistrationsApi {
         let consent_share_with_employers = body.0.consent_share_with_employers;
         let person = Person::try_from(body.0)?;
         let client = req.data::<ClientAddress>().and_then(|c| c.0);
-        let request = RegisterRequest { event_id: id.0, person, idempotency, answers: Vec::new(), consent_share_with_employers };
-        let registered = registrations::register(&self.svc, client, request, &answers).await?;
+        let request = RegisterRequest { event_id: id.0, person, idempotency, given: answers, consent_share_with_employers };
+        let registered = registrations::register(&self.svc, client, request).await?;
         Ok(RegisterAnswer::Created(Json(registered.into())))
     }
 

@@ -246,7 +246,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
                     event_id: fair.id,
                     person,
                     idempotency: None,
-                    answers: Vec::new(),
+                    given: Default::default(),
                     consent_share_with_employers: false,
                 })
                 .await?;

@@ -233,7 +233,7 @@ pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<st
                         event_id: found.event_id,
                         person,
                         idempotency: None,
-                        answers: Vec::new(),
+                        given: Default::default(),
                         consent_share_with_employers: false,
                     })
                     .await?,

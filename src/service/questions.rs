@@ -206,6 +206,22 @@ pub(crate) async fn of_event<C: ConnectionTrait>(db: &C, event_id: Uuid, hidden:
     query.order_by_asc(registration_question::Column::Position).all(db).await?.into_iter().map(Question::try_from).collect()
 }
 
+/// The questions still asked of each of `event_ids`, in form order (one read).
+pub(crate) async fn of_events<C: ConnectionTrait>(db: &C, event_ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Vec<Question>>> {
+    let mut by_event: HashMap<Uuid, Vec<Question>> = HashMap::new();
+    let found = registration_question::Entity::find()
+        .filter(registration_question::Column::EventId.is_in(event_ids.iter().copied()))
+        .filter(registration_question::Column::Hidden.eq(false))
+        .order_by_asc(registration_question::Column::Position)
+        .all(db)
+        .await?;
+    for row in found {
+        let question = Question::try_from(row)?;
+        by_event.entry(question.event_id).or_default().push(question);
+    }
+    Ok(by_event)
+}
+
 /// Changes a question (organisers). A choice's options may change, but not lose one someone chose.
 #[tracing::instrument(skip_all, fields(event_id = %event_id, question_id = %question_id))]
 pub async fn update(svc: &Services, actor: &Actor, event_id: Uuid, question_id: Uuid, patch: QuestionPatch) -> ServiceResult<Question> {

@@ -98,17 +98,14 @@ pub fn manage_url(public_url: &str, token: &str) -> String {
 }
 
 /// A registration from the public (the API or a page), from `client`: limited per client
-/// address, its answers checked against the event's questions (`given`, by question id), then
-/// taken by the registration writer.
+/// address, then taken by the registration writer (which also checks the answers to the
+/// event's questions).
 pub async fn register(
     svc: &Services,
     client: Option<std::net::IpAddr>,
-    mut request: super::registrar::RegisterRequest,
-    given: &std::collections::BTreeMap<String, super::questions::Given>,
+    request: super::registrar::RegisterRequest,
 ) -> ServiceResult<super::registrar::Registered> {
     super::admit_public_write(svc, client)?;
-    let asked = super::questions::of_event(&svc.db.read, request.event_id, false).await?;
-    request.answers = super::questions::check_answers(&asked, given)?;
     svc.registrar.register(request).await
 }
 

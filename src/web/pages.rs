@@ -373,10 +373,10 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
         event_id: id,
         person,
         idempotency: None,
-        answers: Vec::new(),
+        given,
         consent_share_with_employers: form.consent_share_with_employers.is_some(),
     };
-    match registrations::register(&svc, client(req), request, &given).await {
+    match registrations::register(&svc, client(req), request).await {
         Ok(registered) => {
             let event = match events::get(&svc, None, id).await {
                 Ok(event) => event,

@@ -44,6 +44,7 @@ impl Writer {
         event_ids.dedup();
         let seen = events_by_id(&txn, &event_ids, false).await?;
         refuse_closed(&requests, &seen, now, &mut results);
+        let answers = check_answers(&txn, &requests, &event_ids, &mut results).await?;
         let hopeful: Vec<usize> = (0..requests.len()).filter(|i| results[*i].is_none()).collect();
         let candidates = candidates::upsert(&txn, jobs, &hopeful).await?;
         steps.mark("candidates");
@@ -85,7 +86,7 @@ impl Writer {
 
         let mut registrations = Vec::new();
         let mut tokens = Vec::new();
-        let mut answers = Vec::new();
+        let mut answer_rows = Vec::new();
         let mut messages = Vec::new();
         let mut subjects = outbox::Subjects::default();
         let mut replays = Vec::new();
@@ -129,7 +130,7 @@ impl Writer {
                 created_at: Set(now),
                 updated_at: Set(now),
             });
-            answers.extend(questions::answer_rows(id, &request.answers));
+            answer_rows.extend(questions::answer_rows(id, &answers[i]));
             tokens.push(registration_token::ActiveModel {
                 token_hash: Set(prepared.token_hash.clone()),
                 registration_id: Set(id),
@@ -157,7 +158,7 @@ impl Writer {
         let mut writes: Vec<Statement> = [
             insert_rows(backend, registrations, "")?,
             insert_rows(backend, tokens, "")?,
-            insert_rows(backend, answers, "")?,
+            insert_rows(backend, answer_rows, "")?,
             insert_rows(backend, messages, "")?,
             insert_rows(backend, replays, "")?,
         ]
@@ -245,6 +246,33 @@ async fn events_by_id(txn: &DatabaseTransaction, ids: &[Uuid], lock: bool) -> Se
         query = query.lock_exclusive();
     }
     Ok(query.all(txn).await?.into_iter().map(|e| (e.id, e)).collect())
+}
+
+/// Checks each open request's answers against its event's questions still asked, read once for
+/// the batch: a request whose answers break a rule is answered with the 422 naming each
+/// `answers.{question_id}`. Returns the checked answers, by request.
+async fn check_answers(
+    txn: &DatabaseTransaction,
+    requests: &[&RegisterRequest],
+    event_ids: &[Uuid],
+    results: &mut Results,
+) -> ServiceResult<Vec<Vec<questions::Answer>>> {
+    let asked = questions::of_events(txn, event_ids).await?;
+    let mut answers = Vec::with_capacity(requests.len());
+    for (request, result) in requests.iter().zip(results.iter_mut()) {
+        let checked = match result {
+            Some(_) => Vec::new(),
+            None => match questions::check_answers(asked.get(&request.event_id).map_or(&[][..], Vec::as_slice), &request.given) {
+                Ok(checked) => checked,
+                Err(errors) => {
+                    *result = Some(Err(errors.into()));
+                    Vec::new()
+                }
+            },
+        };
+        answers.push(checked);
+    }
+    Ok(answers)
 }
 
 /// Answers the requests for events that are unknown or do not take registrations at `now`.

@@ -125,8 +125,9 @@ pub struct RegisterRequest {
     pub event_id: Uuid,
     pub person: Person,
     pub idempotency: Option<IdempotencyKey>,
-    /// Answers to the event's questions, checked by `registrations::register`.
-    pub answers: Vec<crate::service::questions::Answer>,
+    /// What was given for the event's questions, by question id: checked by the writer against
+    /// the questions its batch reads (one read a batch, not one a registration).
+    pub given: std::collections::BTreeMap<String, crate::service::questions::Given>,
     /// Whether they agree that the employers at the fair may see their details and record what
     /// came of meeting them.
     pub consent_share_with_employers: bool,
