@@ -744,7 +744,7 @@ pub async fn cancel(svc: &Services, actor: &Actor, id: Uuid, reason: Option<Text
     let now = svc.clock.now();
     model.updated_at = Set(now);
     let updated = model.update(&txn).await?;
-    let holders = [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted];
+    let holders = [RegistrationStatus::Confirmed, RegistrationStatus::Offered, RegistrationStatus::Waitlisted];
     outbox::queue_to_registrants(&txn, svc.settings.public_url(), now, &updated, &holders, MessageKind::EventCancelled).await?;
     // Its interviews go with it, and both sides are told.
     let at_fair = super::slots::at_fair(&txn, id).await?;

@@ -393,6 +393,9 @@ pub async fn claim(svc: &Services, token: &str) -> ServiceResult<HeldRegistratio
     let now = svc.clock.now();
     let txn = svc.db.write.begin().await?;
     let event = lock_event(&txn, found.event_id).await?;
+    if event.status != EventStatus::Published {
+        return Err(ServiceError::conflict(format!("the event is {}", event.status.as_str())));
+    }
     let current = registration::Entity::find_by_id(found.id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     match current.status {
         RegistrationStatus::Offered => {}

@@ -163,3 +163,17 @@ async fn claiming_an_offer_on_the_manage_page_in_chromium() {
     phone.close().await;
     assert_eq!(status(&app, &tokens[1]).await, "confirmed");
 }
+
+#[tokio::test]
+async fn an_offer_at_a_cancelled_event_cannot_be_claimed_and_its_holder_is_told() {
+    let app = TestApp::spawn().await;
+    let (event, organiser, tokens) = fair_with_offers(&app, 1, 1, &["Ann", "Ben"]).await;
+    app.delete(&format!("/api/v1/registrations/{}", tokens[0]), None).await.assert_status(StatusCode::OK);
+    assert_eq!(status(&app, &tokens[1]).await, "offered");
+    app.post(&format!("/api/v1/events/{event}/cancel"), Some(&organiser), json!({"reason": "Flooded hall"}))
+        .await
+        .assert_status(StatusCode::OK);
+    app.post(&format!("/api/v1/registrations/{}/claim", tokens[1]), None, json!({})).await.assert_problem(StatusCode::CONFLICT);
+    let told = app.wait_for_mail("Flooded hall").await;
+    assert!(told.contains("Dear Ben"), "{told}");
+}
