@@ -111,6 +111,9 @@ pub struct EventCreate {
     pub school_id: Option<Uuid>,
     /// Only for a `recruitment_fair`.
     pub max_exhibitors: Option<i64>,
+    /// Waiting-list offers (1 to 168 hours): a freed place is offered to the first person
+    /// waiting for this long before it passes on; left out, freed places are given at once.
+    pub offer_hours: Option<i64>,
     #[oai(flatten)]
     #[serde(flatten)]
     pub engagement: EngagementInput,
@@ -199,6 +202,7 @@ impl TryFrom<EventCreate> for NewEvent {
             registration_closes_at: input.registration_closes_at.map(|t| t.with_timezone(&Utc)),
             school_id: input.school_id,
             max_exhibitors: input.max_exhibitors,
+            offer_hours: input.offer_hours,
         };
         NewEvent::parse(fields, engagement, v)
     }

@@ -145,6 +145,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
                 capacity: Some(300),
                 school_id: None,
                 max_exhibitors: Some(30),
+                offer_hours: Some(48),
                 engagement: EngagementPlan::default(),
             },
         )
@@ -272,6 +273,7 @@ pub async fn load(svc: &Services) -> ServiceResult<String> {
                 capacity: None,
                 school_id: Some(school_id),
                 max_exhibitors: None,
+                offer_hours: None,
                 engagement: EngagementPlan {
                     employer_ids: Some(with),
                     activity: Some(Activity::CareersTalk),

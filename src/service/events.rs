@@ -146,6 +146,8 @@ pub struct NewEvent {
     pub capacity: Option<i32>,
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i32>,
+    /// Waiting-list offers: hours a freed place is held for the person it is offered to.
+    pub offer_hours: Option<i32>,
     pub engagement: EngagementPlan,
 }
 
@@ -208,6 +210,7 @@ pub struct EventInput {
     pub registration_closes_at: Option<DateTime<Utc>>,
     pub school_id: Option<Uuid>,
     pub max_exhibitors: Option<i64>,
+    pub offer_hours: Option<i64>,
 }
 
 impl NewEvent {
@@ -225,6 +228,7 @@ impl NewEvent {
         let timezone = v.check_opt("timezone", input.timezone, |s| rules::timezone(&s));
         let capacity = v.check_opt("capacity", input.capacity, rules::capacity);
         let max_exhibitors = v.check_opt("max_exhibitors", input.max_exhibitors, rules::max_exhibitors);
+        let offer_hours = v.check_opt("offer_hours", input.offer_hours, rules::offer_hours);
         let schedule = match Schedule::new(input.starts_at, input.ends_at, input.registration_opens_at, input.registration_closes_at) {
             Ok(schedule) => Some(schedule),
             Err((field, message)) => {
@@ -240,8 +244,9 @@ impl NewEvent {
             Some(timezone),
             Some(capacity),
             Some(max_exhibitors),
+            Some(offer_hours),
             Some(schedule),
-        ) = (kind, title, description, online_url, timezone, capacity, max_exhibitors, schedule)
+        ) = (kind, title, description, online_url, timezone, capacity, max_exhibitors, offer_hours, schedule)
         else {
             return Err(v.into_errors());
         };
@@ -258,6 +263,7 @@ impl NewEvent {
             capacity,
             school_id: input.school_id,
             max_exhibitors,
+            offer_hours,
             engagement,
         })
     }
@@ -281,8 +287,7 @@ impl From<NewEvent> for EventChanges {
             capacity: Some(new.capacity),
             school_id: Some(new.school_id),
             max_exhibitors: Some(new.max_exhibitors),
-            // The back office's form does not show it (yet): it stays as it is.
-            offer_hours: None,
+            offer_hours: Some(new.offer_hours),
             engagement: new.engagement,
         }
     }
@@ -395,6 +400,7 @@ pub async fn duplicate(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult
         registration_closes_at: original.registration_closes_at,
         school_id: None,
         max_exhibitors: original.max_exhibitors.map(i64::from),
+        offer_hours: original.offer_hours.map(i64::from),
     };
     let new = NewEvent::parse(input, EngagementPlan::default(), crate::domain::Validation::new())?;
     create(svc, actor, new).await
@@ -440,7 +446,7 @@ pub async fn create(svc: &Services, actor: &Actor, new: NewEvent) -> ServiceResu
         waitlist_seq: Set(0),
         reminder_queued_at: Set(None),
         feedback_queued_at: Set(None),
-        offer_hours: Set(None),
+        offer_hours: Set(new.offer_hours),
         employer_ids: Set(None),
         activity: Set(None),
         year_groups: Set(None),

@@ -4,7 +4,7 @@
 //! organisers run an event from their pages. Every page the browser reaches is audited by axe.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::chromium::Browser;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TestApp, id_of};
@@ -312,11 +312,13 @@ async fn organisers_run_an_event_from_the_back_office() {
                 ("ends_at_year", "2027"),
                 ("ends_at_time", "10:00"),
                 ("capacity", "lots"),
+                ("offer_hours", "0"),
             ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.html.contains(r##"href="#f-ends_at""##) && bad.html.contains(r##"href="#f-capacity""##), "{}", bad.html);
+    assert!(bad.html.contains(r##"href="#f-offer_hours""##) && bad.html.contains(r#"value="0""#), "{}", bad.html);
     assert!(bad.html.contains("&lt;b&gt;Spring") && !bad.html.contains("<b>Spring"), "kept, escaped");
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM events").await, before);
 
@@ -349,9 +351,21 @@ async fn organisers_run_an_event_from_the_back_office() {
     assert!(event.json["starts_at"].as_str().is_some_and(|t| t.starts_with("2027-01-04T10:00:00")), "read in London time: {}", event.json);
     assert_eq!(event.json["status"], "draft");
 
-    let form = as_refs(&fields("Spring Care Jobs Fair, Chelmsford", "2"));
+    assert_eq!(event.json["offer_hours"], Value::Null, "blank: freed places are given at once");
+    let mut form = as_refs(&fields("Spring Care Jobs Fair, Chelmsford", "2"));
+    form.push(("offer_hours", "24".to_owned()));
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(visitor.post(&format!("/manage/events/{id}/edit"), &form).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/v1/events/{id}"), Some(&token)).await.json["offer_hours"], 24);
+    let page = visitor.get(&format!("/manage/events/{id}")).await;
+    assert!(page.html.contains("who has 24 hours to claim it"), "{}", page.html);
+    let edit = visitor.get(&format!("/manage/events/{id}/edit")).await;
+    assert!(edit.html.contains(r#"name="offer_hours" type="text" value="24""#), "{}", edit.html);
+    let copied = visitor.post(&format!("/manage/events/{id}/duplicate"), &[("csrf", &csrf)]).await;
+    assert_eq!(copied.status, StatusCode::SEE_OTHER);
+    let copy = copied.location.trim_start_matches("/manage/events/").split(['/', '?']).next().unwrap_or_default().to_owned();
+    assert_ne!(copy, id);
+    assert_eq!(app.get(&format!("/api/v1/events/{copy}"), Some(&token)).await.json["offer_hours"], 24, "the copy keeps its offers");
     assert_eq!(visitor.post(&format!("/manage/events/{id}/publish"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
     let event = app.get(&format!("/api/v1/events/{id}"), Some(&token)).await;
     assert_eq!(

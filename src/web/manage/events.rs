@@ -145,6 +145,8 @@ pub struct EventForm {
     pub(super) capacity: String,
     #[serde(default)]
     pub(super) max_exhibitors: String,
+    #[serde(default)]
+    pub(super) offer_hours: String,
 }
 
 fn blank(s: &str) -> Option<&str> {
@@ -183,6 +185,7 @@ impl EventForm {
             registration_closes_at_time: part(event.registration_closes_at, time),
             capacity: event.capacity.map(|c| c.to_string()).unwrap_or_default(),
             max_exhibitors: event.max_exhibitors.map(|c| c.to_string()).unwrap_or_default(),
+            offer_hours: event.offer_hours.map(|h| h.to_string()).unwrap_or_default(),
         }
     }
 
@@ -252,6 +255,7 @@ impl EventForm {
         };
         let capacity = number(&mut v, "capacity", &self.capacity);
         let max_exhibitors = number(&mut v, "max_exhibitors", &self.max_exhibitors);
+        let offer_hours = number(&mut v, "offer_hours", &self.offer_hours);
         // Times that could not be read are already reported in `v`, so the answer is an error
         // either way; the placeholders only let the other fields be checked in the same pass.
         let placeholder = Utc::now();
@@ -270,6 +274,7 @@ impl EventForm {
             registration_closes_at: closes,
             school_id,
             max_exhibitors,
+            offer_hours,
         };
         NewEvent::parse(input, plan, v)
     }
@@ -289,6 +294,7 @@ const LABELS: &[(&str, &str)] = &[
     ("registration_closes_at", "Booking closes"),
     ("capacity", "Places"),
     ("max_exhibitors", "Most stands"),
+    ("offer_hours", "Hours to claim a freed place"),
     ("reason", "Reason"),
     ("stand_label", "Stand label"),
 ];
@@ -413,7 +419,7 @@ async fn show_page_with(
     };
     let context = json!({
         "event": event_row(event), "description": event.description, "venue": venue, "online_url": event.online_url,
-        "cancel_reason": event.cancel_reason, "sequence": event.sequence,
+        "cancel_reason": event.cancel_reason, "sequence": event.sequence, "offer_hours": event.offer_hours,
         "draft": event.status == EventStatus::Draft, "published": event.status == EventStatus::Published,
         "public_url": format!("/events/{}", event.id),
         "stands": stands.iter().map(|s| json!({
