@@ -222,6 +222,7 @@ pub fn routes(services: Services) -> impl Endpoint + 'static {
         .at("/manage/events/:id/check-in/counts", get(web::door::staff_counts))
         .at("/manage/events/:id/door-links", get(web::door::links_list).post(web::door::links_create))
         .at("/manage/events/:id/feedback", get(web::manage::feedback::show))
+        .at("/manage/events/:id/outcomes", get(web::manage::outcomes::show))
         .at("/manage/events/:id/questions", get(web::manage::questions::list).post(web::manage::questions::create))
         .at("/manage/events/:id/questions/:qid/:action", post(web::manage::questions::act))
         .at("/manage/events/:id/interviews", get(web::door::interviews))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult, Services, policy};
 use crate::domain::{Actor, EventKind, ExhibitorStatus, RegistrationStatus, Role, Text, Validation, new_id};
-use crate::store::entity::{candidate, event, exhibitor, outcome, registration};
+use crate::store::entity::{candidate, employer, event, exhibitor, outcome, registration};
 
 /// The longest note.
 pub const NOTE_MAX: usize = 1_000;
@@ -199,4 +199,107 @@ pub async fn shared_with(svc: &Services, actor: &Actor, event_id: Uuid, employer
         .collect();
     shared.sort_by_key(|a| a.name.to_lowercase());
     Ok(shared)
+}
+
+/// One stand's outcomes at a fair: how many people reached each stage with it.
+#[derive(Debug, Clone)]
+pub struct StandOutcomes {
+    pub employer_id: Uuid,
+    pub employer: String,
+    pub stand_label: Option<String>,
+    /// People counted once per stage, in the order of [`Stage::ALL`].
+    pub reached: [u64; 4],
+}
+
+/// A stage recorded, with who it is about and which employer recorded it.
+#[derive(Debug, Clone)]
+pub struct RecordedOutcome {
+    pub outcome: Outcome,
+    /// Empty once the person's details are erased.
+    pub person: String,
+    pub employer: String,
+}
+
+/// Everything that came of a fair, for organisers: each confirmed stand's counts (and any
+/// stand that recorded outcomes before it stopped being confirmed), and every stage recorded.
+#[derive(Debug, Clone)]
+pub struct FairOutcomes {
+    pub attended: u64,
+    /// Attendees who agreed to share their details with the employers.
+    pub shared: u64,
+    pub stands: Vec<StandOutcomes>,
+    pub records: Vec<RecordedOutcome>,
+}
+
+/// Every employer's outcomes at fair `event_id` (organisers only).
+pub async fn at_fair(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResult<FairOutcomes> {
+    policy::organiser(actor)?;
+    let fair = event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    if fair.kind != EventKind::RecruitmentFair {
+        return Err(ServiceError::NotFound);
+    }
+    let came = registration::Entity::find()
+        .filter(registration::Column::EventId.eq(event_id))
+        .filter(registration::Column::Status.eq(RegistrationStatus::Attended.as_str()))
+        .all(&svc.db.read)
+        .await?;
+    let shared = came.iter().filter(|r| r.consent_share_with_employers).count() as u64;
+    let recorded: Vec<Outcome> = outcome::Entity::find()
+        .filter(outcome::Column::EventId.eq(event_id))
+        .order_by_asc(outcome::Column::CreatedAt)
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(Outcome::try_from)
+        .collect::<ServiceResult<_>>()?;
+    let stands = exhibitor::Entity::find().filter(exhibitor::Column::EventId.eq(event_id)).all(&svc.db.read).await?;
+    let employer_ids: Vec<Uuid> = stands.iter().map(|s| s.employer_id).chain(recorded.iter().map(|o| o.employer_id)).collect();
+    let employers: HashMap<Uuid, String> = employer::Entity::find()
+        .filter(employer::Column::Id.is_in(employer_ids))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.name))
+        .collect();
+    // The people recorded about (one may have had their check-in undone since).
+    let candidate_of: HashMap<Uuid, Uuid> = registration::Entity::find()
+        .filter(registration::Column::Id.is_in(recorded.iter().map(|o| o.registration_id)))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.candidate_id))
+        .collect();
+    let names: HashMap<Uuid, String> = candidate::Entity::find()
+        .filter(candidate::Column::Id.is_in(candidate_of.values().copied()))
+        .all(&svc.db.read)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+
+    let mut by_stand: Vec<StandOutcomes> = stands
+        .iter()
+        .filter(|s| s.status == ExhibitorStatus::Confirmed || recorded.iter().any(|o| o.employer_id == s.employer_id))
+        .map(|s| StandOutcomes {
+            employer_id: s.employer_id,
+            employer: employers.get(&s.employer_id).cloned().unwrap_or_default(),
+            stand_label: s.stand_label.clone(),
+            reached: [0; 4],
+        })
+        .collect();
+    for o in &recorded {
+        if let Some(stand) = by_stand.iter_mut().find(|s| s.employer_id == o.employer_id) {
+            stand.reached[o.stage as usize] += 1;
+        }
+    }
+    by_stand.sort_by_key(|s| s.employer.to_lowercase());
+    let records = recorded
+        .into_iter()
+        .map(|outcome| RecordedOutcome {
+            person: candidate_of.get(&outcome.registration_id).and_then(|c| names.get(c)).cloned().unwrap_or_default(),
+            employer: employers.get(&outcome.employer_id).cloned().unwrap_or_default(),
+            outcome,
+        })
+        .collect();
+    Ok(FairOutcomes { attended: came.len() as u64, shared, stands: by_stand, records })
 }

@@ -66,6 +66,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("feedback.html", include_str!("../../templates/web/feedback.html")),
     ("employer/people.html", include_str!("../../templates/web/employer/people.html")),
     ("manage/feedback.html", include_str!("../../templates/web/manage/feedback.html")),
+    ("manage/outcomes.html", include_str!("../../templates/web/manage/outcomes.html")),
 ];
 
 /// The files served under `/static/`: name, content type, contents. GOV.UK Frontend's are

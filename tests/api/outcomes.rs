@@ -116,6 +116,23 @@ async fn outcomes_are_recorded_only_for_attendees_who_agreed_and_the_funnel_coun
     let stages: Vec<&str> = listed.json[0]["outcomes"].as_array().into_iter().flatten().filter_map(|o| o["stage"].as_str()).collect();
     assert_eq!(stages, ["met", "interviewed", "offered", "started"]);
 
+    // The organisers' page has every stand's counts and every stage recorded; it is theirs only.
+    let page = format!("/manage/events/{event}/outcomes");
+    let mut staff = Visitor::new(&app);
+    staff.sign_in(&crate::visitor::user(&app, "organiser").await, PASSWORD, "").await;
+    let shown = staff.get(&page).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.html.contains("3 people came; 1 agreed"), "{}", shown.html);
+    let row = shown.html.split("Alder Care").nth(1).and_then(|r| r.split("</tr>").next()).unwrap_or_default().to_owned();
+    assert_eq!(row.matches(r#"numeric">1</td>"#).count(), 4, "one person at each stage: {row}");
+    assert!(shown.html.contains("Keen on nights; =call back") && shown.html.contains("Offered a job"), "{}", shown.html);
+    let mut employer_page = Visitor::new(&app);
+    employer_page.sign_in(&crate::visitor::member(&app, "employer", &fair.employer).await, PASSWORD, "").await;
+    assert_eq!(employer_page.get(&page).await.status, StatusCode::NOT_FOUND, "not an employer's page");
+    let mut anonymous_visitor = Visitor::new(&app);
+    let anonymous = anonymous_visitor.get(&page).await;
+    assert!(anonymous.location.starts_with("/sign-in"), "{}", anonymous.location);
+
     // The funnel: each person once, at every step up to the furthest they reached.
     let report = app.get(&format!("/api/v1/reports/campaigns/{}", fair.campaign), Some(&organiser)).await;
     report.assert_status(StatusCode::OK);
@@ -133,6 +150,8 @@ async fn outcomes_are_recorded_only_for_attendees_who_agreed_and_the_funnel_coun
     assert_eq!(report.json["funnel"]["started"], 1);
     let listed = app.get(&format!("{path}?employer_id={}", fair.employer), Some(&fair.employer_user)).await;
     assert_eq!(listed.json, json!([]), "an erased person is no longer shown");
+    let shown = staff.get(&page).await;
+    assert!(shown.html.contains("Details erased") && !shown.html.contains("Ann Lee") && !shown.html.contains("call back"));
 }
 
 #[tokio::test]
@@ -211,5 +230,10 @@ async fn a_candidate_agrees_on_the_form_and_the_employer_records_how_it_went_in_
     let report = app.get(&format!("/api/v1/reports/campaigns/{}", fair.campaign), Some(&organiser)).await;
     assert_eq!(report.json["funnel"], json!({"registered": 2, "attended": 2, "met": 1, "interviewed": 0, "offered": 0, "started": 0}));
     desktop.screenshot("desktop-report-funnel").await;
+    desktop.goto(&app.url(&format!("/manage/events/{event}"))).await;
+    desktop.click(&format!("a[href='/manage/events/{event}/outcomes']")).await;
+    let text = desktop.text_with("What came of the fair").await;
+    assert!(text.contains("Alder Care") && text.contains("Keen on night shifts") && text.contains("Ann Lee"), "{text}");
+    desktop.screenshot("desktop-manage-outcomes").await;
     desktop.close().await;
 }

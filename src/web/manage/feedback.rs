@@ -13,12 +13,8 @@ use crate::web::pages::{failed, when};
 /// `GET /manage/events/{id}/feedback`
 #[handler]
 pub async fn show(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -> Response {
-    let viewer = match crate::web::session::require(req, &svc, crate::service::policy::Area::Manage).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    let event = match super::event_of(&svc, &viewer, &id).await {
-        Ok(event) => event,
+    let (viewer, event) = match super::viewer_and_event(req, &svc, &id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let results = match feedback::results(&svc, &viewer.actor, event.id).await {

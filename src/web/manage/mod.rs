@@ -9,6 +9,7 @@ pub mod engagements;
 pub mod events;
 pub mod feedback;
 pub mod invitations;
+pub mod outcomes;
 pub mod questions;
 pub mod registrations;
 pub mod reports;
@@ -49,6 +50,13 @@ macro_rules! check_csrf {
 pub(crate) use check_csrf;
 
 /// The event `id` names, as the viewer may see it; a malformed or unknown id is the 404 page.
+/// The signed-in organiser and the event of a page under `/manage/events/{id}/…`.
+pub(super) async fn viewer_and_event(req: &poem::Request, svc: &Services, id: &str) -> Result<(Viewer, Event), Response> {
+    let viewer = crate::web::session::require(req, svc, crate::service::policy::Area::Manage).await?;
+    let event = event_of(svc, &viewer, id).await?;
+    Ok((viewer, event))
+}
+
 pub(super) async fn event_of(svc: &Services, viewer: &Viewer, id: &str) -> Result<Event, Response> {
     let Ok(id) = uuid::Uuid::parse_str(id) else { return Err(super::pages::not_found()) };
     event_records::get(svc, Some(&viewer.actor), id).await.map_err(|err| failed(&err))

@@ -31,7 +31,7 @@ pub struct StageForm {
     note: String,
 }
 
-fn stage_label(stage: Stage) -> &'static str {
+pub(crate) fn stage_label(stage: Stage) -> &'static str {
     match stage {
         Stage::Met => "Met",
         Stage::Interviewed => "Interviewed",
