@@ -27,10 +27,11 @@ pub enum MessageKind {
     InterviewCancelled,
     Feedback,
     PlaceOffered,
+    OfferLapsed,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 22] = [
+    pub const ALL: [MessageKind; 23] = [
         MessageKind::Invitation,
         MessageKind::RegistrationConfirmed,
         MessageKind::RegistrationWaitlisted,
@@ -53,6 +54,7 @@ impl MessageKind {
         MessageKind::InterviewCancelled,
         MessageKind::Feedback,
         MessageKind::PlaceOffered,
+        MessageKind::OfferLapsed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +81,7 @@ impl MessageKind {
             MessageKind::InterviewCancelled => "interview_cancelled",
             MessageKind::Feedback => "feedback",
             MessageKind::PlaceOffered => "place_offered",
+            MessageKind::OfferLapsed => "offer_lapsed",
         }
     }
 

@@ -42,6 +42,7 @@ const SOURCES: &[(&str, &str)] = kinds![
     "interview_cancelled",
     "feedback",
     "place_offered",
+    "offer_lapsed",
 ];
 
 const SHARED: &[(&str, &str)] = &[

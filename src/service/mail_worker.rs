@@ -271,8 +271,9 @@ impl MailWorker {
         let attendee = Person { name: name.clone(), email: message.to_address.clone() };
         let ctx = context(&self.svc);
         let calendar = match kind {
-            // No place to put in a calendar: a waiting place, or an event that is over.
-            MessageKind::RegistrationWaitlisted | MessageKind::Feedback | MessageKind::PlaceOffered => None,
+            // No place to put in a calendar: a waiting place, an event that is over, a place
+            // offered and not yet claimed, or one that passed on.
+            MessageKind::RegistrationWaitlisted | MessageKind::Feedback | MessageKind::PlaceOffered | MessageKind::OfferLapsed => None,
             _ if shown.cancelled => Some((Method::Cancel, calendar::cancel(shown, &attendee, &ctx))),
             MessageKind::RegistrationCancelled => {
                 // Only this attendee's copy is withdrawn; see `calendar::registration_file`.

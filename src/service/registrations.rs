@@ -348,7 +348,7 @@ pub async fn promote(svc: &Services, txn: &DatabaseTransaction, event: &mut even
         .exec(txn)
         .await?;
     let (kind, expires) = match expires_at {
-        Some(at) => (MessageKind::PlaceOffered, Some(at.with_timezone(&event.timezone.tz()).format("%H:%M on %A %-d %B %Y").to_string())),
+        Some(at) => (MessageKind::PlaceOffered, Some(offer_time(event, at))),
         None => (MessageKind::RegistrationPromoted, None),
     };
     let emails: HashMap<Uuid, String> = candidate::Entity::find()
@@ -423,6 +423,11 @@ pub async fn claim(svc: &Services, token: &str) -> ServiceResult<HeldRegistratio
     held(svc, token).await
 }
 
+/// When an offer ends, as its mails say it: "10:00 on Monday 4 January 2027", in the event's zone.
+fn offer_time(event: &event::Model, at: DateTime<Utc>) -> String {
+    at.with_timezone(&event.timezone.tz()).format("%H:%M on %A %-d %B %Y").to_string()
+}
+
 /// Passes on every offer whose time is up: the offer lapses (the registration is cancelled) and
 /// the place goes to the next person waiting, offered again or, near the start, given. Per event,
 /// under its row's lock. Returns how many offers lapsed.
@@ -442,19 +447,44 @@ pub async fn pass_on_expired_offers(svc: &Services) -> ServiceResult<usize> {
     for event_id in events {
         let txn = svc.db.write.begin().await?;
         let mut event = lock_event(&txn, event_id).await?;
+        // Read under the lock: a claim or another process's sweep may have come first.
+        let lapsing = registration::Entity::find()
+            .filter(registration::Column::EventId.eq(event_id))
+            .filter(registration::Column::Status.eq(RegistrationStatus::Offered.as_str()))
+            .filter(registration::Column::OfferExpiresAt.lte(now))
+            .all(&txn)
+            .await?;
+        if lapsing.is_empty() {
+            continue;
+        }
         let n = registration::Entity::update_many()
             .col_expr(registration::Column::Status, Expr::value(RegistrationStatus::Cancelled.as_str()))
             .col_expr(registration::Column::OfferExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(registration::Column::UpdatedAt, Expr::value(now))
-            .filter(registration::Column::EventId.eq(event_id))
-            .filter(registration::Column::Status.eq(RegistrationStatus::Offered.as_str()))
-            .filter(registration::Column::OfferExpiresAt.lte(now))
+            .filter(registration::Column::Id.is_in(lapsing.iter().map(|r| r.id)))
             .exec(&txn)
             .await?
             .rows_affected;
-        if n == 0 {
-            continue;
-        }
+        // Each holder is told the place passed on, with when their offer ended.
+        let emails: HashMap<Uuid, String> = candidate::Entity::find()
+            .filter(candidate::Column::Id.is_in(lapsing.iter().map(|r| r.candidate_id)))
+            .filter(candidate::Column::ErasedAt.is_null())
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.email))
+            .collect();
+        let mut subjects = outbox::Subjects::default();
+        let messages: Vec<_> = lapsing
+            .iter()
+            .filter_map(|r| {
+                let email = emails.get(&r.candidate_id)?;
+                let ended = offer_time(&event, r.offer_expires_at?);
+                let payload = serde_json::json!({"registration_id": r.id, "event_id": event.id, "offer_expires": ended});
+                Some(subjects.message(svc.settings.public_url(), now, email, MessageKind::OfferLapsed, &event.title, payload))
+            })
+            .collect();
+        outbox::queue(&txn, messages).await?;
         event.confirmed_count -= i32::try_from(n).unwrap_or(i32::MAX);
         if event.status == EventStatus::Published {
             promote(svc, &txn, &mut event, now).await?;
