@@ -3,18 +3,16 @@
 //! Organisers see the count, the mean, how the ratings spread and the comments.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::auth::{hash_token, new_token};
+use super::auth::hash_token;
 use super::events::Event;
 use super::outbox::{self, MessageKind};
 use super::{ServiceError, ServiceResult, Services, policy};
-use crate::domain::{Actor, EventStatus, RegistrationStatus, Text, Validation};
+use crate::domain::{Actor, RegistrationStatus, Text, Validation};
 use crate::store::entity::{event, feedback, feedback_link, registration};
-use crate::store::insert_all;
 
 /// The longest comment.
 pub const COMMENT_MAX: usize = 2_000;
@@ -35,55 +33,18 @@ pub fn feedback_url(public_url: &str, token: &str) -> String {
 /// several processes from asking twice. Returns how many messages were queued.
 pub async fn queue_due(svc: &Services) -> ServiceResult<usize> {
     let now = svc.clock.now();
-    let due: Vec<Uuid> = event::Entity::find()
-        .select_only()
-        .column(event::Column::Id)
-        .filter(event::Column::Status.eq(EventStatus::Published.as_str()))
-        .filter(event::Column::FeedbackQueuedAt.is_null())
-        .filter(event::Column::EndsAt.lte(now))
-        .filter(event::Column::EndsAt.gt(now - window()))
-        .into_tuple()
-        .all(&svc.db.read)
-        .await?;
-    let mut queued = 0;
-    for id in due {
-        let txn = svc.db.write.begin().await?;
-        let Some(event) = event::Entity::find_by_id(id).lock_exclusive().one(&txn).await? else { continue };
-        if event.feedback_queued_at.is_some() || event.status != EventStatus::Published {
-            continue;
-        }
-        let people = outbox::registrants(&txn, id, &[RegistrationStatus::Attended]).await?;
-        let mut links = Vec::with_capacity(people.len());
-        let mut messages = Vec::with_capacity(people.len());
-        let mut subjects = outbox::Subjects::default();
-        for (registration_id, email) in &people {
-            let (token, token_hash) = new_token();
-            links.push(feedback_link::ActiveModel {
-                token_hash: Set(token_hash),
-                registration_id: Set(*registration_id),
-                created_at: Set(now),
-            });
-            let payload = json!({
-                "event_id": id, "registration_id": registration_id,
-                "feedback_url": feedback_url(svc.settings.public_url(), &token),
-            });
-            messages.push(subjects.message(svc.settings.public_url(), now, email, MessageKind::Feedback, &event.title, payload));
-        }
-        event::Entity::update_many()
-            .col_expr(event::Column::FeedbackQueuedAt, Expr::value(Some(now)))
-            .filter(event::Column::Id.eq(id))
-            .exec(&txn)
-            .await?;
-        insert_all(&txn, links).await?;
-        outbox::queue(&txn, messages).await?;
-        txn.commit().await?;
-        tracing::info!(event_id = %id, asked = people.len(), "feedback requests queued");
-        queued += people.len();
-    }
-    if queued > 0 {
-        svc.mail_wake.notify_one();
-    }
-    Ok(queued)
+    let mailing = outbox::OnceAnEvent {
+        marker: event::Column::FeedbackQueuedAt,
+        due: Condition::all().add(event::Column::EndsAt.lte(now)).add(event::Column::EndsAt.gt(now - window())),
+        statuses: &[RegistrationStatus::Attended],
+        kind: MessageKind::Feedback,
+    };
+    outbox::queue_once(svc, &mailing, |event, registration_id, token, token_hash| {
+        let link = feedback_link::ActiveModel { token_hash: Set(token_hash), registration_id: Set(registration_id), created_at: Set(now) };
+        let url = feedback_url(svc.settings.public_url(), token);
+        (link, json!({"event_id": event.id, "registration_id": registration_id, "feedback_url": url}))
+    })
+    .await
 }
 
 /// What a feedback link leads to: the event it is about, and whether it was answered.

@@ -351,3 +351,63 @@ pub async fn retry(svc: &Services, actor: &Actor, id: Uuid) -> ServiceResult<Out
     svc.mail_wake.notify_one();
     Ok(found.into())
 }
+
+/// A mail every event's people get once at some point of it (the reminder before it starts, the
+/// feedback request after it ends), each with a link of their own.
+pub(super) struct OnceAnEvent {
+    /// The event's column marking the mailing done; it is set under the event row's lock, so
+    /// several processes never send it twice.
+    pub marker: event::Column,
+    /// Which published events are due now.
+    pub due: Condition,
+    /// The registrations it goes to.
+    pub statuses: &'static [RegistrationStatus],
+    pub kind: MessageKind,
+}
+
+/// Queues `mailing` for every due event not yet marked: for each person, `link` makes their
+/// link's row (from the link's token and its hash) and the message's payload. Returns how many
+/// messages were queued.
+pub(super) async fn queue_once<L, F>(svc: &Services, mailing: &OnceAnEvent, link: F) -> ServiceResult<usize>
+where
+    L: sea_orm::ActiveModelTrait + Send,
+    F: Fn(&event::Model, Uuid, &str, String) -> (L, Value),
+{
+    let now = svc.clock.now();
+    let unmarked =
+        || Condition::all().add(event::Column::Status.eq(crate::domain::EventStatus::Published.as_str())).add(mailing.marker.is_null());
+    let due: Vec<Uuid> = event::Entity::find()
+        .select_only()
+        .column(event::Column::Id)
+        .filter(unmarked())
+        .filter(mailing.due.clone())
+        .into_tuple()
+        .all(&svc.db.read)
+        .await?;
+    let mut queued = 0;
+    for id in due {
+        let txn = svc.db.write.begin().await?;
+        // Read again under the lock: another process may have sent it, or the event changed.
+        let Some(event) = event::Entity::find_by_id(id).filter(unmarked()).lock_exclusive().one(&txn).await? else { continue };
+        let people = registrants(&txn, id, mailing.statuses).await?;
+        let mut links = Vec::with_capacity(people.len());
+        let mut messages = Vec::with_capacity(people.len());
+        let mut subjects = Subjects::default();
+        for (registration_id, email) in &people {
+            let (token, token_hash) = super::auth::new_token();
+            let (row, payload) = link(&event, *registration_id, &token, token_hash);
+            links.push(row);
+            messages.push(subjects.message(svc.settings.public_url(), now, email, mailing.kind, &event.title, payload));
+        }
+        event::Entity::update_many().col_expr(mailing.marker, Expr::value(Some(now))).filter(event::Column::Id.eq(id)).exec(&txn).await?;
+        crate::store::insert_all(&txn, links).await?;
+        queue(&txn, messages).await?;
+        txn.commit().await?;
+        tracing::info!(event_id = %id, kind = mailing.kind.as_str(), messages = people.len(), "mailing queued");
+        queued += people.len();
+    }
+    if queued > 0 {
+        svc.mail_wake.notify_one();
+    }
+    Ok(queued)
+}

@@ -199,23 +199,18 @@ pub async fn list(svc: &Services, viewer: Option<&Actor>, event_id: Uuid, hidden
 
 /// An event's questions in form order, the hidden ones only when `hidden`.
 pub(crate) async fn of_event<C: ConnectionTrait>(db: &C, event_id: Uuid, hidden: bool) -> ServiceResult<Vec<Question>> {
-    let mut query = registration_question::Entity::find().filter(registration_question::Column::EventId.eq(event_id));
+    Ok(of_events(db, &[event_id], hidden).await?.remove(&event_id).unwrap_or_default())
+}
+
+/// The questions of each of `event_ids` in form order (one read), the hidden ones only when
+/// `hidden`.
+pub(crate) async fn of_events<C: ConnectionTrait>(db: &C, event_ids: &[Uuid], hidden: bool) -> ServiceResult<HashMap<Uuid, Vec<Question>>> {
+    let mut query = registration_question::Entity::find().filter(registration_question::Column::EventId.is_in(event_ids.iter().copied()));
     if !hidden {
         query = query.filter(registration_question::Column::Hidden.eq(false));
     }
-    query.order_by_asc(registration_question::Column::Position).all(db).await?.into_iter().map(Question::try_from).collect()
-}
-
-/// The questions still asked of each of `event_ids`, in form order (one read).
-pub(crate) async fn of_events<C: ConnectionTrait>(db: &C, event_ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Vec<Question>>> {
     let mut by_event: HashMap<Uuid, Vec<Question>> = HashMap::new();
-    let found = registration_question::Entity::find()
-        .filter(registration_question::Column::EventId.is_in(event_ids.iter().copied()))
-        .filter(registration_question::Column::Hidden.eq(false))
-        .order_by_asc(registration_question::Column::Position)
-        .all(db)
-        .await?;
-    for row in found {
+    for row in query.order_by_asc(registration_question::Column::Position).all(db).await? {
         let question = Question::try_from(row)?;
         by_event.entry(question.event_id).or_default().push(question);
     }

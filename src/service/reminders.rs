@@ -5,19 +5,15 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, Condition, Set};
 use serde_json::json;
 use tokio::sync::watch;
-use uuid::Uuid;
 
-use super::auth::new_token;
 use super::outbox::{self, MessageKind};
 use super::registrations::manage_url;
 use super::{ServiceResult, Services};
-use crate::domain::{EventStatus, RegistrationStatus};
+use crate::domain::RegistrationStatus;
 use crate::store::entity::{event, registration_token};
-use crate::store::insert_all;
 
 /// How long before the start reminders go out.
 pub fn lead() -> Duration {
@@ -28,53 +24,19 @@ pub fn lead() -> Duration {
 /// them yet. Returns how many messages were queued.
 pub async fn queue_due(svc: &Services) -> ServiceResult<usize> {
     let now = svc.clock.now();
-    let due: Vec<Uuid> = event::Entity::find()
-        .select_only()
-        .column(event::Column::Id)
-        .filter(event::Column::Status.eq(EventStatus::Published.as_str()))
-        .filter(event::Column::ReminderQueuedAt.is_null())
-        .filter(event::Column::StartsAt.gt(now))
-        .filter(event::Column::StartsAt.lte(now + lead()))
-        .into_tuple()
-        .all(&svc.db.read)
-        .await?;
-    let mut queued = 0;
-    for id in due {
-        let txn = svc.db.write.begin().await?;
-        let Some(event) = event::Entity::find_by_id(id).lock_exclusive().one(&txn).await? else { continue };
-        if event.reminder_queued_at.is_some() || event.status != EventStatus::Published {
-            continue;
-        }
-        let people = outbox::registrants(&txn, id, &[RegistrationStatus::Confirmed]).await?;
-        let mut tokens = Vec::with_capacity(people.len());
-        let mut messages = Vec::with_capacity(people.len());
-        let mut subjects = outbox::Subjects::default();
-        for (registration_id, email) in &people {
-            let (token, token_hash) = new_token();
-            tokens.push(registration_token::ActiveModel {
-                token_hash: sea_orm::Set(token_hash),
-                registration_id: sea_orm::Set(*registration_id),
-                created_at: sea_orm::Set(now),
-            });
-            let payload =
-                json!({"event_id": id, "registration_id": registration_id, "manage_url": manage_url(svc.settings.public_url(), &token)});
-            messages.push(subjects.message(svc.settings.public_url(), now, email, MessageKind::Reminder, &event.title, payload));
-        }
-        event::Entity::update_many()
-            .col_expr(event::Column::ReminderQueuedAt, Expr::value(Some(now)))
-            .filter(event::Column::Id.eq(id))
-            .exec(&txn)
-            .await?;
-        insert_all(&txn, tokens).await?;
-        outbox::queue(&txn, messages).await?;
-        txn.commit().await?;
-        tracing::info!(event_id = %id, reminders = people.len(), "reminders queued");
-        queued += people.len();
-    }
-    if queued > 0 {
-        svc.mail_wake.notify_one();
-    }
-    Ok(queued)
+    let mailing = outbox::OnceAnEvent {
+        marker: event::Column::ReminderQueuedAt,
+        due: Condition::all().add(event::Column::StartsAt.gt(now)).add(event::Column::StartsAt.lte(now + lead())),
+        statuses: &[RegistrationStatus::Confirmed],
+        kind: MessageKind::Reminder,
+    };
+    outbox::queue_once(svc, &mailing, |event, registration_id, token, token_hash| {
+        let link =
+            registration_token::ActiveModel { token_hash: Set(token_hash), registration_id: Set(registration_id), created_at: Set(now) };
+        let url = manage_url(svc.settings.public_url(), token);
+        (link, json!({"event_id": event.id, "registration_id": registration_id, "manage_url": url}))
+    })
+    .await
 }
 
 /// Looks for due reminders (and feedback requests, see `feedback`) every `mail.poll_interval_ms` (at least once a second) until

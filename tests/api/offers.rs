@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, manage_token, person};
+use crate::helpers::{TestApp, fair_body, id_of, manage_token, merge, person};
 
 fn at(time: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(time).map(|t| t.to_utc()).unwrap_or_default()
@@ -29,6 +29,13 @@ async fn fair_with_offers(app: &TestApp, capacity: i64, hours: i64, people: &[&s
         tokens.push(manage_token(&answer.json));
     }
     (event, organiser, tokens)
+}
+
+/// How many registrations of `event` hold a place: confirmed, or offered and not yet claimed.
+async fn holding(app: &TestApp, organiser: &str, event: &str) -> usize {
+    let list = app.get(&format!("/api/v1/events/{event}/registrations?limit=200"), Some(organiser)).await;
+    list.assert_status(StatusCode::OK);
+    list.json["items"].as_array().into_iter().flatten().filter(|r| matches!(r["status"].as_str(), Some("confirmed" | "offered"))).count()
 }
 
 async fn held(app: &TestApp, token: &str) -> Value {
@@ -77,6 +84,8 @@ async fn a_freed_place_is_offered_claimed_once_and_an_unclaimed_one_passes_on() 
     assert_eq!(until_status(&app, cal, "offered").await, "offered");
     assert_eq!(status(&app, ben).await, "cancelled");
     app.post(&format!("/api/v1/registrations/{ben}/claim"), None, json!({})).await.assert_problem(StatusCode::CONFLICT);
+    let told = app.wait_for_mail("offered to you was not claimed").await;
+    assert!(told.contains("Dear Ben") && told.contains("not claimed by 10:00 on Monday 4 January 2027"), "{told}");
 
     // Cal claims: confirmed, with a ticket; claiming again is a 409.
     let claimed = app.post(&format!("/api/v1/registrations/{cal}/claim"), None, json!({})).await;
@@ -132,14 +141,8 @@ async fn two_places_freed_at_once_make_two_offers_and_a_claim_racing_the_expiry_
     }
     // Exact: every place held is counted once. Ben's won place and Cal's offer are two; if Ben
     // lost, both lapsed places passed on and only Cal was waiting for them.
-    let list = app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await;
-    let holding = list.json["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| matches!(r["status"].as_str(), Some("confirmed" | "offered")))
-        .count();
-    assert_eq!(holding, if ben == "confirmed" { 2 } else { 1 }, "{}", list.text);
+    let holding = holding(&app, &organiser, &event).await;
+    assert_eq!(holding, if ben == "confirmed" { 2 } else { 1 });
     // The counters agree: a newcomer gets a place only if one is free.
     let newcomer = app.register(&event, person("Dan", "dan@example.org")).await;
     assert_eq!(newcomer.json["status"], if holding < 2 { "confirmed" } else { "waitlisted" }, "{}", newcomer.text);
@@ -176,4 +179,87 @@ async fn an_offer_at_a_cancelled_event_cannot_be_claimed_and_its_holder_is_told(
     app.post(&format!("/api/v1/registrations/{}/claim", tokens[1]), None, json!({})).await.assert_problem(StatusCode::CONFLICT);
     let told = app.wait_for_mail("Flooded hall").await;
     assert!(told.contains("Dear Ben"), "{told}");
+}
+
+#[tokio::test]
+async fn offers_are_set_when_an_event_is_created() {
+    let app = TestApp::spawn().await;
+    let organiser = app.organiser_token().await;
+    let before = app.count_rows("SELECT COUNT(*) AS n FROM events").await;
+    let refused = app.post("/api/v1/events", Some(&organiser), merge(fair_body(), json!({"offer_hours": 200}))).await;
+    refused.assert_invalid(&["offer_hours"]);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM events").await, before, "nothing saved");
+    let event = app.create_event(&organiser, json!({"offer_hours": 12})).await;
+    assert_eq!(event["offer_hours"], 12);
+    let read = app.get(&format!("/api/v1/events/{}", id_of(&event)), Some(&organiser)).await;
+    assert_eq!(read.json["offer_hours"], 12);
+    let plain = app.create_event(&organiser, json!({})).await;
+    assert_eq!(plain["offer_hours"], Value::Null, "left out: freed places are given at once");
+}
+
+/// Scale-out: two servers sharing PostgreSQL, each with its own sweep, free ten places at once,
+/// then claims race the offers' expiry on both. Every place is held once, and the places not
+/// claimed pass down the waiting list in its order. (SQLite is one process per database file.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_offer_claim_and_pass_on_each_freed_place_once() {
+    let first = TestApp::spawn().await;
+    if !first.is_postgres() {
+        eprintln!("two_servers_offer_claim_and_pass_on_each_freed_place_once: runs on PostgreSQL only");
+        return;
+    }
+    let second = first.spawn_sharing().await;
+    let servers = [&first, &second];
+    let names: Vec<String> = (0..40).map(|i| format!("Person{i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (event, organiser, tokens) = fair_with_offers(&first, 10, 1, &names).await;
+
+    let cancels = tokens[..10].iter().enumerate().map(|(i, token)| {
+        let app = servers[i % 2];
+        async move { app.delete(&format!("/api/v1/registrations/{token}"), None).await.status }
+    });
+    assert!(futures::future::join_all(cancels).await.iter().all(|s| *s == StatusCode::OK));
+    for (i, token) in tokens.iter().enumerate().skip(10) {
+        assert_eq!(status(&second, token).await, if i < 20 { "offered" } else { "waitlisted" }, "person {i}");
+    }
+
+    // Five claim, alternately through each server, as the offers run out.
+    first.clock.set(at("2027-01-04T10:00:00Z") - Duration::milliseconds(5));
+    let claims = tokens[10..15].iter().enumerate().map(|(i, token)| {
+        let app = servers[i % 2];
+        async move { app.post(&format!("/api/v1/registrations/{token}/claim"), None, json!({})).await.status }
+    });
+    let expire = async {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        first.clock.set(at("2027-01-04T10:00:01Z"));
+    };
+    let (claimed, ()) = tokio::join!(futures::future::join_all(claims), expire);
+    let won = claimed.iter().filter(|s| **s == StatusCode::OK).count();
+    eprintln!("claims won before the expiry: {won} of 5");
+    assert!(claimed.iter().all(|s| matches!(*s, StatusCode::OK | StatusCode::CONFLICT)), "{claimed:?}");
+
+    // Settled: the places not claimed passed to the next ten in line, none twice, none skipped.
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = Vec::new();
+        for token in &tokens[10..] {
+            seen.push(status(&first, token).await);
+        }
+        if seen[..10].iter().all(|s| s != "offered") && seen[10..].iter().filter(|s| *s == "offered").count() == 10 - won {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for (i, (seen, answer)) in seen[..5].iter().zip(&claimed).enumerate() {
+        let want = if *answer == StatusCode::OK { "confirmed" } else { "cancelled" };
+        assert_eq!(seen, want, "claimant {i}");
+    }
+    assert!(seen[5..10].iter().all(|s| s == "cancelled"), "lapsed: {seen:?}");
+    let offered_to: Vec<usize> = (10..30).filter(|i| seen[*i] == "offered").collect();
+    assert_eq!(offered_to, (10..20 - won).collect::<Vec<_>>(), "passed on in order: {seen:?}");
+    assert_eq!(holding(&first, &organiser, &event).await, 10);
+    // The counters agree on both servers: every place is held, so newcomers wait.
+    for (i, app) in servers.iter().enumerate() {
+        let newcomer = app.register(&event, person("New", &format!("new{i}@example.org"))).await;
+        assert_eq!(newcomer.json["status"], "waitlisted", "{}", newcomer.text);
+    }
 }

@@ -257,7 +257,7 @@ async fn check_answers(
     event_ids: &[Uuid],
     results: &mut Results,
 ) -> ServiceResult<Vec<Vec<questions::Answer>>> {
-    let asked = questions::of_events(txn, event_ids).await?;
+    let asked = questions::of_events(txn, event_ids, false).await?;
     let mut answers = Vec::with_capacity(requests.len());
     for (request, result) in requests.iter().zip(results.iter_mut()) {
         let checked = match result {
