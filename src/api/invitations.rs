@@ -90,6 +90,15 @@ fn recipients(input: InvitationsCreate) -> Result<(Vec<Recipient>, Option<Text>)
 pub struct RsvpRequest {
     /// `accept` or `decline`.
     pub answer: String,
+    /// With `accept`: answers to the event's questions, as a registration takes them.
+    #[serde(default)]
+    #[oai(default)]
+    pub answers: std::collections::BTreeMap<String, serde_json::Value>,
+    /// With `accept`: whether the employers at the fair may see their name and email address,
+    /// as a registration's. Off unless given.
+    #[serde(default)]
+    #[oai(default)]
+    pub consent_share_with_employers: bool,
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Invitations")]
@@ -120,8 +129,14 @@ impl InvitationsApi {
         token: Path<String>,
         body: JsonBody<RsvpRequest>,
     ) -> Result<RsvpAnswer, Refused<{ INPUT | NOT_FOUND | CONFLICT | TOO_MANY }>> {
-        let answer = Answer::parse(&body.0.answer).map_err(|m| ApiError::invalid_field("answer", &m))?;
+        let body = body.0;
+        let answer = Answer::parse(&body.answer).map_err(|m| ApiError::invalid_field("answer", &m))?;
+        let reply = invitations::Reply {
+            answer,
+            given: body.answers.iter().map(|(k, v)| (k.clone(), super::registrations::given(v))).collect(),
+            consent_share_with_employers: body.consent_share_with_employers,
+        };
         let client = req.data::<ClientAddress>().and_then(|c| c.0);
-        Ok(RsvpAnswer::Ok(Json(invitations::rsvp(&self.svc, &token.0, answer, client).await?.into())))
+        Ok(RsvpAnswer::Ok(Json(invitations::rsvp(&self.svc, &token.0, reply, client).await?.into())))
     }
 }

@@ -117,11 +117,13 @@ pub struct RegistrationItem {
     pub candidate_id: Uuid,
     pub name: String,
     pub email: String,
-    /// `confirmed`, `waitlisted`, `cancelled`, `attended` or `no_show`.
+    /// `confirmed`, `waitlisted`, `offered`, `cancelled`, `attended` or `no_show`.
     pub status: String,
     /// For the waitlisted: their current place in the queue.
     pub position: Option<i64>,
     pub ticket_code: String,
+    /// Whether they agreed that the employers at the fair may see their details.
+    pub consent_share_with_employers: bool,
     pub checked_in_at: Option<DateTime<Utc>>,
     /// The door that checked the person in.
     pub checked_in_by: Option<String>,
@@ -140,6 +142,7 @@ impl From<RegistrationDetail> for RegistrationItem {
             status: d.registration.status.as_str().to_owned(),
             position: d.position,
             ticket_code: d.registration.ticket_code.to_string(),
+            consent_share_with_employers: d.registration.consent_share_with_employers,
             checked_in_at: d.registration.checked_in_at,
             checked_in_by: d.registration.checked_in_by,
             answers: d.answers.into_iter().map(Into::into).collect(),

@@ -200,9 +200,28 @@ pub async fn invitation(svc: &Services, token: &str) -> ServiceResult<Invitation
     Ok(Invitation { name: found.name, answer: found.answer, event })
 }
 
+/// What an invited person says: yes or no and, with a yes, what a registration takes besides
+/// their name and address (answers to the event's questions, consent to share with employers).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub answer: Answer,
+    pub given: std::collections::BTreeMap<String, super::questions::Given>,
+    pub consent_share_with_employers: bool,
+}
+
+impl Reply {
+    /// A bare yes or no.
+    pub fn just(answer: Answer) -> Self {
+        Self { answer, given: Default::default(), consent_share_with_employers: false }
+    }
+}
+
 /// Answers an invitation. The first answer counts: asking the same again repeats it, asking the
-/// other is a conflict. An answer is a public write from `client`, limited like registrations.
-pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<std::net::IpAddr>) -> ServiceResult<RsvpOutcome> {
+/// other is a conflict. A yes is checked as a registration is, its answers against the event's
+/// questions (422 naming `answers.{question_id}`, and the invitation stays unanswered). An answer
+/// is a public write from `client`, limited like registrations.
+pub async fn rsvp(svc: &Services, token: &str, reply: Reply, client: Option<std::net::IpAddr>) -> ServiceResult<RsvpOutcome> {
+    let answer = reply.answer;
     super::admit_public_write(svc, client)?;
     let found = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(hash_token(token)))
@@ -233,8 +252,8 @@ pub async fn rsvp(svc: &Services, token: &str, answer: Answer, client: Option<st
                         event_id: found.event_id,
                         person,
                         idempotency: None,
-                        given: Default::default(),
-                        consent_share_with_employers: false,
+                        given: reply.given,
+                        consent_share_with_employers: reply.consent_share_with_employers,
                     })
                     .await?,
             )

@@ -34,6 +34,8 @@ pub struct Registration {
     pub ticket_code: TicketCode,
     /// While a place is offered: when the offer passes on.
     pub offer_expires_at: Option<DateTime<Utc>>,
+    /// Whether they agreed that the employers at the fair may see their details.
+    pub consent_share_with_employers: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -50,6 +52,7 @@ impl From<registration::Model> for Registration {
             checked_in_by: m.checked_in_by,
             ticket_code: TicketCode::stored(m.ticket_code),
             offer_expires_at: m.offer_expires_at,
+            consent_share_with_employers: m.consent_share_with_employers,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

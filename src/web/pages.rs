@@ -276,20 +276,15 @@ async fn event_page(svc: &Services, req: &Request, id: Uuid, status: StatusCode,
     };
     let csrf = csrf::token(req, secure(svc));
     context["csrf"] = json!(csrf.token);
-    if let Some(errors) = form.get("errors").and_then(|e| serde_json::from_value::<HashMap<String, String>>(e.clone()).ok()) {
-        let mut summary = summary_of(&errors);
-        // A question's problem is summed up under the question's own words.
-        for item in &mut summary {
-            let field = item["field"].as_str().unwrap_or_default();
-            if let Some(q) = asked.iter().find(|q| field.strip_prefix(ANSWER_FIELD) == Some(q.id.to_string().as_str())) {
-                let message = item["message"].as_str().unwrap_or_default().to_owned();
-                item["label"] = json!("");
-                item["message"] = json!(format!("{} ({message})", q.label));
-            }
-        }
-        context["summary"] = json!(summary);
-    }
-    context["questions"] = json!(
+    context["summary"] = json!(form_summary(&form, &asked));
+    context["questions"] = question_fields(&asked);
+    context["form"] = form;
+    page(status, "event.html", context, csrf.set_cookie)
+}
+
+/// The event's questions as the form's fields show them.
+fn question_fields(asked: &[questions::Question]) -> Value {
+    json!(
         asked
             .iter()
             .map(|q| json!({
@@ -297,9 +292,50 @@ async fn event_page(svc: &Services, req: &Request, id: Uuid, status: StatusCode,
                 "choices": q.options.iter().map(|o| json!({"value": o, "label": o})).collect::<Vec<_>>(),
             }))
             .collect::<Vec<_>>()
-    );
-    context["form"] = form;
-    page(status, "event.html", context, csrf.set_cookie)
+    )
+}
+
+/// The error summary of a form sent back (`form.errors`), a question's problem under the
+/// question's own words.
+fn form_summary(form: &Value, asked: &[questions::Question]) -> Vec<Value> {
+    let Some(errors) = form.get("errors").and_then(|e| serde_json::from_value::<HashMap<String, String>>(e.clone()).ok()) else {
+        return Vec::new();
+    };
+    let mut summary = summary_of(&errors);
+    for item in &mut summary {
+        let field = item["field"].as_str().unwrap_or_default();
+        if let Some(q) = asked.iter().find(|q| field.strip_prefix(ANSWER_FIELD) == Some(q.id.to_string().as_str())) {
+            let message = item["message"].as_str().unwrap_or_default().to_owned();
+            item["label"] = json!("");
+            item["message"] = json!(format!("{} ({message})", q.label));
+        }
+    }
+    summary
+}
+
+/// The answers among a form's fields (`answers_{question id}`), each also kept in `values` to
+/// show again.
+fn given_in(fields: &BTreeMap<String, String>, values: &mut Value) -> BTreeMap<String, Given> {
+    let mut given = BTreeMap::new();
+    for (name, value) in fields {
+        if let Some(id) = name.strip_prefix(ANSWER_FIELD) {
+            values[name.as_str()] = json!(value);
+            given.insert(id.to_owned(), Given::Text(value.clone()));
+        }
+    }
+    given
+}
+
+/// The problems of a refused form by field; the service names an answer `answers.{id}`, the
+/// form's field is `answers_{id}`.
+fn form_errors(errors: &crate::domain::ValidationErrors) -> HashMap<String, String> {
+    errors_by_field(errors)
+        .into_iter()
+        .map(|(field, message)| match field.strip_prefix("answers.") {
+            Some(id) => (format!("{ANSWER_FIELD}{id}"), message),
+            None => (field, message),
+        })
+        .collect()
 }
 
 /// `GET /events/{id}`: the event, who will be there, and the registration form.
@@ -346,13 +382,7 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
         "name": form.name, "email": form.email, "phone": form.phone, "postcode": form.postcode,
         "consent_marketing": form.consent_marketing.is_some(), "consent_share_with_employers": form.consent_share_with_employers.is_some(),
     });
-    let mut given = BTreeMap::new();
-    for (name, value) in &form.rest {
-        if let Some(id) = name.strip_prefix(ANSWER_FIELD) {
-            values[name.as_str()] = json!(value);
-            given.insert(id.to_owned(), Given::Text(value.clone()));
-        }
-    }
+    let given = given_in(&form.rest, &mut values);
     let input = PersonInput {
         name: form.name.clone(),
         email: form.email.clone(),
@@ -397,14 +427,7 @@ pub async fn register(req: &Request, svc: Data<&Services>, Path(id): Path<String
             event_page(&svc, req, id, StatusCode::CONFLICT, json!({"values": values, "errors": {}, "problem": problem})).await
         }
         Err(ServiceError::Invalid(errors)) => {
-            // The service names an answer `answers.{id}`; the form's field is `answers_{id}`.
-            let errors: HashMap<String, String> = errors_by_field(&errors)
-                .into_iter()
-                .map(|(field, message)| match field.strip_prefix("answers.") {
-                    Some(id) => (format!("{ANSWER_FIELD}{id}"), message),
-                    None => (field, message),
-                })
-                .collect();
+            let errors = form_errors(&errors);
             event_page(&svc, req, id, StatusCode::UNPROCESSABLE_ENTITY, json!({"values": values, "errors": errors})).await
         }
         Err(err) => failed(&err),
@@ -689,7 +712,7 @@ pub struct RsvpQuery {
 /// a mail scanner that follows the invitation's links changes nothing.
 #[handler]
 pub async fn rsvp_page(req: &Request, svc: Data<&Services>, Path(token): Path<String>, Query(q): Query<RsvpQuery>) -> Response {
-    rsvp_form(req, &svc, &token, q.answer, None).await
+    rsvp_form(req, &svc, &token, StatusCode::OK, json!({"chosen": q.answer, "values": {}, "errors": {}})).await
 }
 
 #[derive(Deserialize)]
@@ -698,6 +721,10 @@ pub struct RsvpForm {
     csrf: String,
     #[serde(default)]
     answer: String,
+    consent_share_with_employers: Option<String>,
+    /// The answers to the event's questions, each named `answers_{question id}`.
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
 }
 
 /// `POST /rsvp/{token}`: answers the invitation, as `POST /api/v1/rsvp/{token}` does.
@@ -706,21 +733,29 @@ pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<
     if !csrf::verify(req, &form.csrf, svc.settings.public_url()) {
         return expired_form();
     }
+    let mut values = json!({"consent_share_with_employers": form.consent_share_with_employers.is_some()});
+    let given = given_in(&form.rest, &mut values);
+    let refused = |problem: String| json!({"chosen": form.answer, "values": values, "errors": {}, "problem": problem});
     let Ok(answer) = invitations::Answer::parse(&form.answer) else {
-        return rsvp_form(req, &svc, &token, None, Some("Choose yes or no.")).await;
+        return rsvp_form(req, &svc, &token, StatusCode::UNPROCESSABLE_ENTITY, refused("Choose yes or no.".into())).await;
     };
-    let outcome = match invitations::rsvp(&svc, &token, answer, client(req)).await {
+    let reply = invitations::Reply { answer, given, consent_share_with_employers: form.consent_share_with_employers.is_some() };
+    let outcome = match invitations::rsvp(&svc, &token, reply, client(req)).await {
         Ok(outcome) => outcome,
-        Err(refused @ (ServiceError::Closed(_) | ServiceError::Conflict(_))) => {
+        Err(refusal_of @ (ServiceError::Closed(_) | ServiceError::Conflict(_))) => {
             let reason = match invitations::invitation(&svc, &token).await {
-                Ok(invitation) => refusal(&invitation.event, &refused),
-                Err(_) => refused.to_string(),
+                Ok(invitation) => refusal(&invitation.event, &refusal_of),
+                Err(_) => refusal_of.to_string(),
             };
-            return rsvp_form(req, &svc, &token, None, Some(&reason)).await;
+            return rsvp_form(req, &svc, &token, StatusCode::CONFLICT, refused(reason)).await;
         }
         Err(ServiceError::AlreadyRegistered) => {
             let reason = "this email address already has a place (or a place on the waiting list) for this event";
-            return rsvp_form(req, &svc, &token, None, Some(reason)).await;
+            return rsvp_form(req, &svc, &token, StatusCode::CONFLICT, refused(reason.into())).await;
+        }
+        Err(ServiceError::Invalid(errors)) => {
+            let sent_back = json!({"chosen": form.answer, "values": values, "errors": form_errors(&errors)});
+            return rsvp_form(req, &svc, &token, StatusCode::UNPROCESSABLE_ENTITY, sent_back).await;
         }
         Err(err) => return failed(&err),
     };
@@ -737,23 +772,28 @@ pub async fn rsvp_answer(req: &Request, svc: Data<&Services>, Path(token): Path<
     page(StatusCode::OK, "rsvp.html", context, None)
 }
 
-/// The invitation's page: the event and the question, or (with `problem`, a 409) the question
-/// again with why the answer was refused.
-async fn rsvp_form(req: &Request, svc: &Services, token: &str, chosen: Option<String>, problem: Option<&str>) -> Response {
+/// The invitation's page: the event, the question and, for a yes, the event's questions; with
+/// `form` sent back, what was chosen and typed with why it was refused (`problem`, or `errors`
+/// beside the fields).
+async fn rsvp_form(req: &Request, svc: &Services, token: &str, status: StatusCode, form: Value) -> Response {
     let invitation = match invitations::invitation(svc, token).await {
         Ok(invitation) => invitation,
         Err(err) => return failed(&err),
     };
+    let asked = match questions::list(svc, None, invitation.event.id, false).await {
+        Ok(asked) => asked,
+        Err(err) => return failed(&err),
+    };
     let csrf = csrf::token(req, secure(svc));
-    let closed = problem
-        .is_none()
+    let closed = (status == StatusCode::OK)
         .then(|| check_open(&invitation.event, svc.clock.now()).err())
         .flatten()
         .map(|refused| format!("This event is not taking bookings: {}.", refusal(&invitation.event, &refused)));
     let context = json!({
         "event": summary(&invitation.event), "name": invitation.name, "token": token, "csrf": csrf.token,
-        "answered": invitation.answer.map(Answer::recorded), "chosen": chosen, "open": closed.is_none(), "closed": closed, "problem": problem,
+        "answered": invitation.answer.map(Answer::recorded), "open": closed.is_none(), "closed": closed,
+        "fair": invitation.event.kind == crate::domain::EventKind::RecruitmentFair,
+        "questions": question_fields(&asked), "summary": form_summary(&form, &asked), "form": form,
     });
-    let status = if problem.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     page(status, "rsvp.html", context, csrf.set_cookie)
 }

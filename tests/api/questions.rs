@@ -318,3 +318,77 @@ async fn the_questions_page_is_the_organisers_alone_and_its_forms_need_their_tok
     assert!(staff.get(&path).await.html.contains("Hidden"));
     assert_eq!(app.get(&format!("/api/v1/events/{event}/questions"), None).await.json, json!([]));
 }
+
+/// An invited person who says yes answers the event's questions as a registration does, by the
+/// API and on the invitation's page; until they do, the invitation stays unanswered.
+#[tokio::test]
+async fn accepting_an_invitation_answers_the_events_questions() {
+    let app = TestApp::spawn().await;
+    let (event, organiser) = app.published_fair(10).await;
+    let (access, care, driving) = ask_three(&app, &organiser, &event).await;
+    let invited = json!({"recipients": [{"name": "Ann Lee", "email": "ann@example.org"}, {"name": "Ben Ode", "email": "ben@example.org"}]});
+    app.post(&format!("/api/v1/events/{event}/invitations"), Some(&organiser), invited).await.assert_status(StatusCode::ACCEPTED);
+    let token_for = |text: &str| {
+        let link = text.split_whitespace().find(|w| w.contains("/rsvp/")).unwrap_or_default();
+        link.split_once("/rsvp/").map(|(_, rest)| rest.split('?').next().unwrap_or_default().to_owned()).unwrap_or_default()
+    };
+    let ann = token_for(&app.wait_for_mail("Dear Ann Lee").await);
+    let ben = token_for(&app.wait_for_mail("Dear Ben Ode").await);
+
+    // By the API: a yes without the required answers is refused, naming each; nothing changes.
+    let refused = app.post(&format!("/api/v1/rsvp/{ann}"), None, json!({"answer": "accept"})).await;
+    refused.assert_invalid(&[&format!("answers.{access}"), &format!("answers.{driving}")]);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM invitations WHERE answer IS NOT NULL").await, 0);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM registrations").await, 0);
+    let answers = json!({access.clone(): "None", driving.clone(): true});
+    let body = json!({"answer": "accept", "answers": answers, "consent_share_with_employers": true});
+    let accepted = app.post(&format!("/api/v1/rsvp/{ann}"), None, body).await;
+    accepted.assert_status(StatusCode::OK);
+    assert_eq!(accepted.json["registration"]["status"], "confirmed");
+
+    // On the page: the questions under "If you are coming"; a missing answer is shown beside its
+    // field with what was chosen kept; then the yes books the place with the answers.
+    let mut visitor = Visitor::new(&app);
+    let page = visitor.get(&format!("/rsvp/{ben}")).await;
+    assert!(page.html.contains("If you are coming") && page.html.contains("Do you hold a driving licence?"), "{}", page.html);
+    assert!(page.html.contains("Share my name and email address with the employers at this fair"));
+    if let Some(phone) = Browser::start(true).await {
+        phone.goto(&app.url(&format!("/rsvp/{ben}"))).await;
+        let text = phone.text_with("If you are coming").await;
+        assert!(text.contains("Why we ask: Most home care jobs need one."), "{text}");
+        phone.screenshot("phone-rsvp-questions").await;
+        phone.close().await;
+    }
+    let csrf = page.csrf();
+    let care_field = format!("answers_{care}");
+    let partial = [("csrf", csrf.as_str()), ("answer", "accept"), (care_field.as_str(), "Home care")];
+    let sent_back = visitor.post(&format!("/rsvp/{ben}"), &partial).await;
+    assert_eq!(sent_back.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(sent_back.html.contains(&format!(r##"href="#f-answers_{access}""##)), "{}", sent_back.html);
+    assert!(sent_back.html.contains(r#"value="Home care" checked"#), "kept: {}", sent_back.html);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM invitations WHERE answer IS NOT NULL").await, 1, "Ben's is unanswered");
+    let (access_field, driving_field) = (format!("answers_{access}"), format!("answers_{driving}"));
+    let full = [
+        ("csrf", csrf.as_str()),
+        ("answer", "accept"),
+        (access_field.as_str(), "A quiet room"),
+        (care_field.as_str(), "Home care"),
+        (driving_field.as_str(), "no"),
+    ];
+    let done = visitor.post(&format!("/rsvp/{ben}"), &full).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.html);
+    assert!(done.html.contains("Your place is booked"), "{}", done.html);
+
+    let list = app.get(&format!("/api/v1/events/{event}/registrations"), Some(&organiser)).await;
+    let items = list.json["items"].as_array().cloned().unwrap_or_default();
+    let of = |name: &str| items.iter().find(|i| i["name"] == name).cloned().unwrap_or_default();
+    let values = |item: &Value| {
+        item["answers"].as_array().into_iter().flatten().filter_map(|a| a["value"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+    };
+    assert_eq!(values(&of("Ann Lee")), ["None", "yes"]);
+    assert_eq!(values(&of("Ben Ode")), ["A quiet room", "Home care", "no"]);
+    assert_eq!(
+        (of("Ann Lee")["consent_share_with_employers"].as_bool(), of("Ben Ode")["consent_share_with_employers"].as_bool()),
+        (Some(true), Some(false))
+    );
+}
