@@ -198,7 +198,8 @@ pub struct Registrar {
 }
 
 /// Counts a registration as in flight until it is answered, however that ends.
-struct InFlight<'a>(&'a AtomicUsize);
+/// A public write under way, counted while it lives: the mail worker holds off while any is.
+pub struct InFlight<'a>(&'a AtomicUsize);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -241,6 +242,13 @@ impl Registrar {
     /// Whether registrations are waiting for the writer or being written: a rush is on.
     pub fn is_busy(&self) -> bool {
         self.in_flight.load(Ordering::Relaxed) > 0
+    }
+
+    /// Counts another public write of this process (an interview booking, say) as part of the
+    /// rush while the guard lives, so the mail worker leaves the CPU and the writer to it.
+    pub fn rushing(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
     }
 
     /// Registers one person, answering once the registration is committed.
