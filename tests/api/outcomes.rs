@@ -104,7 +104,7 @@ async fn outcomes_are_recorded_only_for_attendees_who_agreed_and_the_funnel_coun
 
     // Recorded, each stage once.
     let mut met = stage(&ann, "met");
-    met["note"] = json!("Keen on nights; =call back");
+    met["note"] = json!("Keen on <i>nights</i>; =call back");
     let made = app.post(&path, Some(&fair.employer_user), met.clone()).await;
     made.assert_status(StatusCode::CREATED);
     assert_eq!(made.json["recorded_by"], "A employer");
@@ -125,7 +125,8 @@ async fn outcomes_are_recorded_only_for_attendees_who_agreed_and_the_funnel_coun
     assert!(shown.html.contains("3 people came; 1 agreed"), "{}", shown.html);
     let row = shown.html.split("Alder Care").nth(1).and_then(|r| r.split("</tr>").next()).unwrap_or_default().to_owned();
     assert_eq!(row.matches(r#"numeric">1</td>"#).count(), 4, "one person at each stage: {row}");
-    assert!(shown.html.contains("Keen on nights; =call back") && shown.html.contains("Offered a job"), "{}", shown.html);
+    assert!(shown.html.contains("Keen on &lt;i&gt;nights") && shown.html.contains("Offered a job"), "{}", shown.html);
+    assert!(!shown.html.contains("<i>nights"), "a note is text, never markup");
     let mut employer_page = Visitor::new(&app);
     employer_page.sign_in(&crate::visitor::member(&app, "employer", &fair.employer).await, PASSWORD, "").await;
     assert_eq!(employer_page.get(&page).await.status, StatusCode::NOT_FOUND, "not an employer's page");
