@@ -209,13 +209,6 @@ pub struct Reply {
     pub consent_share_with_employers: bool,
 }
 
-impl Reply {
-    /// A bare yes or no.
-    pub fn just(answer: Answer) -> Self {
-        Self { answer, given: Default::default(), consent_share_with_employers: false }
-    }
-}
-
 /// Answers an invitation. The first answer counts: asking the same again repeats it, asking the
 /// other is a conflict. A yes is checked as a registration is, its answers against the event's
 /// questions (422 naming `answers.{question_id}`, and the invitation stays unanswered). An answer

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use super::{ServiceError, ServiceResult, Services, policy};
@@ -91,15 +91,21 @@ pub struct SharedAttendee {
     pub stages: Vec<Outcome>,
 }
 
+/// The recruitment fair `event_id`; any other event is not found.
+async fn fair(svc: &Services, event_id: Uuid) -> ServiceResult<event::Model> {
+    let fair = event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
+    if fair.kind != EventKind::RecruitmentFair {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(fair)
+}
+
 /// Who may act for `employer_id` at `event_id`: organisers, and that employer's users while it
 /// has a confirmed stand there. Another organisation's id is not found; an employer without a
 /// confirmed stand is refused.
 async fn may_act_for(svc: &Services, actor: &Actor, event_id: Uuid, employer_id: Uuid) -> ServiceResult<event::Model> {
     policy::employer(actor, employer_id)?;
-    let fair = event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    if fair.kind != EventKind::RecruitmentFair {
-        return Err(ServiceError::NotFound);
-    }
+    let fair = fair(svc, event_id).await?;
     let stand = exhibitor::Entity::find()
         .filter(exhibitor::Column::EventId.eq(event_id))
         .filter(exhibitor::Column::EmployerId.eq(employer_id))
@@ -234,16 +240,14 @@ pub struct FairOutcomes {
 /// Every employer's outcomes at fair `event_id` (organisers only).
 pub async fn at_fair(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceResult<FairOutcomes> {
     policy::organiser(actor)?;
-    let fair = event::Entity::find_by_id(event_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    if fair.kind != EventKind::RecruitmentFair {
-        return Err(ServiceError::NotFound);
-    }
-    let came = registration::Entity::find()
-        .filter(registration::Column::EventId.eq(event_id))
-        .filter(registration::Column::Status.eq(RegistrationStatus::Attended.as_str()))
-        .all(&svc.db.read)
-        .await?;
-    let shared = came.iter().filter(|r| r.consent_share_with_employers).count() as u64;
+    fair(svc, event_id).await?;
+    let came = || {
+        registration::Entity::find()
+            .filter(registration::Column::EventId.eq(event_id))
+            .filter(registration::Column::Status.eq(RegistrationStatus::Attended.as_str()))
+    };
+    let attended = came().count(&svc.db.read).await?;
+    let shared = came().filter(registration::Column::ConsentShareWithEmployers.eq(true)).count(&svc.db.read).await?;
     let recorded: Vec<Outcome> = outcome::Entity::find()
         .filter(outcome::Column::EventId.eq(event_id))
         .order_by_asc(outcome::Column::CreatedAt)
@@ -301,5 +305,5 @@ pub async fn at_fair(svc: &Services, actor: &Actor, event_id: Uuid) -> ServiceRe
             outcome,
         })
         .collect();
-    Ok(FairOutcomes { attended: came.len() as u64, shared, stands: by_stand, records })
+    Ok(FairOutcomes { attended, shared, stands: by_stand, records })
 }

@@ -416,7 +416,7 @@ async fn links_page(svc: &Services, viewer: &Viewer, event: &Event, status: Stat
     let now = svc.clock.now();
     let rows: Vec<Value> = links
         .iter()
-        .map(|l| json!({"id": l.id, "label": l.label, "expired": l.expires_at <= now, "expires_at": time_and_day(event, l.expires_at)}))
+        .map(|l| json!({"id": l.id, "label": l.label, "expired": l.expires_at <= now, "expires_at": crate::web::pages::day_and_time(event, l.expires_at)}))
         .collect();
     let mut context = json!({
         "event": {"id": event.id, "title": event.title, "when": when(event)},
@@ -426,10 +426,6 @@ async fn links_page(svc: &Services, viewer: &Viewer, event: &Event, status: Stat
         target.extend(extra);
     }
     viewer.render(status, "manage/door_links.html", context, "events")
-}
-
-fn time_and_day(event: &Event, at: chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&event.timezone.tz()).format("%-d %B %Y, %H:%M").to_string()
 }
 
 /// `GET /manage/events/{id}/door-links`

@@ -161,6 +161,11 @@ async fn event_of(svc: &Services, id: Uuid) -> Option<Event> {
     events::get(svc, None, id).await.ok()
 }
 
+/// An instant in `event`'s own zone, as the back office lists them: "4 January 2027, 10:02".
+pub(crate) fn day_and_time(event: &Event, at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&event.timezone.tz()).format("%-d %B %Y, %H:%M").to_string()
+}
+
 pub(crate) fn when(event: &Event) -> String {
     let tz = event.timezone.tz();
     describe_span(event.starts_at, event.ends_at, tz)

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::reports::bars;
 use crate::service::{Services, feedback};
-use crate::web::pages::{failed, when};
+use crate::web::pages::{day_and_time, failed, when};
 
 /// `GET /manage/events/{id}/feedback`
 #[handler]
@@ -29,7 +29,7 @@ pub async fn show(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -
         "bars": bars(&spread), "height": spread.len() * 28,
         "comments": results.comments.iter().map(|c| json!({
             "rating": c.rating, "comment": c.comment,
-            "at": c.created_at.with_timezone(&event.timezone.tz()).format("%-d %B %Y, %H:%M").to_string(),
+            "at": day_and_time(&event, c.created_at),
         })).collect::<Vec<_>>(),
     });
     viewer.render(StatusCode::OK, "manage/feedback.html", context, "events")

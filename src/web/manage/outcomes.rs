@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::service::Services;
 use crate::service::outcomes::{self, Stage};
-use crate::web::pages::{failed, when};
+use crate::web::pages::{day_and_time, failed, when};
 use crate::web::portal::people::stage_label;
 
 /// `GET /manage/events/{id}/outcomes`
@@ -22,7 +22,6 @@ pub async fn show(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -
         Ok(found) => found,
         Err(err) => return failed(&err),
     };
-    let tz = event.timezone.tz();
     let context = json!({
         "event": {"id": event.id, "title": event.title, "when": when(&event)},
         "attended": found.attended, "shared": found.shared,
@@ -33,7 +32,7 @@ pub async fn show(req: &Request, svc: Data<&Services>, Path(id): Path<String>) -
         "records": found.records.iter().map(|r| json!({
             "person": r.person, "employer": r.employer, "stage": stage_label(r.outcome.stage),
             "note": r.outcome.note, "by": r.outcome.recorded_by,
-            "at": r.outcome.created_at.with_timezone(&tz).format("%-d %B %Y, %H:%M").to_string(),
+            "at": day_and_time(&event, r.outcome.created_at),
         })).collect::<Vec<_>>(),
     });
     viewer.render(StatusCode::OK, "manage/outcomes.html", context, "events")
