@@ -267,6 +267,13 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
         slots_held.len(),
         if exact { "exact" } else { "NOT EXACT" }
     );
+    println!(
+        "  of which           bookings p50 {:.2} ms, p99 {:.2} ms; refusals p50 {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&race.latencies, 50.0)),
+        ms(percentile(&race.latencies, 99.0)),
+        ms(percentile(&race.conflicts, 50.0)),
+        ms(percentile(&race.conflicts, 99.0)),
+    );
     if !exact {
         bail!("the bookings were not exact");
     }

@@ -64,7 +64,7 @@ fn location(event: &Event, venue: Option<&venue::Model>) -> Option<String> {
     }
 }
 
-fn calendar_event(svc: &Services, event: &Event, venue: Option<&venue::Model>) -> CalendarEvent {
+pub(crate) fn calendar_event(svc: &Services, event: &Event, venue: Option<&venue::Model>) -> CalendarEvent {
     CalendarEvent {
         id: event.id,
         title: event.title.clone(),

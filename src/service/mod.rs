@@ -58,6 +58,8 @@ pub struct Services {
     /// `limits.public_writes_per_minute`, per client address.
     pub public_writes: Arc<limiter::AddressLimiter>,
     pub registrar: registrar::Registrar,
+    /// Commits interview bookings in batches (see `slots::writer`).
+    pub(in crate::service) slot_writer: slots::SlotWriter,
     pub(in crate::service) feed_cache: Arc<calendar::FeedCache>,
     /// Told whenever a change in this process queues mail, so the worker need not wait for
     /// its next poll.
@@ -75,6 +77,7 @@ impl Services {
     /// `registrar::Registrar::spawn`), which tells `mail_wake` when it queues mail.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Arc<Settings>, registrar: registrar::Registrar, mail_wake: Arc<Notify>) -> Self {
         Self {
+            slot_writer: slots::SlotWriter::spawn(db.clone(), mail_wake.clone()),
             public_writes: Arc::new(limiter::AddressLimiter::new(settings.limits.public_writes_per_minute)),
             db,
             clock,
@@ -85,6 +88,21 @@ impl Services {
             mail_wake,
             mail_stats: Arc::default(),
         }
+    }
+}
+
+/// Runs `work` on a thread named `name` with a runtime of its own: a writer there runs the moment
+/// the database answers, rather than queueing behind the request tasks of a rush. The connection
+/// pools are shared: SQLite's connections live on threads of their own, and a PostgreSQL
+/// connection may be polled from any runtime while both run.
+pub(crate) fn on_own_thread(name: &str, work: impl Future<Output = ()> + Send + 'static) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let started = runtime.map_err(anyhow::Error::from).and_then(|runtime| {
+        std::thread::Builder::new().name(name.into()).spawn(move || runtime.block_on(work)).map_err(anyhow::Error::from)
+    });
+    if let Err(err) = started {
+        // Without the thread every request handed to it answers 500 ("has stopped"); say why.
+        tracing::error!(error = %err, thread = name, "could not start a writer");
     }
 }
 

@@ -1,7 +1,7 @@
 //! Interview slots: cutting a confirmed stand's time, booking and freeing by manage token with
 //! a REQUEST and a CANCEL to both sides read back by an independent calendar parser, a
-//! cancelled place freeing its interview, the employers' schedule, and 120 candidates racing
-//! for one slot.
+//! cancelled place freeing its interview, the employers' schedule, 120 candidates racing
+//! for one slot, and candidates asking for every slot of a stand at once.
 
 use std::io::BufReader;
 
@@ -154,6 +154,16 @@ async fn booking_a_slot_invites_both_sides_and_freeing_it_cancels_for_both() {
     let waiting = app.post(&format!("/api/v1/registrations/{ben_token}/slots"), None, json!({"slot_id": first})).await;
     waiting.assert_problem(StatusCode::CONFLICT);
     app.post("/api/v1/registrations/not-a-token/slots", None, json!({"slot_id": first})).await.assert_problem(StatusCode::NOT_FOUND);
+    // A slot of another fair is not found by a place at this one.
+    let elsewhere = fair_with_stand(&app, 1).await;
+    let cut_elsewhere = format!("/api/v1/events/{}/exhibitors/{}/slots", elsewhere.id, elsewhere.stand);
+    let made_elsewhere =
+        app.post(&cut_elsewhere, Some(&elsewhere.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:15:00Z", 15, 1)).await;
+    let slot_elsewhere = made_elsewhere.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(!slot_elsewhere.is_empty(), "{}", made_elsewhere.text);
+    app.post(&format!("/api/v1/registrations/{ada_token}/slots"), None, json!({"slot_id": slot_elsewhere}))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
     let booked = app.post(&format!("/api/v1/registrations/{ada_token}/slots"), None, json!({"slot_id": first})).await;
     booked.assert_status(StatusCode::CREATED);
     let booking = id_of(&booked.json);
@@ -256,6 +266,55 @@ async fn a_hundred_and_twenty_candidates_racing_for_one_slot_leave_exactly_one_b
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 119, "{statuses:?}");
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 1);
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM interview_slots WHERE booked = 1").await, 1);
+}
+
+/// Each candidate asks for every slot of one stand at once: each gets exactly one, and a place
+/// taken for a booking that was then refused (a second slot at the stand) is given back.
+#[tokio::test]
+async fn candidates_asking_for_every_slot_of_a_stand_at_once_get_one_each_and_no_place_is_lost() {
+    let app = TestApp::spawn().await;
+    let fair = fair_with_stand(&app, 50).await;
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
+    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T11:30:00Z", 15, 2)).await;
+    let slots: Vec<String> =
+        made.json["items"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str().map(str::to_owned)).collect();
+    assert_eq!(slots.len(), 6, "{}", made.text);
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        let r = app.register(&fair.id, person(&format!("Person {i}"), &format!("p{i}@example.org"))).await;
+        tokens.push(manage_token(&r.json));
+    }
+    let other = if app.is_postgres() { Some(app.spawn_sharing().await) } else { None };
+    let mut tasks = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        for (j, slot) in slots.iter().enumerate() {
+            let server = if (i + j) % 2 == 0 { &app } else { other.as_ref().unwrap_or(&app) };
+            let (client, url, slot) = (server.client.clone(), server.url(&format!("/api/v1/registrations/{token}/slots")), slot.clone());
+            tasks.push(tokio::spawn(async move {
+                let answer = client.post(url).json(&json!({"slot_id": slot})).send().await;
+                (i, answer.map(|r| r.status().as_u16()).unwrap_or(0))
+            }));
+        }
+    }
+    let mut won = [0; 8];
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap_or((0, 0)) {
+            (i, 201) => won[i] += 1,
+            (_, 409) => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(won, [1; 8], "one interview at the stand each");
+    assert_eq!(refused, 8 * 5);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 8);
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM interview_slots WHERE booked > interviewers").await, 0);
+    let mismatched =
+        "SELECT COUNT(*) AS n FROM interview_slots s WHERE s.booked <> (SELECT COUNT(*) FROM slot_bookings b WHERE b.slot_id = s.id)";
+    assert_eq!(app.count_rows(mismatched).await, 0, "every place taken is held by a booking");
+    // Both sides are told of each booking, and of no refused one.
+    let sent = app.count_rows("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'interview_booked'").await;
+    assert_eq!(sent, 16);
 }
 
 #[tokio::test]

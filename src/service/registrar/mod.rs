@@ -215,27 +215,13 @@ struct Writer {
 }
 
 impl Registrar {
-    /// Starts the writer on a thread of its own; it ends when the last handle is dropped.
-    ///
-    /// The writer is the one serial step of a rush, and it awaits the database several times
-    /// per batch. On the server's runtime each wake-up would queue behind hundreds of request
-    /// tasks; on its own thread it runs the moment the database answers. The connection pools
-    /// are shared: SQLite's connections live on threads of their own, and a PostgreSQL
-    /// connection may be polled from any runtime while both run.
+    /// Starts the writer on a thread of its own (`on_own_thread`: it is the one serial step of
+    /// a rush, and awaits the database several times a batch); it ends when the last handle is
+    /// dropped.
     pub fn spawn(db: Db, clock: Arc<dyn Clock>, settings: &Settings, mail_wake: Arc<tokio::sync::Notify>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer = Arc::new(Writer { db, clock: clock.clone(), public_url: settings.public_url().to_owned(), mail_wake });
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-        let started = runtime.map_err(anyhow::Error::from).and_then(|runtime| {
-            std::thread::Builder::new()
-                .name("registrar".into())
-                .spawn(move || runtime.block_on(writer.run(rx)))
-                .map_err(anyhow::Error::from)
-        });
-        if let Err(err) = started {
-            // Without the thread every registration answers 500 ("writer has stopped"); say why.
-            tracing::error!(error = %err, "could not start the registration writer");
-        }
+        super::on_own_thread("registrar", async move { writer.run(rx).await });
         Self { tx, clock, public_url: settings.public_url().into(), in_flight: Default::default() }
     }
 

@@ -10,23 +10,26 @@
 //! per stand per person is a unique index as well as a check.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IdenStatic, JoinType, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionTrait,
 };
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use super::calendar::{context, with_venues};
+use super::calendar::{calendar_event, context, with_venues};
 use super::events::Event;
 use super::outbox::{self, MessageKind};
 use super::{ServiceError, ServiceResult, Services};
 use crate::calendar::{self, CalendarEvent, Method, Person};
 use crate::domain::{Actor, EventKind, EventStatus, ExhibitorStatus, RegistrationStatus, Role, Validation, describe_span, new_id};
-use crate::store::entity::{candidate, employer, event, exhibitor, interview_slot, registration, slot_booking};
-use crate::store::is_unique_violation;
+use crate::store::entity::{candidate, employer, event, exhibitor, interview_slot, registration, registration_token, slot_booking, venue};
+
+mod writer;
+
+pub use writer::SlotWriter;
 
 /// The shortest and longest slot, and the most interviewers at once.
 pub const MINUTES: (i64, i64) = (5, 240);
@@ -50,6 +53,21 @@ pub struct Slot {
 }
 
 impl Slot {
+    fn of(slot: interview_slot::Model, stand: &exhibitor::Model, employer_name: &str) -> Self {
+        Self {
+            id: slot.id,
+            event_id: slot.event_id,
+            exhibitor_id: slot.exhibitor_id,
+            employer_id: stand.employer_id,
+            employer_name: employer_name.to_owned(),
+            stand_label: stand.stand_label.clone(),
+            starts_at: slot.starts_at,
+            ends_at: slot.ends_at,
+            interviewers: slot.interviewers,
+            booked: slot.booked,
+        }
+    }
+
     pub fn free(&self) -> i32 {
         Ord::max(self.interviewers - self.booked, 0)
     }
@@ -190,18 +208,8 @@ async fn slots_where(svc: &Services, filter: impl sea_orm::sea_query::IntoCondit
         .filter_map(|s| {
             let stand = stands.get(&s.exhibitor_id)?;
             // A stand withdrawn or declined after it cut slots offers them no more.
-            (stand.status == ExhibitorStatus::Confirmed).then(|| Slot {
-                id: s.id,
-                event_id: s.event_id,
-                exhibitor_id: s.exhibitor_id,
-                employer_id: stand.employer_id,
-                employer_name: employers.get(&stand.employer_id).cloned().unwrap_or_default(),
-                stand_label: stand.stand_label.clone(),
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-                interviewers: s.interviewers,
-                booked: s.booked,
-            })
+            (stand.status == ExhibitorStatus::Confirmed)
+                .then(|| Slot::of(s, stand, employers.get(&stand.employer_id).map(String::as_str).unwrap_or_default()))
         })
         .collect())
 }
@@ -298,73 +306,145 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     let _rushing = svc.registrar.rushing();
     // One fair queue for this process's bookings (see `BOOKINGS_AT_ONCE`).
     let _admitted = admission().acquire().await.map_err(|_| anyhow::anyhow!("the bookings' queue is closed"))?;
-    let held = super::registrations::registration_by_token(&svc.db.read, token).await?;
-    if !matches!(held.status, RegistrationStatus::Confirmed | RegistrationStatus::Attended) {
-        return Err(ServiceError::conflict("only someone with a confirmed place can book an interview"));
-    }
-    let now = svc.clock.now();
     // In this process, one booking of a slot at a time: the others wait here and then, the slot
     // most often full, are refused by one read, instead of each preparing its messages and
     // queueing for the writer; it also keeps a rush from crowding the read connections. (It
     // only spares work: the conditional UPDATE below is what keeps a slot from being
     // overbooked, by other processes too.)
     let turn = slot_gate(slot_id).lock().await;
-    // Everything that can refuse is read first, outside the writer: in a race for a few slots
-    // most requests are refused, and they need not wait for the one write connection (SQLite)
-    // or hold a transaction (PostgreSQL). The conditional UPDATE below decides the rest.
-    let slot = interview_slot::Entity::find_by_id(slot_id)
-        .filter(interview_slot::Column::EventId.eq(held.event_id))
-        .one(&svc.db.read)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    // A full slot is the common refusal in a rush: said after two reads (the list of slots,
-    // public, says as much).
-    if slot.booked >= slot.interviewers {
-        return Err(ServiceError::conflict("this slot is full"));
-    }
-    if slot.starts_at <= now {
-        return Err(ServiceError::conflict("this slot has already begun"));
-    }
-    let stand = exhibitor::Entity::find_by_id(slot.exhibitor_id).one(&svc.db.read).await?.ok_or(ServiceError::NotFound)?;
-    if stand.status != ExhibitorStatus::Confirmed {
-        return Err(ServiceError::NotFound);
-    }
-    let already = slot_booking::Entity::find()
-        .filter(slot_booking::Column::RegistrationId.eq(held.id))
-        .filter(slot_booking::Column::ExhibitorId.eq(stand.id))
-        .one(&svc.db.read)
-        .await?;
-    if already.is_some() {
-        return Err(ServiceError::conflict("you already have an interview at this stand; free it first to choose another time"));
-    }
-    let booking = slot_booking::Model { id: new_id(), slot_id: slot.id, exhibitor_id: stand.id, registration_id: held.id, created_at: now };
-    // The messages are made before the writer is taken, from rows this booking does not change.
-    let parts = Parts::known(svc, &svc.db.read, slot.clone(), stand, held.candidate_id).await?;
-    let messages = messages_of(svc, &parts, &booking, Method::Request, Some(token));
-    let txn = svc.db.write.begin().await?;
-    let taken = interview_slot::Entity::update_many()
-        .col_expr(interview_slot::Column::Booked, Expr::col(interview_slot::Column::Booked).add(1))
-        .filter(interview_slot::Column::Id.eq(slot.id))
-        .filter(Expr::col(interview_slot::Column::Booked).lt(Expr::col(interview_slot::Column::Interviewers)))
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if taken == 0 {
-        return Err(ServiceError::conflict("this slot is full"));
-    }
-    let booking = match slot_booking::ActiveModel::from(booking).insert(&txn).await {
-        Ok(b) => b,
-        Err(err) if is_unique_violation(&err) => {
-            return Err(ServiceError::conflict("you already have an interview at this stand; free it first to choose another time"));
-        }
-        Err(err) => return Err(err.into()),
+    // Everything that can refuse is read first, in one query of a few columns, outside the
+    // writer: in a race for a few slots most requests are refused there, and need not wait for
+    // the one write connection (SQLite) or hold a transaction (PostgreSQL).
+    let check = Check::read(&svc.db.read, token, slot_id).await?;
+    let now = svc.clock.now();
+    check.may_book(now)?;
+    // What the messages show, in one more query; they are made before the writer is taken,
+    // from rows this booking does not change.
+    let parts = Parts::asked(svc, &svc.db.read, check.registration_id, slot_id).await?;
+    let booking = slot_booking::Model {
+        id: new_id(),
+        slot_id,
+        exhibitor_id: parts.stand.id,
+        registration_id: check.registration_id,
+        created_at: now,
     };
-    outbox::queue(&txn, messages).await?;
-    txn.commit().await?;
+    let messages = messages_of(svc, &parts, &booking, Method::Request, Some(token));
+    let taken = svc.slot_writer.write(booking.clone(), messages).await?;
     drop(turn);
-    svc.mail_wake.notify_one();
-    let mut found = bookings_where(svc, slot_booking::Column::Id.eq(booking.id)).await?;
-    found.pop().ok_or(ServiceError::NotFound)
+    Ok(Booking {
+        id: booking.id,
+        slot: Slot::of(taken, &parts.stand, &parts.employer.name),
+        registration_id: booking.registration_id,
+        candidate_name: parts.candidate.name.clone(),
+        candidate_email: super::door::shown_email(&parts.candidate.email).to_owned(),
+    })
+}
+
+const ALREADY_AT_STAND: &str = "you already have an interview at this stand; free it first to choose another time";
+
+/// What can refuse a booking, read in one query: the manage link's registration, the slot asked
+/// for at that registration's fair, the slot's stand, and the person's booking at that stand if
+/// they hold one. No row: not found.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct Check {
+    registration_id: Uuid,
+    status: RegistrationStatus,
+    booked: i32,
+    interviewers: i32,
+    starts_at: DateTime<Utc>,
+    stand_status: ExhibitorStatus,
+    already: Option<Uuid>,
+}
+
+impl Check {
+    async fn read<C: ConnectionTrait>(db: &C, token: &str, slot_id: Uuid) -> ServiceResult<Self> {
+        let by_token = registration::Entity::belongs_to(registration_token::Entity)
+            .from(registration::Column::Id)
+            .to(registration_token::Column::RegistrationId);
+        let already = interview_slot::Entity::belongs_to(slot_booking::Entity)
+            .from(interview_slot::Column::ExhibitorId)
+            .to(slot_booking::Column::ExhibitorId)
+            .on_condition(|_, _| {
+                Expr::col((slot_booking::Entity, slot_booking::Column::RegistrationId))
+                    .equals((registration::Entity, registration::Column::Id))
+                    .into_condition()
+            });
+        slot_of_registration(registration::Entity::find().select_only())
+            .column_as(registration::Column::Id, "registration_id")
+            .column(registration::Column::Status)
+            .columns([interview_slot::Column::Booked, interview_slot::Column::Interviewers, interview_slot::Column::StartsAt])
+            .column_as(exhibitor::Column::Status, "stand_status")
+            .column_as(slot_booking::Column::Id, "already")
+            .join(JoinType::InnerJoin, by_token.into())
+            .join(JoinType::LeftJoin, already.into())
+            .filter(registration_token::Column::TokenHash.eq(super::auth::hash_token(token)))
+            .filter(interview_slot::Column::Id.eq(slot_id))
+            .into_model::<Self>()
+            .one(db)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// Refuses a booking that cannot be: no confirmed place, a stand no longer standing, a
+    /// slot full or begun, a slot already held at the stand.
+    fn may_book(&self, now: DateTime<Utc>) -> ServiceResult<()> {
+        if !matches!(self.status, RegistrationStatus::Confirmed | RegistrationStatus::Attended) {
+            return Err(ServiceError::conflict("only someone with a confirmed place can book an interview"));
+        }
+        // A full slot is the common refusal in a rush (the list of slots, public, says as much).
+        if self.booked >= self.interviewers {
+            return Err(ServiceError::conflict("this slot is full"));
+        }
+        if self.starts_at <= now {
+            return Err(ServiceError::conflict("this slot has already begun"));
+        }
+        if self.stand_status != ExhibitorStatus::Confirmed {
+            return Err(ServiceError::NotFound);
+        }
+        if self.already.is_some() {
+            return Err(ServiceError::conflict(ALREADY_AT_STAND));
+        }
+        Ok(())
+    }
+}
+
+/// `query` (of registrations) joined to the slots of each registration's fair and their stands.
+fn slot_of_registration(query: sea_orm::Select<registration::Entity>) -> sea_orm::Select<registration::Entity> {
+    let slot_of_fair =
+        registration::Entity::belongs_to(interview_slot::Entity).from(registration::Column::EventId).to(interview_slot::Column::EventId);
+    let stand = interview_slot::Entity::belongs_to(exhibitor::Entity).from(interview_slot::Column::ExhibitorId).to(exhibitor::Column::Id);
+    query.join(JoinType::InnerJoin, slot_of_fair.into()).join(JoinType::InnerJoin, stand.into())
+}
+
+/// The rows of `Parts`, read in one query (`Parts::asked`).
+struct PartsRow {
+    candidate: candidate::Model,
+    slot: interview_slot::Model,
+    stand: exhibitor::Model,
+    employer: employer::Model,
+    fair: event::Model,
+    venue: Option<venue::Model>,
+}
+
+impl sea_orm::FromQueryResult for PartsRow {
+    fn from_query_result(row: &sea_orm::QueryResult, _: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            candidate: candidate::Model::from_query_result(row, "c_")?,
+            slot: interview_slot::Model::from_query_result(row, "s_")?,
+            stand: exhibitor::Model::from_query_result(row, "x_")?,
+            employer: employer::Model::from_query_result(row, "e_")?,
+            fair: event::Model::from_query_result(row, "f_")?,
+            venue: venue::Model::from_query_result_optional(row, "v_")?,
+        })
+    }
+}
+
+/// Selects every column of `E`, each named with `prefix` before it.
+fn with_columns<E: EntityTrait>(mut query: sea_orm::Select<registration::Entity>, prefix: &str) -> sea_orm::Select<registration::Entity> {
+    for column in <E::Column as sea_orm::Iterable>::iter() {
+        query = query.column_as(column, format!("{prefix}{}", column.as_str()));
+    }
+    query
 }
 
 /// Bookings under way in this process at once: as many as the default pool has read
@@ -482,7 +562,7 @@ pub async fn candidate_file(svc: &Services, token: &str, slot_id: Uuid) -> Servi
         .one(&svc.db.read)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let parts = Parts::read(svc, &svc.db.read, &booking).await?;
+    let parts = Parts::asked(svc, &svc.db.read, held.id, slot_id).await?;
     let entry = parts.entry(&booking, Audience::Candidate, 0);
     Ok(calendar::request(&entry, &parts.candidate_person(), &context(svc)))
 }
@@ -534,26 +614,38 @@ enum Audience {
 }
 
 impl Parts {
-    async fn read<C: ConnectionTrait>(svc: &Services, db: &C, booking: &slot_booking::Model) -> ServiceResult<Self> {
-        let slot = interview_slot::Entity::find_by_id(booking.slot_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-        let stand = exhibitor::Entity::find_by_id(booking.exhibitor_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-        let registration = registration::Entity::find_by_id(booking.registration_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-        Self::known(svc, db, slot, stand, registration.candidate_id).await
-    }
-
-    /// The parts, given the slot, its stand and the candidate's id already read.
-    async fn known<C: ConnectionTrait>(
-        svc: &Services,
-        db: &C,
-        slot: interview_slot::Model,
-        stand: exhibitor::Model,
-        candidate_id: Uuid,
-    ) -> ServiceResult<Self> {
-        let employer = employer::Entity::find_by_id(stand.employer_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-        let candidate = candidate::Entity::find_by_id(candidate_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-        let fair: Event = event::Entity::find_by_id(slot.event_id).one(db).await?.ok_or(ServiceError::NotFound)?.into();
-        let shown = with_venues(svc, std::slice::from_ref(&fair)).await?.pop().ok_or(ServiceError::NotFound)?;
-        Ok(Self { slot, stand, employer, candidate, shown })
+    /// The parts of `registration_id`'s booking of `slot_id`, in one query.
+    async fn asked<C: ConnectionTrait>(svc: &Services, db: &C, registration_id: Uuid, slot_id: Uuid) -> ServiceResult<Self> {
+        let person = registration::Entity::belongs_to(candidate::Entity).from(registration::Column::CandidateId).to(candidate::Column::Id);
+        let employer = exhibitor::Entity::belongs_to(employer::Entity).from(exhibitor::Column::EmployerId).to(employer::Column::Id);
+        let fair = interview_slot::Entity::belongs_to(event::Entity).from(interview_slot::Column::EventId).to(event::Column::Id);
+        let venue = event::Entity::belongs_to(venue::Entity).from(event::Column::VenueId).to(venue::Column::Id);
+        let mut query = slot_of_registration(registration::Entity::find().select_only());
+        query = with_columns::<candidate::Entity>(query, "c_");
+        query = with_columns::<interview_slot::Entity>(query, "s_");
+        query = with_columns::<exhibitor::Entity>(query, "x_");
+        query = with_columns::<employer::Entity>(query, "e_");
+        query = with_columns::<event::Entity>(query, "f_");
+        query = with_columns::<venue::Entity>(query, "v_");
+        let row = query
+            .join(JoinType::InnerJoin, person.into())
+            .join(JoinType::InnerJoin, employer.into())
+            .join(JoinType::InnerJoin, fair.into())
+            .join(JoinType::LeftJoin, venue.into())
+            .filter(registration::Column::Id.eq(registration_id))
+            .filter(interview_slot::Column::Id.eq(slot_id))
+            .into_model::<PartsRow>()
+            .one(db)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let fair: Event = row.fair.into();
+        Ok(Self {
+            shown: calendar_event(svc, &fair, row.venue.as_ref()),
+            slot: row.slot,
+            stand: row.stand,
+            employer: row.employer,
+            candidate: row.candidate,
+        })
     }
 
     fn entry(&self, booking: &slot_booking::Model, audience: Audience, sequence: i32) -> CalendarEvent {
@@ -584,7 +676,7 @@ async fn tell_both(
     method: Method,
     token: Option<&str>,
 ) -> ServiceResult<()> {
-    let parts = Parts::read(svc, txn, booking).await?;
+    let parts = Parts::asked(svc, txn, booking.registration_id, booking.slot_id).await?;
     outbox::queue(txn, messages_of(svc, &parts, booking, method, token)).await?;
     Ok(())
 }
