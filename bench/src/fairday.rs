@@ -41,6 +41,9 @@ pub struct SlotsOptions {
     /// Concurrent clients.
     #[arg(long, default_value_t = 100)]
     clients: usize,
+    /// First run the same race, untimed, at another employer's stand (a warm server).
+    #[arg(long)]
+    warm: bool,
     #[arg(long)]
     postgres: Option<String>,
 }
@@ -181,65 +184,27 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
     let tokens: Arc<Vec<String>> =
         Arc::new(answers.iter().filter_map(|a| a["manage_url"].as_str().and_then(|u| u.rsplit('/').next()).map(str::to_owned)).collect());
 
-    // One employer's confirmed stand, its time cut into `slots` slots of one interviewer.
-    let employer: Value = client
-        .post(format!("{base}/api/v1/employers"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Bench Care", "provider_type": "residential", "address": "1 High Street, Chelmsford", "postcode": "CM1 1AA",
-            "latitude": 51.73, "longitude": 0.47, "contact_name": "Pat Jones", "contact_email": "pat@bench.example"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let employer_id = employer["id"].as_str().context("no employer id")?;
-    let stand: Value = client
-        .post(format!("{base}/api/v1/events/{event}/exhibitors"))
-        .bearer_auth(&token)
-        .json(&json!({"employer_id": employer_id, "staff_count": 1}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let stand_id = stand["id"].as_str().context("no stand id")?;
-    client
-        .post(format!("{base}/api/v1/events/{event}/exhibitors/{stand_id}/confirm"))
-        .bearer_auth(&token)
-        .json(&json!({"stand_label": "A1"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let fair: Value = client.get(format!("{base}/api/v1/events/{event}")).send().await?.json().await?;
-    let starts: chrono::DateTime<chrono::Utc> = fair["starts_at"].as_str().context("no start")?.parse()?;
-    let minutes = 5;
-    let made: Value = client
-        .post(format!("{base}/api/v1/events/{event}/exhibitors/{stand_id}/slots"))
-        .bearer_auth(&token)
-        .json(&json!({"starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::minutes(minutes * o.slots as i64)).to_rfc3339(),
-            "minutes": minutes, "interviewers": 1}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let slot_ids: Arc<Vec<String>> =
-        Arc::new(made["items"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str().map(str::to_owned)).collect());
-    if slot_ids.len() != o.slots {
-        bail!("{} slots were made, not {}: {made}", slot_ids.len(), o.slots);
-    }
-
+    let (employer_id, slot_ids) = stand_with_slots(&client, &base, &token, &event, ("Bench Care", "A1"), o.slots).await?;
+    let warm = if o.warm { Some(stand_with_slots(&client, &base, &token, &event, ("Warm-up Care", "B1"), o.slots).await?.1) } else { None };
     // The setup's confirmations (a QR code each) are sent before the race, not during it.
     server.mail_sent(&client, &token).await?;
     let health_p99 = health(address, o.clients.min(16), 2_000)?;
     let (n, tries) = (tokens.len(), o.tries);
     let total = n * tries;
-    // Request i: candidate i / tries, trying slot (i × 7) mod slots, so every slot is fought over
-    // and each candidate tries more than one slot of the same stand.
-    let race = load::run(address, o.clients, total, true, move |i| Request {
-        method: "POST",
-        path: format!("/api/v1/registrations/{}/slots", tokens[(i / tries) % n]),
-        body: Some(format!(r#"{{"slot_id":"{}"}}"#, slot_ids[(i * 7) % slot_ids.len()])),
-        cookie: None,
-        bearer: None,
-    })?;
+    if let Some(warm) = warm {
+        // The same race at another employer's stand, not timed: the server's connections, its
+        // prepared statements and the database's pages are then as a server that has run a
+        // while has them.
+        let before = race(address, o.clients, total, tokens.clone(), warm)?;
+        println!("  warm-up race at another stand (not counted): {} booked, p99 {:.2} ms", before.latencies.len(), {
+            let mut all = before.latencies.clone();
+            all.extend(before.conflicts.iter().copied());
+            all.sort_unstable();
+            ms(percentile(&all, 99.0))
+        });
+        server.mail_sent(&client, &token).await?;
+    }
+    let race = race(address, o.clients, total, tokens, slot_ids)?;
     if race.errors != race.conflicts.len() {
         bail!("{} bookings failed other than with a 409", race.errors - race.conflicts.len());
     }
@@ -278,4 +243,83 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
         bail!("the bookings were not exact");
     }
     Ok(())
+}
+
+/// Every candidate (`tokens`) tries `tries` slots of one stand (`slot_ids`) with `clients`
+/// clients: request i is candidate i / tries trying slot (i × 7) mod slots, so every slot is
+/// fought over and each candidate tries more than one slot of the same stand.
+fn race(
+    address: SocketAddr,
+    clients: usize,
+    total: usize,
+    tokens: Arc<Vec<String>>,
+    slot_ids: Arc<Vec<String>>,
+) -> anyhow::Result<load::Load> {
+    let n = tokens.len();
+    let tries = total / n.max(1);
+    load::run(address, clients, total, true, move |i| Request {
+        method: "POST",
+        path: format!("/api/v1/registrations/{}/slots", tokens[(i / tries) % n]),
+        body: Some(format!(r#"{{"slot_id":"{}"}}"#, slot_ids[(i * 7) % slot_ids.len()])),
+        cookie: None,
+        bearer: None,
+    })
+}
+
+/// A new employer's confirmed stand (`label`) at `event`, its time from the fair's start cut into `slots`
+/// slots of 5 minutes and one interviewer: the employer's id and the slots' ids.
+async fn stand_with_slots(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    event: &str,
+    (name, label): (&str, &str),
+    slots: usize,
+) -> anyhow::Result<(String, Arc<Vec<String>>)> {
+    let employer: Value = client
+        .post(format!("{base}/api/v1/employers"))
+        .bearer_auth(token)
+        .json(&json!({"name": name, "provider_type": "residential", "address": "1 High Street, Chelmsford", "postcode": "CM1 1AA",
+            "latitude": 51.73, "longitude": 0.47, "contact_name": "Pat Jones", "contact_email": "pat@bench.example"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let employer_id = employer["id"].as_str().context("no employer id")?;
+    let stand: Value = client
+        .post(format!("{base}/api/v1/events/{event}/exhibitors"))
+        .bearer_auth(token)
+        .json(&json!({"employer_id": employer_id, "staff_count": 1}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let stand_id = stand["id"].as_str().context("no stand id")?;
+    client
+        .post(format!("{base}/api/v1/events/{event}/exhibitors/{stand_id}/confirm"))
+        .bearer_auth(token)
+        .json(&json!({"stand_label": label}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let fair: Value = client.get(format!("{base}/api/v1/events/{event}")).send().await?.json().await?;
+    let starts: chrono::DateTime<chrono::Utc> = fair["starts_at"].as_str().context("no start")?.parse()?;
+    let minutes = 5;
+    let made: Value = client
+        .post(format!("{base}/api/v1/events/{event}/exhibitors/{stand_id}/slots"))
+        .bearer_auth(token)
+        .json(
+            &json!({"starts_at": starts.to_rfc3339(), "ends_at": (starts + chrono::Duration::minutes(minutes * slots as i64)).to_rfc3339(),
+            "minutes": minutes, "interviewers": 1}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let slot_ids: Arc<Vec<String>> =
+        Arc::new(made["items"].as_array().into_iter().flatten().filter_map(|s| s["id"].as_str().map(str::to_owned)).collect());
+    if slot_ids.len() != slots {
+        bail!("{} slots were made, not {}: {made}", slot_ids.len(), slots);
+    }
+    Ok((employer_id.to_owned(), slot_ids))
 }
