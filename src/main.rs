@@ -104,18 +104,22 @@ fn main() -> ExitCode {
     runtime.block_on(start())
 }
 
-/// At most one malloc arena per core. glibc gives each thread that allocates while another
+/// At most four malloc arenas per core. glibc gives each thread that allocates while another
 /// holds an arena one of its own, up to eight per core, and keeps what each has grown to: the
 /// SQLite driver's thread per connection and the runtime's workers, passing rows and pages
-/// between them, made an export of 100,000 registrations grow the server by 25–28 MiB. With an
-/// arena a core it grew by none, and ran no slower (bench/README.md, the back office). Set
-/// before the runtime starts any thread, so every thread sees it. glibc's own
-/// `MALLOC_ARENA_MAX`, when set, is left to decide.
+/// between them, made an export of 100,000 registrations grow the server by 25–28 MiB with
+/// eight a core, by none with one, and by 15 MiB with four (the target is under 20). With one,
+/// a race for interview slots waited on the arenas' locks: four a core gave it a quarter more
+/// throughput and a p99 of 48–68 ms against 66–73 (bench/README.md). Set before the runtime
+/// starts any thread, so every thread sees it. glibc's own `MALLOC_ARENA_MAX`, when set, is
+/// left to decide.
+const ARENAS_PER_CORE: usize = 4;
+
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+        let arenas = libc::c_int::try_from(cores.saturating_mul(ARENAS_PER_CORE)).unwrap_or(libc::c_int::MAX);
         // SAFETY: mallopt only sets an allocator option; it is called before any other thread
         // exists, and a value it refuses leaves the default in place.
         let _ = unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) };

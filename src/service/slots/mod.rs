@@ -4,10 +4,11 @@
 //! REQUEST for the booking (its own UID, the stand as LOCATION) and a CANCEL when it is freed
 //! or the candidate's place is cancelled.
 //!
-//! A booking raises the slot's `booked` in one conditional UPDATE (`WHERE booked <
-//! interviewers`): the row's lock makes concurrent bookings queue, and each re-reads the count,
-//! so a slot is never overbooked on either database, from any number of processes. One slot
-//! per stand per person is a unique index as well as a check.
+//! A booking is read (and most often refused) outside any transaction; one that may be is
+//! written by the process's booking writer (`writer`), which raises each slot's `booked` in one
+//! conditional UPDATE (`WHERE booked < interviewers`): the row's lock makes concurrent writes
+//! queue, and each re-reads the count, so a slot is never overbooked on either database, from
+//! any number of processes. One slot per stand per person is a unique index as well as a check.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
@@ -309,7 +310,7 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     // In this process, one booking of a slot at a time: the others wait here and then, the slot
     // most often full, are refused by one read, instead of each preparing its messages and
     // queueing for the writer; it also keeps a rush from crowding the read connections. (It
-    // only spares work: the conditional UPDATE below is what keeps a slot from being
+    // only spares work: the writer's conditional UPDATE is what keeps a slot from being
     // overbooked, by other processes too.)
     let turn = slot_gate(slot_id).lock().await;
     // Everything that can refuse is read first, in one query of a few columns, outside the
@@ -331,7 +332,7 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     let messages = messages_of(svc, &parts, &booking, Method::Request, Some(token));
     // The writer is a queue of its own: waiting for it, a booking leaves its place in this
     // one to the next request (held, a race's winners kept the reads waiting while they waited
-    // for each other's writes: PostgreSQL p99 120–136 ms, 91–98 ms released).
+    // for each other's writes: PostgreSQL p99 120–136 ms, 76–102 ms released).
     drop(admitted);
     let taken = svc.slot_writer.write(booking.clone(), messages).await?;
     drop(turn);
@@ -451,10 +452,10 @@ fn with_columns<E: EntityTrait>(mut query: sea_orm::Select<registration::Entity>
     query
 }
 
-/// Bookings under way in this process at once: as many as the default pool has read
-/// connections. The rest wait their turn in arrival order, so a rush of 100 clients makes one
-/// fair queue rather than crowding the connections, the slots' gates and the writer at once
-/// (measured in bench/README.md: the slowest bookings then come from the first wave only).
+/// Bookings reading at once in this process (a winner leaves its place once it waits for the
+/// writer). The rest wait their turn in arrival order, so a rush of 100 clients makes one fair
+/// queue rather than crowding the connections, the slots' gates and the writer at once. Of 2,
+/// 4, 8 and 16, eight served the slot race best (bench/README.md).
 const BOOKINGS_AT_ONCE: usize = 8;
 
 fn admission() -> &'static tokio::sync::Semaphore {
