@@ -195,16 +195,12 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
         // The same race at another employer's stand, not timed: the server's connections, its
         // prepared statements and the database's pages are then as a server that has run a
         // while has them.
-        let before = race(address, o.clients, total, tokens.clone(), warm)?;
-        println!("  warm-up race at another stand (not counted): {} booked, p99 {:.2} ms", before.latencies.len(), {
-            let mut all = before.latencies.clone();
-            all.extend(before.conflicts.iter().copied());
-            all.sort_unstable();
-            ms(percentile(&all, 99.0))
-        });
+        let before = race(address, o.clients, tries, tokens.clone(), warm)?;
+        let p99 = ms(percentile(&every_answer(&before), 99.0));
+        println!("  warm-up race at another stand (not counted): {} booked, p99 {p99:.2} ms", before.latencies.len());
         server.mail_sent(&client, &token).await?;
     }
-    let race = race(address, o.clients, total, tokens, slot_ids)?;
+    let race = race(address, o.clients, tries, tokens, slot_ids)?;
     if race.errors != race.conflicts.len() {
         bail!("{} bookings failed other than with a 409", race.errors - race.conflicts.len());
     }
@@ -214,9 +210,7 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
     let people: HashSet<&str> = bookings.iter().filter_map(|b| b["registration_id"].as_str()).collect();
     let slots_held: HashSet<&str> = bookings.iter().filter_map(|b| b["slot"]["id"].as_str()).collect();
     let exact = race.latencies.len() == o.slots && bookings.len() == o.slots && people.len() == o.slots && slots_held.len() == o.slots;
-    let mut all = race.latencies.clone();
-    all.extend(race.conflicts.iter().copied());
-    all.sort_unstable();
+    let all = every_answer(&race);
     let p99 = percentile(&all, 99.0);
     println!("interview slots on {db}: {} candidates × {} tries for {} slots of one interviewer, {} clients", n, tries, o.slots, o.clients);
     println!("  GET /healthz      p99 {:.2} ms (reference)", ms(health_p99));
@@ -251,19 +245,26 @@ async fn slots_on(o: &SlotsOptions, database: Option<&str>) -> anyhow::Result<()
 fn race(
     address: SocketAddr,
     clients: usize,
-    total: usize,
+    tries: usize,
     tokens: Arc<Vec<String>>,
     slot_ids: Arc<Vec<String>>,
 ) -> anyhow::Result<load::Load> {
     let n = tokens.len();
-    let tries = total / n.max(1);
-    load::run(address, clients, total, true, move |i| Request {
+    load::run(address, clients, n * tries, true, move |i| Request {
         method: "POST",
         path: format!("/api/v1/registrations/{}/slots", tokens[(i / tries) % n]),
         body: Some(format!(r#"{{"slot_id":"{}"}}"#, slot_ids[(i * 7) % slot_ids.len()])),
         cookie: None,
         bearer: None,
     })
+}
+
+/// Every answer's latency, won or refused, in order.
+fn every_answer(race: &load::Load) -> Vec<std::time::Duration> {
+    let mut all = race.latencies.clone();
+    all.extend(race.conflicts.iter().copied());
+    all.sort_unstable();
+    all
 }
 
 /// A new employer's confirmed stand (`label`) at `event`, its time from the fair's start cut into `slots`
