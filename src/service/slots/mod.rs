@@ -305,6 +305,11 @@ pub async fn held_by(svc: &Services, registration_id: Uuid) -> ServiceResult<Vec
 pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<Booking> {
     // A race for slots is a rush like one for places: the mail waits for it.
     let _rushing = svc.registrar.rushing();
+    // In this process, one booking a person at a time, waited for before the queue: someone
+    // trying two slots at once (two tabs, a double tap, the race's candidates) would otherwise
+    // have both pass the reads, and one be refused only by the writer, after reading and
+    // preparing everything a winner does. Waiting here, the second is refused by its read.
+    let _mine = gate(&PERSON_GATES, person_key(token)).lock().await;
     // One fair queue for this process's bookings (see `BOOKINGS_AT_ONCE`).
     let admitted = admission().acquire().await.map_err(|_| anyhow::anyhow!("the bookings' queue is closed"))?;
     // In this process, one booking of a slot at a time: the others wait here and then, the slot
@@ -312,7 +317,7 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     // queueing for the writer; it also keeps a rush from crowding the read connections. (It
     // only spares work: the writer's conditional UPDATE is what keeps a slot from being
     // overbooked, by other processes too.)
-    let turn = slot_gate(slot_id).lock().await;
+    let turn = gate(&SLOT_GATES, slot_id.as_u128()).lock().await;
     // Everything that can refuse is read first, in one query of a few columns, outside the
     // writer: in a race for a few slots most requests are refused there, and need not wait for
     // the one write connection (SQLite) or hold a transaction (PostgreSQL).
@@ -343,6 +348,45 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
         candidate_name: parts.candidate.name.clone(),
         candidate_email: super::door::shown_email(&parts.candidate.email).to_owned(),
     })
+}
+
+/// How many times `warm_up` runs each read on each connection: PostgreSQL plans a prepared
+/// statement afresh for its first five runs, and then settles on one plan.
+const WARM_UP_RUNS: usize = 6;
+
+/// Runs a booking's two reads on every reading connection, with ids that match nothing, so that
+/// the first rush after a start does not pay for preparing them: sqlx prepares a statement on
+/// each connection the first time it runs there, and a new PostgreSQL backend reads the tables'
+/// descriptions from its catalogue and plans each statement afresh for its first runs. On a
+/// fresh server the first wave of a slot race on PostgreSQL read three to six times slower than
+/// on one that had run a race before (bench/README.md). A failure is only logged: the requests
+/// would prepare them anyway.
+pub async fn warm_up(svc: &Services) {
+    let mut readers = Vec::new();
+    for _ in 0..svc.settings.database.max_connections {
+        match svc.db.read.begin().await {
+            Ok(txn) => readers.push(txn),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not open a connection to warm it up");
+                break;
+            }
+        }
+    }
+    for txn in &readers {
+        for _ in 0..WARM_UP_RUNS {
+            let check = Check::read(txn, "", Uuid::nil()).await.map(|_| ());
+            let parts = Parts::asked(svc, txn, Uuid::nil(), Uuid::nil()).await.map(|_| ());
+            for result in [check, parts] {
+                match result {
+                    Ok(()) | Err(ServiceError::NotFound) => {}
+                    Err(err) => tracing::warn!(error = %err, "warming up a booking's reads failed"),
+                }
+            }
+        }
+    }
+    for txn in readers {
+        let _ = txn.rollback().await;
+    }
 }
 
 const ALREADY_AT_STAND: &str = "you already have an interview at this stand; free it first to choose another time";
@@ -463,13 +507,30 @@ fn admission() -> &'static tokio::sync::Semaphore {
     &ADMISSION
 }
 
-/// The gate of `slot_id`'s bookings in this process: one of a fixed set of locks, picked by the
-/// slot's id, so a few slots may share one and the set never grows.
-fn slot_gate(slot_id: Uuid) -> &'static tokio::sync::Mutex<()> {
-    static GATES: std::sync::LazyLock<Vec<tokio::sync::Mutex<()>>> =
-        std::sync::LazyLock::new(|| (0..256).map(|_| tokio::sync::Mutex::new(())).collect());
-    let bits = slot_id.as_u128();
-    &GATES[((bits ^ (bits >> 64)) % 256) as usize]
+/// A fixed set of locks, one picked by a key: a few keys may share one, and the set never grows.
+struct Gates(std::sync::LazyLock<Vec<tokio::sync::Mutex<()>>>);
+
+impl Gates {
+    const fn new() -> Self {
+        Self(std::sync::LazyLock::new(|| (0..GATES).map(|_| tokio::sync::Mutex::new(())).collect()))
+    }
+}
+
+const GATES: usize = 1024;
+
+/// The gates of slots' bookings in this process, by slot id.
+static SLOT_GATES: Gates = Gates::new();
+/// The gates of each person's bookings in this process, by manage link.
+static PERSON_GATES: Gates = Gates::new();
+
+fn gate(gates: &'static Gates, key: u128) -> &'static tokio::sync::Mutex<()> {
+    &gates.0[((key ^ (key >> 64)) % GATES as u128) as usize]
+}
+
+/// A manage link's key among `PERSON_GATES`.
+fn person_key(token: &str) -> u128 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    u128::from(BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(token))
 }
 
 /// Frees the holder's booking of `slot_id`; both sides are told. Not holding it is not found.
