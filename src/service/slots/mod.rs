@@ -362,17 +362,17 @@ const WARM_UP_RUNS: usize = 6;
 /// on one that had run a race before (bench/README.md). A failure is only logged: the requests
 /// would prepare them anyway.
 pub async fn warm_up(svc: &Services) {
+    // One transaction a connection holds it, so each reads on a connection of its own; the
+    // connections are opened together (a PostgreSQL connection takes tens of milliseconds).
+    let opened = futures::future::join_all((0..svc.settings.database.max_connections).map(|_| svc.db.read.begin())).await;
     let mut readers = Vec::new();
-    for _ in 0..svc.settings.database.max_connections {
-        match svc.db.read.begin().await {
+    for txn in opened {
+        match txn {
             Ok(txn) => readers.push(txn),
-            Err(err) => {
-                tracing::warn!(error = %err, "could not open a connection to warm it up");
-                break;
-            }
+            Err(err) => tracing::warn!(error = %err, "could not open a connection to warm it up"),
         }
     }
-    for txn in &readers {
+    futures::future::join_all(readers.iter().map(|txn| async move {
         for _ in 0..WARM_UP_RUNS {
             let check = Check::read(txn, "", Uuid::nil()).await.map(|_| ());
             let parts = Parts::asked(svc, txn, Uuid::nil(), Uuid::nil()).await.map(|_| ());
@@ -383,7 +383,8 @@ pub async fn warm_up(svc: &Services) {
                 }
             }
         }
-    }
+    }))
+    .await;
     for txn in readers {
         let _ = txn.rollback().await;
     }
