@@ -48,7 +48,8 @@ impl Application {
         if services.settings.mail.run_worker {
             MailWorker::take_back_stale_claims(&services).await;
         }
-        crate::service::slots::warm_up(&services).await;
+        let warmed = crate::service::slots::warm_up(&services).await;
+        tracing::debug!(connections = warmed, "the booking's reads are warmed");
 
         let bind = services.settings.server.bind.clone();
         let acceptor = TcpListener::bind(bind.clone()).into_acceptor().await.with_context(|| format!("binding server.bind {bind}"))?;

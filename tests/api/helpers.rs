@@ -26,6 +26,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: ManualClock,
     pub database_url: String,
+    /// The server's use cases, for the few tests that call one directly (start-up's, say).
+    pub services: carefair::service::Services,
     _dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
 }
@@ -124,9 +126,10 @@ impl TestApp {
 
         let app = Application::build(settings, Arc::new(clock.clone())).await.unwrap_or_else(|e| panic!("building the app: {e:#}"));
         let address = format!("http://{}", app.address());
+        let services = app.services().clone();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_else(|e| panic!("{e}"));
-        Self { address, client, clock, database_url, _dir: dir, _pg: pg }
+        Self { address, client, clock, database_url, services, _dir: dir, _pg: pg }
     }
 
     /// The text parts of the messages the file transport has written so far (test servers

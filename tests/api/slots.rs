@@ -229,6 +229,24 @@ async fn booking_a_slot_invites_both_sides_and_freeing_it_cancels_for_both() {
     assert_eq!(public.json[1]["free"], 1);
 }
 
+/// At start the booking's reads run on every reading connection (prepared and planned before the
+/// first race); warming again finds each connection and every read valid on this database.
+#[tokio::test]
+async fn the_booking_reads_are_warmed_on_every_reading_connection() {
+    let app = TestApp::spawn().await;
+    let readers = app.services.settings.database.max_connections as usize;
+    assert_eq!(carefair::service::slots::warm_up(&app.services).await, readers);
+    // Warming leaves nothing behind, and bookings go on as before.
+    assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 0);
+    let fair = fair_with_stand(&app, 10).await;
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
+    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:15:00Z", 15, 1)).await;
+    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let r = app.register(&fair.id, person("Sam Carter", "sam@example.org")).await;
+    let booked = app.post(&format!("/api/v1/registrations/{}/slots", manage_token(&r.json)), None, json!({"slot_id": slot})).await;
+    booked.assert_status(StatusCode::CREATED);
+}
+
 #[tokio::test]
 async fn a_hundred_and_twenty_candidates_racing_for_one_slot_leave_exactly_one_booked() {
     let app = TestApp::spawn().await;

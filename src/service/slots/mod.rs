@@ -359,9 +359,9 @@ const WARM_UP_RUNS: usize = 6;
 /// each connection the first time it runs there, and a new PostgreSQL backend reads the tables'
 /// descriptions from its catalogue and plans each statement afresh for its first runs. On a
 /// fresh server the first wave of a slot race on PostgreSQL read three to six times slower than
-/// on one that had run a race before (bench/README.md). A failure is only logged: the requests
-/// would prepare them anyway.
-pub async fn warm_up(svc: &Services) {
+/// on one that had run a race before (bench/README.md). Answers how many connections were
+/// warmed; a failure is only logged, since the requests would prepare the reads anyway.
+pub async fn warm_up(svc: &Services) -> usize {
     // One transaction a connection holds it, so each reads on a connection of its own; the
     // connections are opened together (a PostgreSQL connection takes tens of milliseconds).
     let opened = futures::future::join_all((0..svc.settings.database.max_connections).map(|_| svc.db.read.begin())).await;
@@ -372,22 +372,27 @@ pub async fn warm_up(svc: &Services) {
             Err(err) => tracing::warn!(error = %err, "could not open a connection to warm it up"),
         }
     }
-    futures::future::join_all(readers.iter().map(|txn| async move {
+    let warmed = futures::future::join_all(readers.iter().map(|txn| async move {
         for _ in 0..WARM_UP_RUNS {
             let check = Check::read(txn, "", Uuid::nil()).await.map(|_| ());
             let parts = Parts::asked(svc, txn, Uuid::nil(), Uuid::nil()).await.map(|_| ());
             for result in [check, parts] {
                 match result {
                     Ok(()) | Err(ServiceError::NotFound) => {}
-                    Err(err) => tracing::warn!(error = %err, "warming up a booking's reads failed"),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "warming up a booking's reads failed");
+                        return false;
+                    }
                 }
             }
         }
+        true
     }))
     .await;
     for txn in readers {
         let _ = txn.rollback().await;
     }
+    warmed.into_iter().filter(|ok| *ok).count()
 }
 
 const ALREADY_AT_STAND: &str = "you already have an interview at this stand; free it first to choose another time";
