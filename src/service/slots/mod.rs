@@ -306,9 +306,10 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     // A race for slots is a rush like one for places: the mail waits for it.
     let _rushing = svc.registrar.rushing();
     // In this process, one booking a person at a time, waited for before the queue: someone
-    // trying two slots at once (two tabs, a double tap, the race's candidates) would otherwise
-    // have both pass the reads, and one be refused only by the writer, after reading and
-    // preparing everything a winner does. Waiting here, the second is refused by its read.
+    // trying two slots of a stand at once (two tabs, a double tap) would otherwise have both
+    // pass the reads, and one be refused only by the writer, after reading and preparing all a
+    // winner does. Waiting here, the second is refused by its read. (The order of waiting is
+    // always person, queue, slot, writer, so nothing waits in a circle.)
     let _mine = gate(&PERSON_GATES, person_key(token)).lock().await;
     // One fair queue for this process's bookings (see `BOOKINGS_AT_ONCE`).
     let admitted = admission().acquire().await.map_err(|_| anyhow::anyhow!("the bookings' queue is closed"))?;
