@@ -73,6 +73,14 @@ fn property(calendar: &ical::parser::ical::component::IcalCalendar, name: &str) 
     calendar.events[0].properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone()).unwrap_or_default()
 }
 
+/// The stand's employer cuts its time from 10:00 to `ends_at` on the fair's day into slots of
+/// 15 minutes and one interviewer: the first slot's id.
+async fn first_slot(app: &TestApp, fair: &Fair, ends_at: &str) -> String {
+    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
+    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", ends_at, 15, 1)).await;
+    made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned()
+}
+
 async fn wait_for_calendars(app: &TestApp, to: &str, method: &str, n: usize) -> Vec<ical::parser::ical::component::IcalCalendar> {
     for _ in 0..200 {
         let found = calendars_to(app, to, method);
@@ -239,9 +247,7 @@ async fn the_booking_reads_are_warmed_on_every_reading_connection() {
     // Warming leaves nothing behind, and bookings go on as before.
     assert_eq!(app.count_rows("SELECT COUNT(*) AS n FROM slot_bookings").await, 0);
     let fair = fair_with_stand(&app, 10).await;
-    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
-    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:15:00Z", 15, 1)).await;
-    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let slot = first_slot(&app, &fair, "2027-01-05T10:15:00Z").await;
     let r = app.register(&fair.id, person("Sam Carter", "sam@example.org")).await;
     let booked = app.post(&format!("/api/v1/registrations/{}/slots", manage_token(&r.json)), None, json!({"slot_id": slot})).await;
     booked.assert_status(StatusCode::CREATED);
@@ -251,9 +257,7 @@ async fn the_booking_reads_are_warmed_on_every_reading_connection() {
 async fn a_hundred_and_twenty_candidates_racing_for_one_slot_leave_exactly_one_booked() {
     let app = TestApp::spawn().await;
     let fair = fair_with_stand(&app, 200).await;
-    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
-    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:15:00Z", 15, 1)).await;
-    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let slot = first_slot(&app, &fair, "2027-01-05T10:15:00Z").await;
     let mut tokens = Vec::new();
     for i in 0..120 {
         let r = app.register(&fair.id, person(&format!("Person {i}"), &format!("p{i}@example.org"))).await;
@@ -420,9 +424,7 @@ async fn interviews_in_the_employer_portal_the_booking_page_and_the_back_office_
 async fn a_withdrawn_stand_and_a_cancelled_fair_free_their_interviews_for_both_sides() {
     let app = TestApp::spawn().await;
     let fair = fair_with_stand(&app, 10).await;
-    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", fair.id, fair.stand);
-    let made = app.post(&path, Some(&fair.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:30:00Z", 15, 1)).await;
-    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let slot = first_slot(&app, &fair, "2027-01-05T10:30:00Z").await;
     let ada = app.register(&fair.id, person("Ada Lovelace", "ada@example.org")).await;
     let booked = app.post(&format!("/api/v1/registrations/{}/slots", manage_token(&ada.json)), None, json!({"slot_id": slot})).await;
     booked.assert_status(StatusCode::CREATED);
@@ -437,9 +439,7 @@ async fn a_withdrawn_stand_and_a_cancelled_fair_free_their_interviews_for_both_s
 
     // A second fair's interview goes when the fair is cancelled.
     let other = fair_with_stand(&app, 10).await;
-    let path = format!("/api/v1/events/{}/exhibitors/{}/slots", other.id, other.stand);
-    let made = app.post(&path, Some(&other.employer_user), cut_body("2027-01-05T10:00:00Z", "2027-01-05T10:30:00Z", 15, 1)).await;
-    let slot = made.json["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let slot = first_slot(&app, &other, "2027-01-05T10:30:00Z").await;
     let ben = app.register(&other.id, person("Ben Okri", "ben@example.org")).await;
     app.post(&format!("/api/v1/registrations/{}/slots", manage_token(&ben.json)), None, json!({"slot_id": slot}))
         .await
