@@ -310,7 +310,7 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     // pass the reads, and one be refused only by the writer, after reading and preparing all a
     // winner does. Waiting here, the second is refused by its read. (The order of waiting is
     // always person, queue, slot, writer, so nothing waits in a circle.)
-    let _mine = gate(&PERSON_GATES, person_key(token)).lock().await;
+    let _mine = PERSON_GATES.of(person_key(token)).lock().await;
     // One fair queue for this process's bookings (see `BOOKINGS_AT_ONCE`).
     let admitted = admission().acquire().await.map_err(|_| anyhow::anyhow!("the bookings' queue is closed"))?;
     // In this process, one booking of a slot at a time: the others wait here and then, the slot
@@ -318,7 +318,7 @@ pub async fn book(svc: &Services, token: &str, slot_id: Uuid) -> ServiceResult<B
     // queueing for the writer; it also keeps a rush from crowding the read connections. (It
     // only spares work: the writer's conditional UPDATE is what keeps a slot from being
     // overbooked, by other processes too.)
-    let turn = gate(&SLOT_GATES, slot_id.as_u128()).lock().await;
+    let turn = SLOT_GATES.of(slot_id.as_u128()).lock().await;
     // Everything that can refuse is read first, in one query of a few columns, outside the
     // writer: in a race for a few slots most requests are refused there, and need not wait for
     // the one write connection (SQLite) or hold a transaction (PostgreSQL).
@@ -521,6 +521,11 @@ impl Gates {
     const fn new() -> Self {
         Self(std::sync::LazyLock::new(|| (0..GATES).map(|_| tokio::sync::Mutex::new(())).collect()))
     }
+
+    /// The lock of `key`.
+    fn of(&self, key: u128) -> &tokio::sync::Mutex<()> {
+        &self.0[((key ^ (key >> 64)) % GATES as u128) as usize]
+    }
 }
 
 const GATES: usize = 1024;
@@ -529,10 +534,6 @@ const GATES: usize = 1024;
 static SLOT_GATES: Gates = Gates::new();
 /// The gates of each person's bookings in this process, by manage link.
 static PERSON_GATES: Gates = Gates::new();
-
-fn gate(gates: &'static Gates, key: u128) -> &'static tokio::sync::Mutex<()> {
-    &gates.0[((key ^ (key >> 64)) % GATES as u128) as usize]
-}
 
 /// A manage link's key among `PERSON_GATES`.
 fn person_key(token: &str) -> u128 {
